@@ -1,0 +1,50 @@
+# 社区服务助手 — `make help` lists the targets.
+SHELL := /bin/bash
+PY := .venv/bin/python
+RASA := $(PY) -m rasa
+TRAIN_INPUTS := config.yml $(shell find domain nlu_data -type f 2>/dev/null | sort)
+MODEL := models/community.tar.gz
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore
+
+.PHONY: help install run train test test-fast lint eval eval-smp bench validate clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: .venv/bin/python ## Create (or link) the Python 3.10 environment
+.venv/bin/python: requirements.txt requirements.lock tools/ensure_venv.sh
+	@bash tools/ensure_venv.sh
+	@touch -h .venv
+
+$(MODEL): $(TRAIN_INPUTS) | .venv/bin/python
+	$(RASA) train --config config.yml --domain domain --data nlu_data \
+	  --out models --fixed-model-name community --force
+	@touch $(MODEL)
+
+train: install $(MODEL) ## Train the model when training data, domain or config changed
+
+run: install $(MODEL) ## Run everything (Rasa 5005, actions 5055, web chat 8000); Ctrl-C stops all
+	$(PY) -m bot
+
+test: install $(MODEL) ## Run all tests (pytest, rasa data validate, test stories, end to end)
+	$(PY) -m pytest
+
+test-fast: install ## Unit tests only (no model, no servers)
+	$(PY) -m pytest -m "not slow"
+
+validate: install ## Check training data and domain
+	$(RASA) data validate --config config.yml --domain domain --data nlu_data
+
+lint: install ## ruff
+	$(PY) -m ruff check .
+
+eval: install ## Held-out NLU evaluation (accuracy, macro-F1, per domain, out-of-scope) + SMP2017
+	$(PY) -m tools.eval_nlu
+	$(PY) -m tools.eval_smp2017
+
+bench: install $(MODEL) ## Latency, throughput, training time, cold start, memory
+	$(PY) -m tools.bench
+
+clean: ## Remove models and local state
+	rm -rf models var results

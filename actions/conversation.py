@@ -1,0 +1,47 @@
+"""Conversation helpers: repeat the last answer, or say it more slowly."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import last_bot_messages
+
+
+def _resend(dispatcher: CollectingDispatcher, tracker: Tracker, **extra: Any) -> bool:
+    messages = last_bot_messages(tracker)
+    for event in messages:
+        data = event.get("data") or {}
+        dispatcher.utter_message(text=event.get("text"), buttons=data.get("buttons") or [], **extra)
+    return bool(messages)
+
+
+class ActionRepeat(Action):
+    def name(self) -> Text:
+        return "action_repeat"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        if not _resend(dispatcher, tracker):
+            dispatcher.utter_message(response="utter_nothing_to_repeat")
+        return []
+
+
+class ActionSlower(Action):
+    """Slower speech for the rest of the conversation; the voice channels read the slot and
+    the ``speech_rate`` hint, and the last answer is said again."""
+
+    def name(self) -> Text:
+        return "action_slower"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_slower", json_message={"speech_rate": "slow"})
+        if not _resend(dispatcher, tracker, json_message={"speech_rate": "slow"}):
+            dispatcher.utter_message(response="utter_ask_what")
+        return [SlotSet("slow_speech", True)]

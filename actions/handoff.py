@@ -1,0 +1,39 @@
+"""A resident asks for a person: the conversation goes to the staff handoff inbox."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.common import channel_of, send
+from community.answers import Reply
+
+
+class ActionHumanHandoff(Action):
+    def name(self) -> Text:
+        return "action_human_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        rt = runtime.get()
+        await asyncio.to_thread(
+            rt.store.create_handoff,
+            conversation_id=tracker.sender_id,
+            channel=channel_of(tracker),
+            reason="asked",
+            text=tracker.latest_message.get("text") or "",
+        )
+        reply = Reply(
+            (
+                "好的，已为您转接社区工作人员，他们会在这里回复您，请稍等。",
+                f"也可以直接打 {rt.settings.community_phone}（{rt.settings.staff_hours}）。",
+            )
+        )
+        send(dispatcher, reply)
+        return [SlotSet("unclear_count", 0.0)]

@@ -1,0 +1,130 @@
+"""When NLU can't decide: explain bad input, ask one clarifying question, or admit it honestly
+and record the question for staff."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.common import channel_of, entity_values, intent_ranking, send
+from community.answers import Button, Reply, clarification, handoff_button, payload
+from community.intents import SERVICE_INTENTS
+from community.store import IntentScore
+from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, input_problem
+
+# Same value as the FallbackClassifier's ambiguity_threshold in config.yml.
+AMBIGUITY_MARGIN = 0.1
+# The two close meanings must together be likely, or the question is simply unknown.
+CLARIFY_MIN_COMBINED = 0.5
+FAILURES_BEFORE_HANDOFF = 2
+
+CORE_BUTTONS = (
+    Button("证明办理", payload("cert_apply", menu="domain")),
+    Button("养老服务", payload("elderly_meal", menu="domain")),
+    Button("托育服务", payload("childcare_nursery", menu="domain")),
+    Button("就业服务", payload("employment_jobs", menu="domain")),
+    handoff_button(),
+)
+
+PROBLEM_REPLIES = {
+    InputProblem.EMPTY: "您好像还没有输入内容。请说说您想办什么事，比如“高龄津贴怎么领”。",
+    InputProblem.TOO_LONG: (
+        f"您的消息太长了（超过{MAX_MESSAGE_CHARS}字），我看不过来。"
+        "请用一两句话说说您想办什么事，或点「找人工」。"
+    ),
+    InputProblem.MARKUP: "您发来的像是网页代码，我看不懂。请用中文说说您想办什么事。",
+    InputProblem.EMOJI_ONLY: "收到您的表情了！请用文字或语音说说您想办什么事。",
+    InputProblem.NO_CHINESE: (
+        "我目前只能看懂中文。请用中文说说您想办什么事。"
+        "Sorry, I can only understand Chinese for now."
+    ),
+}
+
+
+def clarification_pair(ranking: List[Dict]) -> Optional[tuple]:
+    """The two service intents to ask about, if the resident's meaning is split between them."""
+    if len(ranking) < 2:
+        return None
+    first, second = ranking[0], ranking[1]
+    if first.get("name") not in SERVICE_INTENTS or second.get("name") not in SERVICE_INTENTS:
+        return None
+    top, runner_up = float(first.get("confidence", 0)), float(second.get("confidence", 0))
+    if top - runner_up < AMBIGUITY_MARGIN and top + runner_up >= CLARIFY_MIN_COMBINED:
+        return first["name"], second["name"]
+    return None
+
+
+class ActionHandleUnclear(Action):
+    def name(self) -> Text:
+        return "action_handle_unclear"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        problem = input_problem(text)
+        ranking = intent_ranking(tracker)
+        if problem is not None:
+            dispatcher.utter_message(
+                text=PROBLEM_REPLIES[problem], buttons=[b.as_dict() for b in CORE_BUTTONS]
+            )
+            if problem is InputProblem.NO_CHINESE:
+                await self._record(tracker, text, "no_chinese", ranking)
+            return []
+        pair = clarification_pair(ranking)
+        if pair is not None:
+            service = entity_values(tracker).get("service")
+            entities = {"service": str(service)} if service else {}
+            send(dispatcher, clarification(pair[0], pair[1], entities))
+            return []
+        return await self._admit(dispatcher, tracker, text, ranking)
+
+    async def _record(self, tracker: Tracker, text: str, reason: str, ranking: List[Dict]) -> None:
+        scores = [
+            IntentScore(r["name"], float(r.get("confidence", 0.0))) for r in ranking[:3] if r.get("name")
+        ]
+        await asyncio.to_thread(
+            runtime.get().store.record_unanswered,
+            text=text[:MAX_MESSAGE_CHARS],
+            channel=channel_of(tracker),
+            conversation_id=tracker.sender_id,
+            reason=reason,
+            top_intents=scores,
+        )
+
+    async def _admit(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, ranking: List[Dict]
+    ) -> List[EventType]:
+        rt = runtime.get()
+        await self._record(tracker, text, "fallback", ranking)
+        failures = int(tracker.get_slot("unclear_count") or 0) + 1
+        if failures >= FAILURES_BEFORE_HANDOFF:
+            await asyncio.to_thread(
+                rt.store.create_handoff,
+                conversation_id=tracker.sender_id,
+                channel=channel_of(tracker),
+                reason="failed_twice",
+                text=text[:MAX_MESSAGE_CHARS],
+            )
+            reply = Reply(
+                (
+                    "抱歉，我还是没能帮上您。我已请社区工作人员来回复您，请稍等。",
+                    f"着急的话请打 {rt.settings.community_phone}（{rt.settings.staff_hours}）。",
+                )
+            )
+            send(dispatcher, reply)
+            return [SlotSet("unclear_count", 0.0)]
+        reply = Reply(
+            (
+                "这个问题我暂时答不上来，已经记下并转给社区工作人员。",
+                f"您也可以打社区电话 {rt.settings.community_phone}，或点下面的按钮。",
+            ),
+            CORE_BUTTONS,
+        )
+        send(dispatcher, reply)
+        return [SlotSet("unclear_count", float(failures))]

@@ -1,0 +1,236 @@
+"""Runs the whole assistant in the foreground: the Rasa server, the action server and the web
+app. Ctrl-C (or SIGTERM) stops all of them and leaves no process behind.
+
+Before anything starts, the service catalogue is validated and the store is migrated, so a
+broken catalogue or an unreachable database stops start-up with a clear message.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import yaml
+
+from community.catalogue import CatalogueError, load_catalogue
+from community.settings import PROJECT_ROOT, Settings
+from community.store import Store
+
+log = logging.getLogger("launcher")
+READY_TIMEOUT_S = float(os.environ.get("READY_TIMEOUT", "240"))
+
+
+class StartupError(RuntimeError):
+    """Start-up cannot go on; the message says why, for the operator."""
+
+
+@dataclass
+class Child:
+    name: str
+    command: list[str]
+    health_url: str
+    process: subprocess.Popen | None = None
+
+
+def tracker_store_config(settings: Settings) -> dict:
+    """Rasa's SQL tracker store: SQLite under var/ by default, else DATABASE_URL."""
+    if not settings.database_url:
+        return {"type": "SQL", "dialect": "sqlite", "db": str(settings.var_dir / "tracker.db")}
+    url = urlsplit(settings.database_url)
+    scheme = url.scheme.split("+")[0]
+    dialect = "postgresql" if scheme in ("postgres", "postgresql") else scheme
+    if dialect == "sqlite":
+        return {"type": "SQL", "dialect": "sqlite", "db": url.path.lstrip("/") or "tracker.db"}
+    config = {"type": "SQL", "dialect": dialect, "db": url.path.lstrip("/")}
+    if url.hostname:
+        config["url"] = url.hostname
+    if url.port:
+        config["port"] = url.port
+    if url.username:
+        config["username"] = unquote(url.username)
+    if url.password:
+        config["password"] = unquote(url.password)
+    return config
+
+
+def write_endpoints(settings: Settings) -> Path:
+    path = settings.var_dir / "endpoints.yml"
+    config = {
+        "action_endpoint": {"url": settings.action_url},
+        "tracker_store": tracker_store_config(settings),
+    }
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    path.chmod(0o600)  # may hold the database password
+    return path
+
+
+def latest_model(settings: Settings) -> Path:
+    models = sorted(settings.model_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise StartupError(
+            f"No trained model in {settings.model_dir}. Run `make train` (or `make run`, which "
+            "trains when needed). 没有训练好的模型，请先运行 make train。"
+        )
+    return models[-1]
+
+
+def check_prerequisites(settings: Settings) -> Path:
+    try:
+        catalogue = load_catalogue(settings.catalogue_dir)
+    except CatalogueError as err:
+        raise StartupError(f"{err}\n服务目录有误，请修改后再启动。") from err
+    log.info("Service catalogue: %d services from %s", len(catalogue), settings.catalogue_dir)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        Store.from_url(settings.store_url).migrate()
+    except Exception as err:
+        raise StartupError(
+            f"Cannot open the database ({type(err).__name__}: {str(err).splitlines()[0]}). "
+            "Check DATABASE_URL. 无法连接数据库，请检查 DATABASE_URL。"
+        ) from err
+    return latest_model(settings)
+
+
+def children(settings: Settings, model: Path, endpoints: Path) -> list[Child]:
+    python = sys.executable
+    rasa = [
+        python, "-m", "rasa", "run", "--enable-api",
+        "-i", settings.host, "-p", str(settings.rasa_port),
+        "-m", str(model), "--endpoints", str(endpoints),
+        "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+    ]
+    if settings.rasa_auth_token:
+        rasa += ["--auth-token", settings.rasa_auth_token]
+    host = "127.0.0.1"
+    return [
+        Child("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
+                          "-p", str(settings.action_port)],
+              f"http://{host}:{settings.action_port}/health"),
+        Child("rasa", rasa, f"http://{host}:{settings.rasa_port}/"),
+        Child("web", [python, "-m", "bot.webchat"], f"http://{host}:{settings.web_port}/healthz"),
+    ]
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the launcher dies, so nothing is left behind."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def start(child: Child, settings: Settings) -> None:
+    env = dict(os.environ)
+    env.update(
+        SANIC_HOST=settings.host,
+        PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONWARNINGS="ignore",
+    )
+    child.process = subprocess.Popen(
+        child.command, cwd=PROJECT_ROOT, env=env, start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def is_up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status < 500
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_until_ready(procs: list[Child]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    pending = list(procs)
+    while pending:
+        for child in list(pending):
+            assert child.process is not None
+            if child.process.poll() is not None:
+                raise StartupError(f"{child.name} exited with code {child.process.returncode}")
+            if is_up(child.health_url):
+                log.info("%s is up", child.name)
+                pending.remove(child)
+        if time.monotonic() > deadline:
+            names = ", ".join(c.name for c in pending)
+            raise StartupError(f"{names} did not become ready within {READY_TIMEOUT_S:.0f}s")
+        time.sleep(0.5)
+
+
+def stop(procs: list[Child], grace_s: float = 15.0) -> None:
+    for child in procs:
+        if child.process and child.process.poll() is None:
+            try:
+                os.killpg(child.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace_s
+    for child in procs:
+        if not child.process:
+            continue
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        try:  # the whole group: sanic workers and anything else the child started
+            os.killpg(child.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        child.process.wait()
+
+
+def run(settings: Settings) -> int:
+    model = check_prerequisites(settings)
+    endpoints = write_endpoints(settings)
+    procs = children(settings, model, endpoints)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for child in procs:
+            start(child, settings)
+        wait_until_ready(procs)
+        shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        print(
+            "\n社区服务助手 is running (Ctrl-C stops everything):\n"
+            f"  Web chat (居民网页聊天):  http://{shown}:{settings.web_port}/\n"
+            f"  Rasa server (REST):      http://{shown}:{settings.rasa_port}/webhooks/rest/webhook\n"
+            f"  Rasa HTTP API:           http://{shown}:{settings.rasa_port}/model/parse\n"
+            f"  Action server:           http://127.0.0.1:{settings.action_port}/webhook\n"
+            f"  Model: {model.name}   Store: {'PostgreSQL/DATABASE_URL' if settings.database_url else 'SQLite (var/)'}\n",
+            flush=True,
+        )
+        while True:
+            for child in procs:
+                assert child.process is not None
+                if child.process.poll() is not None:
+                    raise StartupError(f"{child.name} stopped unexpectedly (code {child.process.returncode})")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        log.info("Stopping...")
+        return 0
+    finally:
+        stop(procs)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        settings = Settings.from_env()
+        return run(settings)
+    except (StartupError, ValueError) as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,185 @@
+"""What the assistant says: short answers (at most three lines) with buttons for details.
+
+Pure functions from catalogue entries to :class:`Reply`; the Rasa actions, the channels and the
+kiosk all render the same replies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from community.catalogue import Catalogue, Service
+from community.intents import label
+
+MAX_LINES = 3
+MENU_SIZE = 6
+
+ASPECTS: dict[str, str] = {
+    "eligibility": "谁可以办",
+    "materials": "要带什么",
+    "where": "在哪办",
+    "hours": "办公时间",
+    "fee": "收费",
+    "duration": "多久办好",
+    "online": "网上能办吗",
+    "notes": "注意事项",
+}
+DETAIL_BUTTONS = ("eligibility", "online", "notes")
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"title": self.title, "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class Reply:
+    lines: tuple[str, ...]
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not self.lines or len(self.lines) > MAX_LINES:
+            raise ValueError(f"a chat reply has 1-{MAX_LINES} lines, got {len(self.lines)}")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def payload(intent: str, **entities: str) -> str:
+    """A button payload that Rasa parses as ``intent`` with ``entities``, skipping NLU."""
+    if not entities:
+        return f"/{intent}"
+    return f"/{intent}" + json.dumps(entities, ensure_ascii=False, separators=(",", ":"))
+
+
+def handoff_button() -> Button:
+    return Button("找人工", payload("human_handoff"))
+
+
+def _first_sentence(text: str, limit: int = 60) -> str:
+    sentence = re.split(r"(?<=[。！？；])", text.strip(), maxsplit=1)[0]
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
+
+
+def aspect_value(service: Service, aspect: str) -> str:
+    if aspect == "materials":
+        return "、".join(service.materials) or "不需要带材料"
+    if aspect == "where":
+        return service.where
+    return str(getattr(service, aspect))
+
+
+def _detail_buttons(service: Service, exclude: str | None = None) -> tuple[Button, ...]:
+    buttons = [
+        Button(ASPECTS[a], payload(service.intent, service=service.id, aspect=a))
+        for a in DETAIL_BUTTONS
+        if a != exclude
+    ]
+    return (*buttons, handoff_button())
+
+
+def service_answer(service: Service) -> Reply:
+    """The three-line answer for one service: where and when, what to bring, whom to call."""
+    if service.no_longer_issued:
+        return not_issued_answer(service)
+    materials = "、".join(service.materials) if service.materials else "不用带材料"
+    return Reply(
+        (
+            f"【{service.name}】{service.where}，{service.hours}",
+            f"带：{materials}；收费：{service.fee}",
+            f"电话 {service.phone}，{service.duration}",
+        ),
+        _detail_buttons(service),
+    )
+
+
+def aspect_answer(service: Service, aspect: str) -> Reply:
+    """One detail of a service, e.g. who is eligible or whether it can be done online."""
+    if aspect not in ASPECTS:
+        return service_answer(service)
+    return Reply(
+        (f"【{service.name}】{ASPECTS[aspect]}：{aspect_value(service, aspect)}",),
+        _detail_buttons(service, exclude=aspect),
+    )
+
+
+def not_issued_answer(service: Service) -> Reply:
+    """A certificate the committee no longer issues: say so, and where to go instead."""
+    return Reply(
+        (
+            f"居委会现在不开「{service.name}」了（国家已清理这类证明）。",
+            f"请到：{service.go_instead}",
+            f"有疑问可打 {service.phone}。",
+        ),
+        (Button("其他证明", payload("cert_apply")), handoff_button()),
+    )
+
+
+def domain_menu(catalogue: Catalogue, intent: str, domain: str) -> Reply:
+    """A short menu of services, as buttons, when the question names no service."""
+    services = catalogue.for_intent(intent) or catalogue.for_domain(domain)
+    buttons = [Button(s.name, payload(s.intent, service=s.id)) for s in services[:MENU_SIZE]]
+    topic = label(intent) if catalogue.for_intent(intent) else catalogue.title(domain)
+    return Reply((f"关于「{topic}」，您想问哪一项？请点选：",), (*buttons, handoff_button()))
+
+
+def clarification(first: str, second: str, entities: dict[str, str] | None = None) -> Reply:
+    """Ask which of two close intents the resident meant."""
+    entities = entities or {}
+    return Reply(
+        (f"您是想问「{label(first)}」，还是「{label(second)}」？",),
+        (
+            Button(label(first), payload(first, **entities)),
+            Button(label(second), payload(second, **entities)),
+            Button("都不是", payload("deny")),
+        ),
+    )
+
+
+# --- emergencies -------------------------------------------------------------------------
+
+_EMERGENCY_KINDS = (
+    ("gas", "119", r"煤气|燃气|天然气|液化气|气味|闻到.{0,4}味"),
+    ("fire", "119", r"着火|起火|失火|火灾|冒烟|烧起来|火苗"),
+    ("violence", "110", r"家暴|打我|打人|殴打|动手|砍|持刀|拿刀|抢劫|威胁|跟踪|拐"),
+    ("medical", "120", r"晕|昏|摔倒|倒地|不省人事|心脏|胸口疼|抽搐|出血|流血|喘不上|中风|呼吸|不醒"),
+    ("water", "110", r"落水|溺水|掉河|掉水"),
+    ("trapped", "119", r"被困|困在|关在电梯|困电梯"),
+)
+_FIRST_LINES = {
+    "gas": "请马上拨打 119！不要开关电器、不要点火，打开门窗，人先到室外。",
+    "fire": "请马上拨打 119！先逃生，用湿毛巾捂住口鼻，弯腰沿安全通道走，不要坐电梯。",
+    "violence": "请马上拨打 110！先到安全的地方，锁好门，保护好自己。",
+    "medical": "请马上拨打 120！不要随意搬动病人，保持呼吸道通畅，等救护车。",
+    "water": "请马上拨打 110 和 120！大声呼救，抛绳子或救生圈，不要贸然下水。",
+    "trapped": "请马上拨打 119！按电梯里的警铃，不要扒门，保持冷静等待救援。",
+    "general": "如有危险，请马上拨打 110（报警）、119（火警）或 120（急救）！",
+}
+
+
+def emergency_kind(text: str) -> tuple[str, str]:
+    """The kind of emergency and the number to call first."""
+    for kind, number, pattern in _EMERGENCY_KINDS:
+        if re.search(pattern, text or ""):
+            return kind, number
+    return "general", "110"
+
+
+def emergency_answer(text: str, community_phone: str) -> Reply:
+    """First line: call 119/120/110 now. Then: staff have been told."""
+    kind, _ = emergency_kind(text)
+    return Reply(
+        (
+            _FIRST_LINES[kind],
+            "我已通知社区工作人员，他们会尽快联系您。",
+            f"社区值班电话 {community_phone}。",
+        ),
+        (handoff_button(),),
+    )

@@ -1,0 +1,275 @@
+"""The community service catalogue: YAML files, one per domain, validated at start-up.
+
+A community replaces the sample data by editing (or pointing ``CATALOGUE_DIR`` at) its own
+YAML files; no code changes. :func:`load_catalogue` raises :class:`CatalogueError` naming the
+file, the entry and the field of the first problem it finds, so a broken catalogue stops
+start-up with a message an operator can act on.
+
+Run ``python -m community.catalogue [DIR]`` to check a catalogue without starting anything.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from community.textnorm import clean_text
+
+DOMAINS: dict[str, str] = {
+    "cert": "证明办理",
+    "elderly": "养老服务",
+    "childcare": "托育服务",
+    "employment": "就业服务",
+    "disability": "助残服务",
+    "legal": "法律服务",
+    "health": "健康服务",
+    "emergency": "应急求助",
+    "community": "社区事务与接诉即办",
+    "volunteer": "志愿服务",
+}
+
+# Intents answered by each domain's services. Intent names begin with their domain, except the
+# 接诉即办 intent (complaint_), which the community domain answers.
+DOMAIN_INTENTS: dict[str, tuple[str, ...]] = {
+    "cert": ("cert_apply",),
+    "elderly": ("elderly_meal", "elderly_homecare", "elderly_daycare", "elderly_allowance"),
+    "childcare": ("childcare_nursery", "childcare_afterschool"),
+    "employment": ("employment_unemployment", "employment_training", "employment_jobs"),
+    "disability": ("disability_support",),
+    "legal": ("legal_aid", "legal_mediation"),
+    "health": ("health_family_doctor", "health_checkup"),
+    "emergency": ("emergency_help",),
+    "community": ("complaint_report", "community_assistance", "community_affairs"),
+    "volunteer": ("volunteer_signup",),
+}
+
+TEXT_FIELDS = (
+    "name", "eligibility", "office", "room", "hours", "phone", "fee", "duration", "online", "notes",
+)
+_ID = re.compile(r"^[a-z][a-z0-9_]{2,48}$")
+_PHONE = re.compile(r"^(\d{3,5}|\d{3,4}-\d{3,4}-?\d{3,4}|1\d{10})$")
+
+
+class CatalogueError(ValueError):
+    """A catalogue file that can't be used; the message names file, entry and field."""
+
+    def __init__(self, file: str, entry: str | None, field_name: str | None, problem: str):
+        self.file, self.entry, self.field, self.problem = file, entry, field_name, problem
+        where = f"{file}"
+        if entry is not None:
+            where += f", entry {entry}"
+        if field_name is not None:
+            where += f", field '{field_name}'"
+        super().__init__(f"Service catalogue error in {where}: {problem}")
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    domain: str
+    intent: str
+    name: str
+    aliases: tuple[str, ...]
+    eligibility: str
+    materials: tuple[str, ...]
+    office: str
+    room: str
+    hours: str
+    phone: str
+    fee: str
+    duration: str
+    online: str
+    notes: str
+    committee_issues: bool | None = None
+    go_instead: str = ""
+    source: str = ""
+
+    @property
+    def no_longer_issued(self) -> bool:
+        """A certificate the residents' committee no longer issues (the plan's clean-up)."""
+        return self.committee_issues is False
+
+    @property
+    def where(self) -> str:
+        return f"{self.office}{self.room}"
+
+
+@dataclass
+class Catalogue:
+    services: list[Service]
+    titles: dict[str, str] = field(default_factory=dict)
+    _by_id: dict[str, Service] = field(default_factory=dict, repr=False)
+    _aliases: list[tuple[str, Service]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id = {s.id: s for s in self.services}
+        pairs = [(clean_text(a).lower(), s) for s in self.services for a in (s.name, *s.aliases)]
+        # Longest names first, so "无犯罪记录证明" wins over "证明".
+        self._aliases = sorted((p for p in pairs if p[0]), key=lambda p: -len(p[0]))
+
+    def __len__(self) -> int:
+        return len(self.services)
+
+    def get(self, service_id: str) -> Service | None:
+        return self._by_id.get(service_id)
+
+    def for_intent(self, intent: str) -> list[Service]:
+        return [s for s in self.services if s.intent == intent]
+
+    def for_domain(self, domain: str) -> list[Service]:
+        return [s for s in self.services if s.domain == domain]
+
+    def title(self, domain: str) -> str:
+        return self.titles.get(domain) or DOMAINS.get(domain, domain)
+
+    def find(self, text: str, domain: str | None = None) -> Service | None:
+        """The service whose name or alias appears in ``text`` (longest match first)."""
+        if not text:
+            return None
+        if text in self._by_id:
+            return self._by_id[text]
+        haystack = clean_text(text).lower()
+        for alias, service in self._aliases:
+            if alias in haystack and (domain is None or service.domain == domain):
+                return service
+        return None
+
+
+def _require_text(data: dict, key: str, file: str, entry: str, allow_empty: bool = False) -> str:
+    value = data.get(key)
+    if value is None and not allow_empty:
+        raise CatalogueError(file, entry, key, "is missing")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise CatalogueError(file, entry, key, f"must be text, got {type(value).__name__}")
+    value = value.strip()
+    if not value and not allow_empty:
+        raise CatalogueError(file, entry, key, "must not be empty")
+    return value
+
+
+def _require_list(data: dict, key: str, file: str, entry: str, min_items: int) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None:
+        raise CatalogueError(file, entry, key, "is missing")
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CatalogueError(file, entry, key, "must be a list of non-empty texts")
+    if len(value) < min_items:
+        raise CatalogueError(file, entry, key, f"needs at least {min_items} item(s)")
+    return tuple(v.strip() for v in value)
+
+
+def _parse_service(data: object, index: int, domain: str, file: str) -> Service:
+    if not isinstance(data, dict):
+        raise CatalogueError(file, f"#{index + 1}", None, "each service must be a mapping")
+    raw_id = data.get("id")
+    entry = f"#{index + 1} ({raw_id})" if raw_id else f"#{index + 1}"
+    service_id = _require_text(data, "id", file, entry)
+    if not _ID.match(service_id):
+        raise CatalogueError(file, entry, "id", "use lowercase letters, digits and _ (3-49 chars)")
+    entry = service_id
+    if _require_text(data, "domain", file, entry) != domain:
+        raise CatalogueError(file, entry, "domain", f"must be '{domain}', the domain of this file")
+    intent = _require_text(data, "intent", file, entry)
+    if intent not in DOMAIN_INTENTS[domain]:
+        allowed = ", ".join(DOMAIN_INTENTS[domain])
+        raise CatalogueError(file, entry, "intent", f"'{intent}' is not one of: {allowed}")
+    texts = {key: _require_text(data, key, file, entry) for key in TEXT_FIELDS}
+    phone = texts["phone"].replace(" ", "")
+    if not _PHONE.match(phone):
+        raise CatalogueError(file, entry, "phone", f"'{texts['phone']}' is not a phone number")
+    committee_issues = None
+    go_instead = ""
+    if domain == "cert":
+        committee_issues = data.get("committee_issues")
+        if not isinstance(committee_issues, bool):
+            raise CatalogueError(file, entry, "committee_issues", "certificates need true or false")
+        go_instead = _require_text(data, "go_instead", file, entry, allow_empty=committee_issues)
+    return Service(
+        id=service_id,
+        domain=domain,
+        intent=intent,
+        aliases=_require_list(data, "aliases", file, entry, 1),
+        materials=_require_list(data, "materials", file, entry, 0),
+        committee_issues=committee_issues,
+        go_instead=go_instead,
+        source=file,
+        **texts,
+    )
+
+
+def load_file(path: Path) -> tuple[str, str, list[Service]]:
+    file = path.name
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise CatalogueError(file, None, None, f"cannot be read: {err}") from err
+    except yaml.YAMLError as err:
+        raise CatalogueError(file, None, None, f"is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise CatalogueError(file, None, None, "must be a mapping with 'domain' and 'services'")
+    domain = data.get("domain")
+    if not isinstance(domain, str) or domain not in DOMAINS:
+        raise CatalogueError(file, None, "domain", f"'{domain}' is not one of {', '.join(DOMAINS)}")
+    services = data.get("services")
+    if not isinstance(services, list) or not services:
+        raise CatalogueError(file, None, "services", "must be a non-empty list")
+    title = str(data.get("title") or DOMAINS[domain])
+    return domain, title, [_parse_service(s, i, domain, file) for i, s in enumerate(services)]
+
+
+def load_catalogue(directory: str | Path) -> Catalogue:
+    """Load and validate every ``*.yml`` file in ``directory``."""
+    directory = Path(directory)
+    files = sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml"))
+    if not files:
+        raise CatalogueError(str(directory), None, None, "no catalogue files (*.yml) found")
+    services: list[Service] = []
+    titles: dict[str, str] = {}
+    seen_ids: dict[str, str] = {}
+    seen_aliases: dict[str, str] = {}
+    for path in files:
+        domain, title, loaded = load_file(path)
+        titles[domain] = title
+        for service in loaded:
+            if service.id in seen_ids:
+                raise CatalogueError(
+                    path.name, service.id, "id", f"already used in {seen_ids[service.id]}"
+                )
+            seen_ids[service.id] = path.name
+            for alias in (service.name, *service.aliases):
+                key = clean_text(alias).lower()
+                owner = seen_aliases.setdefault(key, service.id)
+                if owner != service.id:
+                    raise CatalogueError(
+                        path.name, service.id, "aliases", f"'{alias}' is already used by {owner}"
+                    )
+        services.extend(loaded)
+    return Catalogue(services, titles)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from community.settings import Settings
+
+    args = sys.argv[1:] if argv is None else argv
+    directory = Path(args[0]) if args else Settings.from_env().catalogue_dir
+    try:
+        catalogue = load_catalogue(directory)
+    except CatalogueError as err:
+        print(f"ERROR: {err}\n错误：服务目录有误，请修改后再启动。", file=sys.stderr)
+        return 2
+    counts = {d: len(catalogue.for_domain(d)) for d in DOMAINS}
+    print(f"Catalogue OK: {len(catalogue)} services in {directory}")
+    print("  " + ", ".join(f"{d} {n}" for d, n in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""Masking of residents' personal data: 张*明, 138****5678, 1101**********1234.
+
+:class:`MaskingFilter` masks phone numbers and 身份证号 in every log record, so personal data
+never reaches application logs unmasked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_ID_NUMBER = re.compile(r"(?<!\d)(\d{4})\d{10}(\d{3}[\dXx])(?!\d)")
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<![\d-])(0\d{2,3}-?)\d{3,4}(-?\d{2})(\d{2})(?![\d-])")
+
+
+def mask_name(name: str) -> str:
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_phone(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone or "")
+    if len(digits) == 11 and digits.startswith("1"):
+        return f"{digits[:3]}****{digits[-4:]}"
+    if len(digits) >= 7:
+        return f"{digits[:3]}{'*' * (len(digits) - 7)}****{digits[-4:]}"[: len(digits)]
+    return "*" * len(digits)
+
+
+def mask_id_number(id_number: str) -> str:
+    value = (id_number or "").strip()
+    if len(value) < 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def mask_text(text: str) -> str:
+    """Mask 身份证号 and phone numbers wherever they appear in free text."""
+    if not text:
+        return text
+    text = _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), text)
+    text = _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+    return _LANDLINE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that masks personal data in the formatted message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it to the handler to report
+            return True
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def install_log_masking(logger: logging.Logger | None = None) -> None:
+    """Attach :class:`MaskingFilter` to every handler of ``logger`` (default: root)."""
+    logger = logger or logging.getLogger()
+    for handler in logger.handlers:
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(MaskingFilter())

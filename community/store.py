@@ -1,0 +1,142 @@
+"""The assistant's store: unanswered questions and handoffs to staff.
+
+SQLAlchemy 1.4 Core, SQLite by default and PostgreSQL when ``DATABASE_URL`` says so; the
+schema is managed by Alembic migrations (``community/migrations``). Nothing here imports Rasa,
+so the action server, the channels and the staff console all use it directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+unanswered = sa.Table(
+    "unanswered_questions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("top_intents", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="new"),
+)
+
+handoffs = sa.Table(
+    "handoffs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("emergency", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="waiting"),
+)
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    name: str
+    confidence: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be within [0, 1], got {self.confidence}")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def make_engine(url: str) -> sa.engine.Engine:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(url, future=True, connect_args={"timeout": 15})
+    return sa.create_engine(url, future=True, pool_pre_ping=True)
+
+
+class Store:
+    def __init__(self, engine: sa.engine.Engine):
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str, migrate: bool = True) -> Store:
+        store = cls(make_engine(url))
+        if migrate:
+            store.migrate()
+        return store
+
+    def migrate(self) -> None:
+        """Bring the schema up to date (Alembic ``upgrade head``)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def record_unanswered(
+        self,
+        *,
+        text: str,
+        channel: str,
+        conversation_id: str,
+        reason: str,
+        top_intents: list[IntentScore],
+    ) -> int:
+        row = {
+            "created_at": utcnow(),
+            "channel": channel or "unknown",
+            "conversation_id": conversation_id,
+            "text": text,
+            "reason": reason,
+            "top_intents": json.dumps(
+                [{"name": i.name, "confidence": round(i.confidence, 4)} for i in top_intents],
+                ensure_ascii=False,
+            ),
+        }
+        with self.engine.begin() as connection:
+            return int(connection.execute(unanswered.insert().values(**row)).inserted_primary_key[0])
+
+    def list_unanswered(self, limit: int = 100) -> list[dict[str, Any]]:
+        query = unanswered.select().order_by(unanswered.c.id.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            rows = [dict(r._mapping) for r in connection.execute(query)]
+        for row in rows:
+            row["top_intents"] = json.loads(row["top_intents"])
+        return rows
+
+    def create_handoff(
+        self, *, conversation_id: str, channel: str, reason: str, text: str, emergency: bool = False
+    ) -> int:
+        row = {
+            "created_at": utcnow(),
+            "channel": channel or "unknown",
+            "conversation_id": conversation_id,
+            "reason": reason,
+            "emergency": emergency,
+            "text": text,
+        }
+        with self.engine.begin() as connection:
+            return int(connection.execute(handoffs.insert().values(**row)).inserted_primary_key[0])
+
+    def list_handoffs(self, status: str | None = "waiting") -> list[dict[str, Any]]:
+        query = handoffs.select().order_by(handoffs.c.emergency.desc(), handoffs.c.created_at)
+        if status:
+            query = query.where(handoffs.c.status == status)
+        with self.engine.connect() as connection:
+            return [dict(r._mapping) for r in connection.execute(query)]

@@ -1,0 +1,139 @@
+"""Actions run with CollectingDispatcher and trackers built from dicts; assertions are on what
+the resident reads and on what reaches the store."""
+
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.answers import ActionAnswerCert, ActionAnswerElderly, ActionAnswerEmergency
+from actions.conversation import ActionRepeat, ActionSlower
+from actions.handoff import ActionHumanHandoff
+from actions.unclear import ActionHandleUnclear
+from community.settings import Settings
+from community.store import Store
+
+
+@pytest.fixture()
+def rt(tmp_path, catalogue):
+    value = runtime.Runtime(
+        settings=Settings(var_dir=tmp_path),
+        catalogue=catalogue,
+        store=Store.from_url(f"sqlite:///{tmp_path / 'store.db'}"),
+    )
+    runtime.configure(value)
+    yield value
+    runtime.configure(None)
+
+
+def tracker(text, intent, confidence=0.95, ranking=None, entities=None, events=(), slots=None):
+    ranking = ranking or [{"name": intent, "confidence": confidence}]
+    latest = {"text": text, "intent": {"name": intent, "confidence": confidence},
+              "intent_ranking": ranking, "entities": entities or []}
+    user = {"event": "user", "text": text, "parse_data": latest, "input_channel": "rest",
+            "metadata": {"channel": "web"}}
+    return Tracker("web-resident-1", slots or {}, latest, [*events, user], False, None, {}, "action_listen")
+
+
+def run(action, trk):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, trk, {}))
+    return dispatcher.messages, events
+
+
+def test_named_service_is_answered_in_three_lines(rt):
+    messages, _ = run(ActionAnswerElderly(), tracker("我妈八十二了高龄津贴咋领", "elderly_allowance",
+                      entities=[{"entity": "service", "value": "高龄津贴"}]))
+    [message] = messages
+    assert message["text"].startswith("【高龄津贴】")
+    assert len(message["text"].splitlines()) <= 3
+    assert any(b["title"] == "找人工" for b in message["buttons"])
+
+
+def test_retired_certificate_gets_no_and_where_to_go(rt):
+    messages, _ = run(ActionAnswerCert(), tracker("居委会能开无犯罪证明吗", "cert_apply"))
+    assert messages[0]["text"].startswith("居委会现在不开「无犯罪记录证明」")
+    assert "派出所" in messages[0]["text"]
+
+
+def test_question_without_a_service_gets_a_menu(rt):
+    messages, _ = run(ActionAnswerElderly(), tracker("我想问问养老方面的事", "elderly_daycare"))
+    text = messages[0]["text"]
+    assert text.startswith("关于") and "请点选" in text
+    assert len(messages[0]["buttons"]) >= 3
+
+
+def test_detail_button_answers_that_detail(rt, catalogue):
+    service = catalogue.find("助餐")
+    trk = tracker("/elderly_meal", "elderly_meal", entities=[
+        {"entity": "service", "value": service.id}, {"entity": "aspect", "value": "online"}])
+    messages, _ = run(ActionAnswerElderly(), trk)
+    assert service.online in messages[0]["text"]
+
+
+def test_emergency_first_line_and_staff_alert(rt):
+    messages, _ = run(ActionAnswerEmergency(), tracker("我爸突然晕倒了叫不醒", "emergency_help"))
+    assert messages[0]["text"].splitlines()[0].startswith("请马上拨打 120")
+    [handoff] = rt.store.list_handoffs()
+    assert handoff["emergency"] and handoff["reason"] == "emergency"
+    assert handoff["channel"] == "web" and handoff["conversation_id"] == "web-resident-1"
+
+
+def test_close_intents_get_one_clarifying_question(rt):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45},
+               {"name": "legal_aid", "confidence": 0.44}, {"name": "legal_mediation", "confidence": 0.40}]
+    messages, _ = run(ActionHandleUnclear(), tracker("跟邻居闹矛盾想找个律师", "nlu_fallback", 0.45, ranking))
+    assert messages[0]["text"].startswith("您是想问")
+    assert [b["payload"] for b in messages[0]["buttons"]][:2] == ["/legal_aid", "/legal_mediation"]
+    assert rt.store.list_unanswered() == []
+
+
+def test_unknown_question_is_admitted_and_recorded(rt):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45},
+               {"name": "community_affairs", "confidence": 0.21}, {"name": "complaint_report", "confidence": 0.12}]
+    messages, events = run(ActionHandleUnclear(), tracker("小区能装电动车充电桩吗", "nlu_fallback", 0.45, ranking))
+    assert "暂时答不上来" in messages[0]["text"]
+    [row] = rt.store.list_unanswered()
+    assert row["text"] == "小区能装电动车充电桩吗" and row["channel"] == "web"
+    assert row["top_intents"][0]["name"] == "community_affairs"
+    assert {"event": "slot", "name": "unclear_count", "value": 1.0, "timestamp": None} in events
+
+
+def test_second_failure_in_a_row_goes_to_staff(rt):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "greet", "confidence": 0.2}]
+    trk = tracker("那个东西到底咋弄", "nlu_fallback", 0.45, ranking, slots={"unclear_count": 1.0})
+    messages, _ = run(ActionHandleUnclear(), trk)
+    assert "工作人员" in messages[0]["text"]
+    [handoff] = rt.store.list_handoffs()
+    assert handoff["reason"] == "failed_twice"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("", "还没有输入"), ("😀😀", "表情"), ("where is the office", "只能看懂中文"),
+     ("<script>alert(1)</script>", "网页代码"), ("好" * 5000, "太长")],
+)
+def test_bad_input_gets_a_clear_chinese_reply(rt, text, expected):
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.45))
+    assert expected in messages[0]["text"]
+
+
+def test_human_handoff_is_recorded(rt):
+    messages, _ = run(ActionHumanHandoff(), tracker("我要找真人", "human_handoff"))
+    assert "工作人员" in messages[0]["text"]
+    assert rt.store.list_handoffs()[0]["reason"] == "asked"
+
+
+def test_repeat_and_slower_resend_the_last_answer(rt):
+    earlier = [
+        {"event": "user", "text": "助餐", "parse_data": {}},
+        {"event": "bot", "text": "【老年餐桌】在驿站", "data": {"buttons": [{"title": "找人工", "payload": "/human_handoff"}]}},
+    ]
+    messages, _ = run(ActionRepeat(), tracker("再说一遍", "repeat", events=earlier))
+    assert messages[0]["text"] == "【老年餐桌】在驿站" and messages[0]["buttons"]
+    messages, events = run(ActionSlower(), tracker("说慢点", "slower", events=earlier))
+    assert any(m["text"] == "【老年餐桌】在驿站" for m in messages)
+    assert all(m["custom"] == {"speech_rate": "slow"} for m in messages)
+    assert events[0]["name"] == "slow_speech" and events[0]["value"] is True

@@ -1,0 +1,53 @@
+import pytest
+
+from community.store import IntentScore, Store
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    store = Store.from_url(url)
+    yield store
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM unanswered_questions")
+        connection.exec_driver_sql("DELETE FROM handoffs")
+    store.engine.dispose()
+
+
+def test_unanswered_question_is_kept_with_its_context(store):
+    row_id = store.record_unanswered(
+        text="小区能不能装个充电桩",
+        channel="web",
+        conversation_id="web-abc",
+        reason="fallback",
+        top_intents=[IntentScore("complaint_report", 0.31), IntentScore("community_affairs", 0.22)],
+    )
+    [row] = store.list_unanswered()
+    assert row["id"] == row_id
+    assert row["text"] == "小区能不能装个充电桩"
+    assert row["channel"] == "web" and row["conversation_id"] == "web-abc"
+    assert row["top_intents"][0] == {"name": "complaint_report", "confidence": 0.31}
+    assert row["created_at"] is not None and row["status"] == "new"
+
+
+def test_emergency_handoffs_come_first(store):
+    store.create_handoff(conversation_id="a", channel="web", reason="asked", text="找人工")
+    store.create_handoff(
+        conversation_id="b", channel="telegram", reason="emergency", text="着火了", emergency=True
+    )
+    waiting = store.list_handoffs()
+    assert [h["conversation_id"] for h in waiting] == ["b", "a"]
+
+
+def test_migrating_twice_is_harmless(store):
+    store.migrate()
+    store.migrate()
+    assert store.list_unanswered() == []
+
+
+def test_confidence_must_be_a_probability():
+    with pytest.raises(ValueError):
+        IntentScore("greet", 1.5)

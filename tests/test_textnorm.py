@@ -1,0 +1,52 @@
+import pytest
+
+from community.textnorm import InputProblem, clean_text, input_problem, normalize_aligned
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("養老證明怎麼開", "养老证明怎么开"),
+        ("殘疾人補貼", "残疾人补贴"),
+        ("３栋２单元５０１", "3栋2单元501"),
+        ("ＡＢＣ　高龄津贴", "ABC 高龄津贴"),
+    ],
+)
+def test_normalisation_maps_traditional_and_full_width(raw, expected):
+    assert clean_text(raw) == expected
+
+
+def test_aligned_normalisation_keeps_offsets():
+    raw = "<b>我媽</b>八十二歲了"
+    norm = normalize_aligned(raw)
+    assert len(norm) == len(raw)
+    assert norm.index("我妈") == raw.index("我媽")
+    assert "<" not in norm and "b>" not in norm
+
+
+def test_script_blocks_are_blanked_not_read():
+    assert clean_text("<script>alert('高龄津贴')</script>助餐在哪") == "助餐在哪"
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("", InputProblem.EMPTY),
+        ("   \n\t ", InputProblem.EMPTY),
+        ("高" * 5000, InputProblem.TOO_LONG),
+        ("😀😀👍", InputProblem.EMOJI_ONLY),
+        ("🙏🏻", InputProblem.EMOJI_ONLY),
+        ("hello, how do I get a certificate?", InputProblem.NO_CHINESE),
+        ("<script>alert(1)</script>", InputProblem.MARKUP),
+        ("<b></b>", InputProblem.MARKUP),
+    ],
+)
+def test_unreadable_input_is_named(text, problem):
+    assert input_problem(text) is problem
+
+
+@pytest.mark.parametrize(
+    "text", ["高龄津贴怎么领", "我想问 elderly meal 助餐", "養老服務", "１２３ 助餐", "<b>助餐</b>在哪"]
+)
+def test_readable_input_has_no_problem(text):
+    assert input_problem(text) is None

@@ -1,0 +1,81 @@
+"""`make eval` (part 2): the same NLU pipeline on SMP2017-ECDT task 1 (31 intents, real users'
+queries to a Chinese assistant; Zhang et al. 2017, arXiv:1709.10217).
+
+Trains on ``train``, reports on ``develop`` (used for tuning) and ``test`` (reported).
+The data lives in ../shared/benchmarks/smp2017 (or SMP2017_DIR).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from tools import nlu_runner
+from tools.nlu_metrics import print_report, summarise
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("SMP2017_DIR", ROOT.parent / "shared" / "benchmarks" / "smp2017"))
+WORK = ROOT / "var" / "smp2017"
+
+
+def read_split(name: str) -> list[tuple[str, str]]:
+    with open(DATA / f"{name}.tsv", encoding="utf-8") as handle:
+        return [(row["query"].strip(), row["label"]) for row in csv.DictReader(handle, delimiter="\t")]
+
+
+def write_training_data(rows: list[tuple[str, str]], path: Path) -> None:
+    """Rasa YAML training data (escaping markup characters Rasa would read as entities)."""
+    by_intent: dict[str, list[str]] = {}
+    for text, label in rows:
+        clean = text.replace("[", "【").replace("]", "】").replace("(", "（").replace(")", "）")
+        if clean and clean not in by_intent.setdefault(label, []):
+            by_intent[label].append(clean)
+    nlu = [{"intent": k, "examples": "".join(f"- {t}\n" for t in v)} for k, v in by_intent.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        yaml.safe_dump({"version": "3.1", "nlu": nlu}, allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+
+
+def smp_config(config: str) -> str:
+    """The project's pipeline without the community dictionary and fallback (SMP has no
+    out-of-scope class; every query belongs to one of the 31 intents)."""
+    data = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    data["pipeline"] = [c for c in data["pipeline"] if "Fallback" not in c["name"]]
+    for component in data["pipeline"]:
+        component.pop("dictionary_path", None)
+    path = WORK / "config.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return str(path)
+
+
+def main() -> int:
+    if not DATA.is_dir():
+        print(f"SMP2017 data not found in {DATA} (set SMP2017_DIR).", file=sys.stderr)
+        return 2
+    nlu_runner.quiet()
+    config = sys.argv[1] if len(sys.argv) > 1 else "config.yml"
+    write_training_data(read_split("train"), WORK / "train.yml")
+    model, seconds = nlu_runner.train(smp_config(config), str(WORK / "train.yml"), WORK, "smp2017")
+    results = {"training_seconds": seconds}
+    for split in ("develop", "test"):
+        summary = summarise(nlu_runner.classify(model, read_split(split)), lambda intent: "smp")
+        summary["per_domain_accuracy"] = {}
+        results[split] = summary
+        print_report(f"SMP2017-ECDT task 1, {split}", summary, {"training time (s)": f"{seconds:.1f}"})
+    (ROOT / "results").mkdir(exist_ok=True)
+    path = ROOT / "results" / "eval_smp2017.json"
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"\nSMP2017 test accuracy {results['test']['intent_accuracy']:.4f}, "
+          f"macro-F1 {results['test']['intent_macro_f1']:.4f} (full report: {path})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
