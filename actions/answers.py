@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -25,8 +25,8 @@ from community.textnorm import clean_text
 
 
 def resolve_service(
-    catalogue: Catalogue, entity: Optional[str], text: str, domain: str
-) -> Optional[Service]:
+    catalogue: Catalogue, entity: str | None, text: str, domain: str
+) -> Service | None:
     """The service the resident means: a button's id, a named service, or an alias in the text."""
     if entity:
         service = catalogue.get(str(entity)) or catalogue.find(str(entity), domain)
@@ -40,7 +40,7 @@ class CatalogueAnswerAction(Action):
 
     domain = ""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_answer_{self.domain}"
 
     def compose(self, tracker: Tracker, catalogue: Catalogue) -> Reply:
@@ -57,7 +57,7 @@ class CatalogueAnswerAction(Action):
         return service_answer(service)
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         send(dispatcher, self.compose(tracker, runtime.get().catalogue))
         return [SlotSet("unclear_count", 0.0)]
@@ -102,11 +102,11 @@ class ActionAnswerVolunteer(CatalogueAnswerAction):
 class ActionAnswerEmergency(Action):
     """Emergencies: the first line says which number to call now; staff are alerted."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_emergency"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         rt = runtime.get()
         text = clean_text(tracker.latest_message.get("text") or "")

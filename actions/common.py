@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from community.answers import Reply
 
 
-def latest_user_event(tracker: Tracker) -> Dict[Text, Any]:
+def latest_user_event(tracker: Tracker) -> Dict[str, Any]:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             return event
@@ -24,15 +24,15 @@ def channel_of(tracker: Tracker) -> str:
     return str(metadata.get("channel") or event.get("input_channel") or "unknown")
 
 
-def entity_values(tracker: Tracker) -> Dict[Text, Any]:
+def entity_values(tracker: Tracker) -> Dict[str, Any]:
     """The first value of each entity in the latest message."""
-    values: Dict[Text, Any] = {}
+    values: Dict[str, Any] = {}
     for entity in tracker.latest_message.get("entities") or []:
         values.setdefault(entity.get("entity"), entity.get("value"))
     return values
 
 
-def intent_ranking(tracker: Tracker, exclude: Optional[str] = "nlu_fallback") -> List[Dict]:
+def intent_ranking(tracker: Tracker, exclude: str | None = "nlu_fallback") -> List[Dict]:
     ranking = tracker.latest_message.get("intent_ranking") or []
     return [r for r in ranking if r.get("name") != exclude]
 
@@ -43,11 +43,11 @@ def send(dispatcher: CollectingDispatcher, reply: Reply, **kwargs: Any) -> None:
     )
 
 
-def last_bot_messages(tracker: Tracker) -> List[Dict[Text, Any]]:
+def last_bot_messages(tracker: Tracker) -> List[Dict[str, Any]]:
     """The assistant's last answer (its messages before the latest resident message)."""
     events = list(tracker.events)
     latest_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events))
-    messages: List[Dict[Text, Any]] = []
+    messages: List[Dict[str, Any]] = []
     for event in reversed(events[:latest_user]):
         if event.get("event") == "user" and messages:
             break

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -20,11 +20,11 @@ def _resend(dispatcher: CollectingDispatcher, tracker: Tracker, **extra: Any) ->
 
 
 class ActionRepeat(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_repeat"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         if not _resend(dispatcher, tracker):
             dispatcher.utter_message(response="utter_nothing_to_repeat")
@@ -35,11 +35,11 @@ class ActionSlower(Action):
     """Slower speech for the rest of the conversation; the voice channels read the slot and
     the ``speech_rate`` hint, and the last answer is said again."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_slower"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         dispatcher.utter_message(response="utter_slower", json_message={"speech_rate": "slow"})
         if not _resend(dispatcher, tracker, json_message={"speech_rate": "slow"}):

@@ -4,7 +4,7 @@ and record the question for staff."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -46,7 +46,7 @@ PROBLEM_REPLIES = {
 }
 
 
-def clarification_pair(ranking: List[Dict]) -> Optional[tuple]:
+def clarification_pair(ranking: List[Dict]) -> tuple | None:
     """The two service intents to ask about, if the resident's meaning is split between them."""
     if len(ranking) < 2:
         return None
@@ -60,11 +60,11 @@ def clarification_pair(ranking: List[Dict]) -> Optional[tuple]:
 
 
 class ActionHandleUnclear(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handle_unclear"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         text = tracker.latest_message.get("text") or ""
         problem = input_problem(text)

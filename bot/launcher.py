@@ -203,6 +203,7 @@ def run(settings: Settings) -> int:
         for child in procs:
             start(child, settings)
         wait_until_ready(procs)
+        store_kind = "DATABASE_URL" if settings.database_url else f"SQLite under {settings.var_dir}"
         shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
         print(
             "\n社区服务助手 is running (Ctrl-C stops everything):\n"
@@ -210,7 +211,7 @@ def run(settings: Settings) -> int:
             f"  Rasa server (REST):      http://{shown}:{settings.rasa_port}/webhooks/rest/webhook\n"
             f"  Rasa HTTP API:           http://{shown}:{settings.rasa_port}/model/parse\n"
             f"  Action server:           http://127.0.0.1:{settings.action_port}/webhook\n"
-            f"  Model: {model.name}   Store: {'PostgreSQL/DATABASE_URL' if settings.database_url else 'SQLite (var/)'}\n",
+            f"  Model: {model.name}   Store: {store_kind}\n",
             flush=True,
         )
         while True:

@@ -3,7 +3,7 @@ a prediction ambiguous when the resident's two likeliest meanings are both servi
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
@@ -21,7 +21,7 @@ class CommunityFallbackClassifier(FallbackClassifier):
             return True
         return super()._should_fallback(message)
 
-    def _nlu_prediction_ambiguous(self, message: Message) -> Tuple[bool, Optional[float]]:
+    def _nlu_prediction_ambiguous(self, message: Message) -> Tuple[bool, float | None]:
         ranking = message.data.get(INTENT_RANKING_KEY, [])
         if len(ranking) >= 2 and any(r.get("name") in META_INTENTS for r in ranking[:2]):
             return False, None

@@ -3,7 +3,7 @@ half-width, markup → spaces) character by character, so entity offsets stay va
 
 from __future__ import annotations
 
-from typing import List, Text
+from typing import List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
@@ -17,7 +17,7 @@ from community.textnorm import normalize_aligned
 class NormalizingJiebaTokenizer(JiebaTokenizer):
     """JiebaTokenizer on normalised text, without whitespace tokens."""
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
         import jieba
 
         text = normalize_aligned(message.get(attribute) or "").lower()

@@ -92,8 +92,10 @@ def test_close_intents_get_one_clarifying_question(rt):
 
 def test_unknown_question_is_admitted_and_recorded(rt):
     ranking = [{"name": "nlu_fallback", "confidence": 0.45},
-               {"name": "community_affairs", "confidence": 0.21}, {"name": "complaint_report", "confidence": 0.12}]
-    messages, events = run(ActionHandleUnclear(), tracker("小区能装电动车充电桩吗", "nlu_fallback", 0.45, ranking))
+               {"name": "community_affairs", "confidence": 0.21},
+               {"name": "complaint_report", "confidence": 0.12}]
+    trk = tracker("小区能装电动车充电桩吗", "nlu_fallback", 0.45, ranking)
+    messages, events = run(ActionHandleUnclear(), trk)
     assert "暂时答不上来" in messages[0]["text"]
     [row] = rt.store.list_unanswered()
     assert row["text"] == "小区能装电动车充电桩吗" and row["channel"] == "web"
@@ -129,7 +131,8 @@ def test_human_handoff_is_recorded(rt):
 def test_repeat_and_slower_resend_the_last_answer(rt):
     earlier = [
         {"event": "user", "text": "助餐", "parse_data": {}},
-        {"event": "bot", "text": "【老年餐桌】在驿站", "data": {"buttons": [{"title": "找人工", "payload": "/human_handoff"}]}},
+        {"event": "bot", "text": "【老年餐桌】在驿站",
+         "data": {"buttons": [{"title": "找人工", "payload": "/human_handoff"}]}},
     ]
     messages, _ = run(ActionRepeat(), tracker("再说一遍", "repeat", events=earlier))
     assert messages[0]["text"] == "【老年餐桌】在驿站" and messages[0]["buttons"]

@@ -46,7 +46,8 @@ def test_dates(text, date):
 
 
 @pytest.mark.parametrize(
-    "text, time", [("后天下午两点", "14:00"), ("明天上午", "上午"), ("星期五下午3点半", "15:30"), ("早上9点", "09:00")]
+    "text, time",
+    [("后天下午两点", "14:00"), ("明天上午", "上午"), ("星期五下午3点半", "15:30"), ("早上9点", "09:00")],
 )
 def test_times(text, time):
     found = parse_time(text)

@@ -10,11 +10,16 @@ def store(request, tmp_path):
     else:
         url = request.getfixturevalue("pg_url")
     store = Store.from_url(url)
+    _empty(store)  # the PostgreSQL database is shared with other tests of the session
     yield store
+    _empty(store)
+    store.engine.dispose()
+
+
+def _empty(store):
     with store.engine.begin() as connection:
         connection.exec_driver_sql("DELETE FROM unanswered_questions")
         connection.exec_driver_sql("DELETE FROM handoffs")
-    store.engine.dispose()
 
 
 def test_unanswered_question_is_kept_with_its_context(store):

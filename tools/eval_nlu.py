@@ -12,7 +12,7 @@ from pathlib import Path
 
 from community.intents import report_domain
 from tools import nlu_runner
-from tools.nlu_metrics import print_report, summarise
+from tools.nlu_metrics import print_report, summarise, threshold_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,8 +21,10 @@ def evaluate(config: str = "config.yml", out: Path = ROOT / "var" / "eval") -> d
     nlu_runner.quiet()
     model, seconds = nlu_runner.train(config, str(ROOT / "nlu_data"), out, "nlu-eval")
     examples = nlu_runner.load_examples(ROOT / "tests" / "nlu_holdout")
-    summary = summarise(nlu_runner.classify(model, examples), report_domain)
+    preds = nlu_runner.classify(model, examples)
+    summary = summarise(preds, report_domain)
     summary["training_seconds"] = seconds
+    summary["threshold_sweep"] = threshold_sweep(preds, [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6])
     return summary
 
 
@@ -34,6 +36,10 @@ def main() -> int:
         summary,
         {"config": config, "NLU training time (s)": f"{summary['training_seconds']:.1f}"},
     )
+    print("fallback threshold sweep (OOS rejected / in-scope rejected / in-scope answered right):")
+    for row in summary["threshold_sweep"]:
+        print(f"  {row['threshold']:.2f}  {row['oos_rejection']:.3f}  {row['in_scope_false_rejection']:.3f}"
+              f"  {row['in_scope_answered_correctly']:.3f}")
     (ROOT / "results").mkdir(exist_ok=True)
     path = ROOT / "results" / "eval_nlu.json"
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")

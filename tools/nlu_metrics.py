@@ -16,6 +16,7 @@ class Prediction:
     gold: str
     predicted: str  # after the fallback classifier (may be nlu_fallback)
     top: str  # the classifier's own first choice, ignoring nlu_fallback
+    confidence: float = 1.0  # the classifier's confidence in ``top``
 
 
 def f1_per_label(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[float, float, float, int]]:
@@ -91,6 +92,24 @@ def summarise(preds: list[Prediction], domain_of: Callable[[str], str]) -> dict:
             if p.gold != routed(p)
         ],
     }
+
+
+def threshold_sweep(preds: list[Prediction], thresholds: Iterable[float]) -> list[dict]:
+    """Out-of-scope rejection against in-scope false rejection for fallback thresholds."""
+    in_scope = [p for p in preds if p.gold != "out_of_scope"]
+    oos = [p for p in preds if p.gold == "out_of_scope"]
+    rows = []
+    for t in thresholds:
+        rejected_oos = sum(p.top == "out_of_scope" or p.confidence < t for p in oos)
+        rejected_in = sum(p.top == "out_of_scope" or p.confidence < t for p in in_scope)
+        correct_in = sum(p.top == p.gold and p.confidence >= t for p in in_scope)
+        rows.append({
+            "threshold": t,
+            "oos_rejection": rejected_oos / len(oos) if oos else 0.0,
+            "in_scope_false_rejection": rejected_in / len(in_scope) if in_scope else 0.0,
+            "in_scope_answered_correctly": correct_in / len(in_scope) if in_scope else 0.0,
+        })
+    return rows
 
 
 def print_report(title: str, summary: dict, extra: dict | None = None) -> None:

@@ -56,8 +56,9 @@ def classify(model: Path, examples: list[tuple[str, str]]) -> list[Prediction]:
         for text, gold in examples:
             parsed = await agent.parse_message(text)
             predicted = parsed["intent"]["name"]
-            ranking = [r["name"] for r in parsed.get("intent_ranking", []) if r["name"] != "nlu_fallback"]
-            preds.append(Prediction(text, gold, predicted, ranking[0] if ranking else predicted))
+            ranking = [r for r in parsed.get("intent_ranking", []) if r["name"] != "nlu_fallback"]
+            top = ranking[0] if ranking else parsed["intent"]
+            preds.append(Prediction(text, gold, predicted, top["name"], float(top["confidence"])))
         return preds
 
     return asyncio.run(run())

@@ -1,0 +1,139 @@
+"""Intent classifier for short Chinese text: TF-IDF over character n-grams and jieba words,
+with a linear model.
+
+On two CPU cores this trains in seconds (DIET without a transformer needs minutes for the same
+data) and answers in about a millisecond, and on our held-out split and on SMP2017 it is more
+accurate than DIET with the same features (figures in the README). Character n-grams survive
+the homophones, typos and segmentation errors of speech-recognised and elderly residents' text.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from typing import Any, Dict, List
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from community.textnorm import clean_text
+
+logger = logging.getLogger(__name__)
+MODEL_FILE = "tfidf_intent_classifier.pkl"
+
+
+def _words(message: Message) -> str:
+    tokens = message.get(TOKENS_NAMES[TEXT]) or []
+    return " ".join(t.text for t in tokens) if tokens else clean_text(message.get(TEXT) or "")
+
+
+def _chars(message: Message) -> str:
+    return clean_text(message.get(TEXT) or "").lower()
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class TfidfIntentClassifier(IntentClassifier, GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {
+            "char_ngram_range": [1, 3],  # character n-grams of the normalised text
+            "word_ngram_range": [1, 1],  # jieba tokens
+            "C": 20.0,  # inverse regularisation of the logistic regression
+            "max_iter": 2000,
+            "ranking_length": 10,
+        }
+
+    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource):
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.char_vectorizer: TfidfVectorizer | None = None
+        self.word_vectorizer: TfidfVectorizer | None = None
+        self.model: LogisticRegression | None = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> TfidfIntentClassifier:
+        return cls(config, model_storage, resource)
+
+    def _features(self, messages: List[Message]):
+        assert self.char_vectorizer is not None and self.word_vectorizer is not None
+        return hstack(
+            [
+                self.char_vectorizer.transform([_chars(m) for m in messages]),
+                self.word_vectorizer.transform([_words(m) for m in messages]),
+            ]
+        ).tocsr()
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if len(examples) < 2 or len({e.get(INTENT) for e in examples}) < 2:
+            logger.warning("TfidfIntentClassifier: fewer than two intents to train on; skipped.")
+            return self._resource
+        self.char_vectorizer = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=tuple(self.config["char_ngram_range"]), sublinear_tf=True
+        )
+        self.word_vectorizer = TfidfVectorizer(
+            analyzer="word", token_pattern=r"\S+", lowercase=True,
+            ngram_range=tuple(self.config["word_ngram_range"]), sublinear_tf=True,
+        )
+        self.char_vectorizer.fit([_chars(m) for m in examples])
+        self.word_vectorizer.fit([_words(m) for m in examples])
+        self.model = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"])
+        self.model.fit(self._features(examples), [e.get(INTENT) for e in examples])
+        self.persist()
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.model is None:
+            return messages
+        probabilities = self.model.predict_proba(self._features(messages))
+        labels = self.model.classes_
+        for message, row in zip(messages, probabilities, strict=True):
+            order = np.argsort(-row)[: self.config["ranking_length"]]
+            ranking = [{"name": str(labels[i]), "confidence": float(row[i])} for i in order]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set("intent_ranking", ranking, add_to_output=True)
+        return messages
+
+    def persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as directory:
+            with open(directory / MODEL_FILE, "wb") as handle:
+                pickle.dump((self.char_vectorizer, self.word_vectorizer, self.model), handle)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> TfidfIntentClassifier:
+        component = cls(config, model_storage, resource)
+        try:
+            with model_storage.read_from(resource) as directory:
+                # Our own model archive, written by persist() above.
+                with open(directory / MODEL_FILE, "rb") as handle:
+                    loaded = pickle.load(handle)  # noqa: S301
+        except (ValueError, FileNotFoundError):
+            logger.warning("TfidfIntentClassifier: no trained model found; intents won't be set.")
+            return component
+        component.char_vectorizer, component.word_vectorizer, component.model = loaded
+        return component
