@@ -42,16 +42,19 @@ class Child:
     process: subprocess.Popen | None = None
 
 
+TRACKER_STORE = "bot.tracker_store.CommunitySQLTrackerStore"
+
+
 def tracker_store_config(settings: Settings) -> dict:
     """Rasa's SQL tracker store: SQLite under var/ by default, else DATABASE_URL."""
     if not settings.database_url:
-        return {"type": "SQL", "dialect": "sqlite", "db": str(settings.var_dir / "tracker.db")}
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": str(settings.var_dir / "tracker.db")}
     url = urlsplit(settings.database_url)
     scheme = url.scheme.split("+")[0]
     dialect = "postgresql" if scheme in ("postgres", "postgresql") else scheme
     if dialect == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": url.path.lstrip("/") or "tracker.db"}
-    config = {"type": "SQL", "dialect": dialect, "db": url.path.lstrip("/")}
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": url.path.lstrip("/") or "tracker.db"}
+    config = {"type": TRACKER_STORE, "dialect": dialect, "db": url.path.lstrip("/")}
     if url.hostname:
         config["url"] = url.hostname
     if url.port:
@@ -104,7 +107,7 @@ def check_prerequisites(settings: Settings) -> Path:
 def children(settings: Settings, model: Path, endpoints: Path) -> list[Child]:
     python = sys.executable
     rasa = [
-        python, "-m", "rasa", "run", "--enable-api",
+        python, "-m", "bot.rasa_server", "run", "--enable-api",
         "-i", settings.host, "-p", str(settings.rasa_port),
         "-m", str(model), "--endpoints", str(endpoints),
         "--credentials", str(PROJECT_ROOT / "credentials.yml"),

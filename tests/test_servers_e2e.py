@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 import sqlalchemy as sa
 
-from tests.servers import post_json, start_stack, stop_stack
+from tools.stack import post_json, start_stack, stop_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

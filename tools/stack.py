@@ -1,4 +1,4 @@
-"""Start and stop the real assistant (`python -m bot`) for end-to-end tests."""
+"""Start and stop the real assistant (`python -m bot`) for end-to-end tests and benchmarks."""
 
 from __future__ import annotations
 

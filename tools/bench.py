@@ -1,0 +1,148 @@
+"""`make bench`: speed figures of the running assistant, printed as numbers.
+
+* ``/model/parse`` latency p50/p95;
+* REST round trip p50/p95 with 1 and 20 concurrent residents;
+* training time (a full ``rasa train`` from scratch);
+* server cold-start time (``python -m bot`` until every server answers);
+* peak memory (high-water RSS of the Rasa server, the action server and the web app).
+
+Everything runs on loopback against the real servers; results go to results/bench.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tools.stack import start_stack, stop_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = [
+    "高龄津贴怎么申请", "居委会能开无犯罪证明吗", "我妈想报个助餐", "孩子放学没人接有托管吗",
+    "失业登记去哪办", "残疾证怎么办", "楼上装修太吵了", "家庭医生怎么签约", "我想当志愿者",
+    "低保怎么申请", "你好", "谢谢", "法律援助找谁", "老人体检什么时候", "3栋2单元路灯坏了",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def describe(latencies_s: list[float]) -> dict:
+    ms = [v * 1000 for v in latencies_s]
+    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 1), "p95_ms": round(percentile(ms, 95), 1),
+            "mean_ms": round(statistics.fmean(ms), 1)}
+
+
+async def _timed_post(session: aiohttp.ClientSession, url: str, payload: dict) -> float:
+    start = time.perf_counter()
+    async with session.post(url, json=payload) as response:
+        await response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{url} answered HTTP {response.status}")
+    return time.perf_counter() - start
+
+
+async def parse_latency(base: str, rounds: int) -> list[float]:
+    async with aiohttp.ClientSession() as session:
+        return [await _timed_post(session, f"{base}/model/parse", {"text": q})
+                for _ in range(rounds) for q in QUESTIONS]
+
+
+async def rest_latency(base: str, residents: int, messages_each: int) -> tuple[list[float], float]:
+    """Each resident sends its messages one after another; residents run concurrently."""
+    url = f"{base}/webhooks/rest/webhook"
+
+    async def resident(n: int, session: aiohttp.ClientSession) -> list[float]:
+        return [
+            await _timed_post(session, url, {"sender": f"bench-{residents}-{n}",
+                                             "message": QUESTIONS[(n + i) % len(QUESTIONS)]})
+            for i in range(messages_each)
+        ]
+
+    connector = aiohttp.TCPConnector(limit=residents)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        start = time.perf_counter()
+        results = await asyncio.gather(*(resident(n, session) for n in range(residents)))
+        elapsed = time.perf_counter() - start
+    return [v for r in results for v in r], elapsed
+
+
+def peak_rss_mb(pids: list[int]) -> dict:
+    def tree(pid: int) -> list[int]:
+        found = [pid]
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            for child in (task / "children").read_text().split():
+                found += tree(int(child))
+        return found
+
+    result = {}
+    for name, pid in zip(("actions", "rasa", "web"), pids, strict=False):
+        total = 0
+        for p in tree(pid):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        result[name] = round(total / 1024, 1)
+    return result
+
+
+def training_time() -> float:
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "rasa", "train", "--config", "config.yml", "--domain", "domain",
+             "--data", "nlu_data", "--out", out, "--force"],
+            cwd=ROOT, check=True, capture_output=True,
+        )
+        return time.perf_counter() - start
+
+
+def main() -> int:
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    results: dict = {}
+    print("training a model from scratch ...", flush=True)
+    results["training_s"] = round(training_time(), 1)
+    with tempfile.TemporaryDirectory() as var_dir:
+        start = time.perf_counter()
+        stack = start_stack(Path(var_dir))
+        results["cold_start_s"] = round(time.perf_counter() - start, 1)
+        try:
+            asyncio.run(rest_latency(stack.rasa, 5, 4))  # warm-up
+            results["model_parse"] = describe(asyncio.run(parse_latency(stack.rasa, 10)))
+            for residents, each in ((1, 150), (20, 15)):
+                latencies, elapsed = asyncio.run(rest_latency(stack.rasa, residents, each))
+                summary = describe(latencies)
+                summary["throughput_msg_per_s"] = round(len(latencies) / elapsed, 1)
+                results[f"rest_{residents}_concurrent"] = summary
+            results["peak_rss_mb"] = peak_rss_mb(stack.children())
+        finally:
+            stop_stack(stack)
+    print(json.dumps(results, ensure_ascii=False, indent=1))
+    parse = results["model_parse"]
+    print(f"\n/model/parse            p50 {parse['p50_ms']} ms   p95 {parse['p95_ms']} ms")
+    for key in ("rest_1_concurrent", "rest_20_concurrent"):
+        r = results[key]
+        print(f"REST {key.split('_')[1]:>2} concurrent      p50 {r['p50_ms']} ms   p95 {r['p95_ms']} ms   "
+              f"{r['throughput_msg_per_s']} msg/s")
+    print(f"training time           {results['training_s']} s")
+    print(f"cold start              {results['cold_start_s']} s")
+    print(f"peak memory (RSS)       {results['peak_rss_mb']} MB")
+    (ROOT / "results").mkdir(exist_ok=True)
+    (ROOT / "results" / "bench.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
