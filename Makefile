@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := $(PY) -m rasa
-TRAIN_INPUTS := config.yml $(shell find domain nlu_data -type f 2>/dev/null | sort)
+TRAIN_INPUTS := config.yml $(shell find domain nlu_data nlu_components -type f -name "*.y*ml" -o -type f -name "*.py" -o -type f -name "*.txt" 2>/dev/null | sort)
 MODEL := models/community.tar.gz
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
@@ -12,8 +12,9 @@ export PYTHONWARNINGS := ignore
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: .venv/bin/python ## Create (or link) the Python 3.10 environment
+install: .venv/bin/python ## Create (or link) the Python 3.10 environment; install espeak-ng, ffmpeg
 .venv/bin/python: requirements.txt requirements.lock tools/ensure_venv.sh
+	@bash tools/ensure_system_packages.sh
 	@bash tools/ensure_venv.sh
 	@touch -h .venv
 

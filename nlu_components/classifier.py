@@ -61,6 +61,7 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
             "char_ngram_range": [1, 3],  # character n-grams of the normalised text
             "word_ngram_range": [1, 1],  # jieba tokens
             "C": 20.0,  # inverse regularisation of the logistic regression
+            "class_weight": "balanced",  # out_of_scope has more examples than other intents
             "max_iter": 2000,
             "ranking_length": 10,
         }
@@ -111,7 +112,9 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         self.char_vectorizer.fit([_chars(m) for m in examples])
         self.word_vectorizer.fit([_words(m) for m in examples])
         self._idf = ()
-        self.model = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"])
+        self.model = LogisticRegression(
+            C=self.config["C"], max_iter=self.config["max_iter"], class_weight=self.config["class_weight"]
+        )
         self.model.fit(self._features(examples), [e.get(INTENT) for e in examples])
         self._coef_t = None
         self.persist()

@@ -20,6 +20,7 @@ def _empty(store):
     with store.engine.begin() as connection:
         connection.exec_driver_sql("DELETE FROM unanswered_questions")
         connection.exec_driver_sql("DELETE FROM handoffs")
+        connection.exec_driver_sql("DELETE FROM ratings")
 
 
 def test_unanswered_question_is_kept_with_its_context(store):
@@ -56,3 +57,15 @@ def test_migrating_twice_is_harmless(store):
 def test_confidence_must_be_a_probability():
     with pytest.raises(ValueError):
         IntentScore("greet", 1.5)
+
+
+def test_thumbs_down_puts_the_question_in_the_review_queue(store):
+    store.record_rating(conversation_id="web-1", channel="web", question="助餐多少钱",
+                        answer="【老年餐桌】…", rating="up")
+    store.record_rating(conversation_id="web-1", channel="web", question="居住证明怎么开",
+                        answer="【居住证明】…", rating="down")
+    assert [r["rating"] for r in store.list_ratings("web-1")] == ["up", "down"]
+    [queued] = store.list_unanswered()
+    assert queued["text"] == "居住证明怎么开" and queued["reason"] == "rated_down"
+    with pytest.raises(ValueError):
+        store.record_rating(conversation_id="x", channel="web", question="q", answer="a", rating="meh")

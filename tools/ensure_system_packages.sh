@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages the assistant needs beside Python: espeak-ng (speech synthesis through
+# pyttsx3, voice cmn-latn-pinyin) and ffmpeg (decoding residents' voice messages).
+set -euo pipefail
+missing=()
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "Installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  echo "ERROR: missing system packages: ${missing[*]}" >&2
+  echo "  Install them, e.g.: sudo apt-get install ${missing[*]}" >&2
+  echo "错误：缺少系统软件包 ${missing[*]}，请先安装。" >&2
+  exit 1
+fi
