@@ -60,16 +60,27 @@ async def parse_latency(base: str, rounds: int) -> list[float]:
                 for _ in range(rounds) for q in QUESTIONS]
 
 
-async def rest_latency(base: str, residents: int, messages_each: int) -> tuple[list[float], float]:
-    """Each resident sends its messages one after another; residents run concurrently."""
+TURNS_PER_CONVERSATION = 5
+
+
+async def rest_latency(
+    base: str, residents: int, messages_each: int, think_s: float = 0.0
+) -> tuple[list[float], float]:
+    """Each concurrent resident sends its messages one after another, without pause, in
+    conversations of five turns (a new sender id each time, as at a real service counter)."""
     url = f"{base}/webhooks/rest/webhook"
+    run_id = time.monotonic_ns()
 
     async def resident(n: int, session: aiohttp.ClientSession) -> list[float]:
-        return [
-            await _timed_post(session, url, {"sender": f"bench-{residents}-{n}",
-                                             "message": QUESTIONS[(n + i) % len(QUESTIONS)]})
-            for i in range(messages_each)
-        ]
+        latencies = []
+        await asyncio.sleep(think_s * n / residents)  # residents don't all arrive at once
+        for i in range(messages_each):
+            latencies.append(await _timed_post(session, url, {
+                "sender": f"bench-{run_id}-{n}-{i // TURNS_PER_CONVERSATION}",
+                "message": QUESTIONS[(n + i) % len(QUESTIONS)],
+            }))
+            await asyncio.sleep(think_s)
+        return latencies
 
     connector = aiohttp.TCPConnector(limit=residents)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -121,24 +132,31 @@ def main() -> int:
         try:
             asyncio.run(rest_latency(stack.rasa, 5, 4))  # warm-up
             results["model_parse"] = describe(asyncio.run(parse_latency(stack.rasa, 10)))
-            for residents, each in ((1, 150), (20, 15)):
-                latencies, elapsed = asyncio.run(rest_latency(stack.rasa, residents, each))
+            # Closed loop: every resident sends its next message as soon as it has the answer.
+            # With think time: residents read the answer for 1 s before the next message.
+            for key, residents, each, think in (
+                ("rest_1_concurrent", 1, 150, 0.0),
+                ("rest_20_concurrent", 20, 15, 0.0),
+                ("rest_20_residents_1s_think", 20, 10, 1.0),
+            ):
+                latencies, elapsed = asyncio.run(rest_latency(stack.rasa, residents, each, think))
                 summary = describe(latencies)
                 summary["throughput_msg_per_s"] = round(len(latencies) / elapsed, 1)
-                results[f"rest_{residents}_concurrent"] = summary
+                results[key] = summary
             results["peak_rss_mb"] = peak_rss_mb(stack.children())
         finally:
             stop_stack(stack)
     print(json.dumps(results, ensure_ascii=False, indent=1))
     parse = results["model_parse"]
-    print(f"\n/model/parse            p50 {parse['p50_ms']} ms   p95 {parse['p95_ms']} ms")
-    for key in ("rest_1_concurrent", "rest_20_concurrent"):
+    print(f"\n{'/model/parse':28s} p50 {parse['p50_ms']} ms   p95 {parse['p95_ms']} ms")
+    labels = {"rest_1_concurrent": "REST  1 concurrent", "rest_20_concurrent": "REST 20 concurrent",
+              "rest_20_residents_1s_think": "REST 20 residents, 1 s think"}
+    for key, label in labels.items():
         r = results[key]
-        print(f"REST {key.split('_')[1]:>2} concurrent      p50 {r['p50_ms']} ms   p95 {r['p95_ms']} ms   "
-              f"{r['throughput_msg_per_s']} msg/s")
-    print(f"training time           {results['training_s']} s")
-    print(f"cold start              {results['cold_start_s']} s")
-    print(f"peak memory (RSS)       {results['peak_rss_mb']} MB")
+        print(f"{label:28s} p50 {r['p50_ms']} ms   p95 {r['p95_ms']} ms   {r['throughput_msg_per_s']} msg/s")
+    print(f"{'training time':28s} {results['training_s']} s")
+    print(f"{'cold start':28s} {results['cold_start_s']} s")
+    print(f"{'peak memory (RSS)':28s} {results['peak_rss_mb']} MB")
     (ROOT / "results").mkdir(exist_ok=True)
     (ROOT / "results" / "bench.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     return 0
