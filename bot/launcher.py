@@ -135,7 +135,7 @@ def _die_with_parent() -> None:
 def start(child: Child, settings: Settings) -> None:
     env = dict(os.environ)
     env.update(
-        SANIC_HOST=settings.host,
+        SANIC_HOST="127.0.0.1",  # the action server is only for Rasa, on this machine
         PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
         TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONWARNINGS="ignore",

@@ -1,0 +1,33 @@
+import pytest
+
+from bot.launcher import tracker_store_config
+from community.settings import Settings
+
+
+def test_defaults_are_loopback_and_sqlite():
+    settings = Settings.from_env({})
+    assert settings.host == "127.0.0.1"
+    assert (settings.rasa_port, settings.action_port, settings.web_port) == (5005, 5055, 8000)
+    assert settings.store_url.startswith("sqlite:///") and settings.store_url.endswith("var/community.db")
+    assert tracker_store_config(settings)["dialect"] == "sqlite"
+
+
+def test_binding_off_loopback_requires_an_auth_token():
+    with pytest.raises(ValueError, match="RASA_AUTH_TOKEN"):
+        Settings.from_env({"HOST": "0.0.0.0"})
+    assert Settings.from_env({"HOST": "0.0.0.0", "RASA_AUTH_TOKEN": "s3cret"}).host == "0.0.0.0"
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "70000"])
+def test_bad_ports_are_refused_with_the_variable_named(value):
+    with pytest.raises(ValueError, match="RASA_PORT"):
+        Settings.from_env({"RASA_PORT": value})
+
+
+def test_database_url_becomes_rasas_tracker_store():
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://ana:p%40ss@127.0.0.1:5433/community"})
+    config = tracker_store_config(settings)
+    assert config["dialect"] == "postgresql" and config["db"] == "community"
+    assert config["url"] == "127.0.0.1" and config["port"] == 5433
+    assert config["username"] == "ana" and config["password"] == "p@ss"
+    assert settings.store_url == "postgresql://ana:p%40ss@127.0.0.1:5433/community"
