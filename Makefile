@@ -46,6 +46,7 @@ eval: install ## Held-out NLU evaluation (accuracy, macro-F1, per domain, out-of
 
 bench: install $(MODEL) ## Latency, throughput, training time, cold start, memory
 	$(PY) -m tools.bench
+	$(PY) -m tools.bench_voice
 
 clean: ## Remove models and local state
 	rm -rf models var results

@@ -1,0 +1,182 @@
+"""``python -m voice``: the kiosk, wired from the command line.
+
+Files: ``--input question.wav --output answer.wav`` runs one exchange; ``--keys "2*0#"``
+scripts keypresses (with ``--output``, the spoken audio of the whole session is written).
+Without ``--input``/``--keys`` the microphone, speaker and terminal keys are used
+(sounddevice/PortAudio, optional). Without a Chinese Vosk model the kiosk is keypad-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from voice.asr import CHINESE_MODEL_HINT, FakeRecognizer, Recognizer, VoskRecognizer, find_vosk_model
+from voice.audio import decode_audio, write_wav
+from voice.errors import VoiceError
+from voice.keypad import parse_keys
+from voice.kiosk import (
+    KEYPAD_ONLY_NOTICE,
+    AnsiScreen,
+    AudioSink,
+    BufferSink,
+    Kiosk,
+    KioskSettings,
+    after_playback,
+    scripted_keys,
+)
+from voice.pipeline import InputEvent, Listener, RasaClient, pcm_chunks
+from voice.settings import VoiceSettings
+from voice.tts import FakeSynthesizer, Pyttsx3Synthesizer, Synthesizer
+
+log = logging.getLogger("voice")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m voice",
+        description="社区服务助手 voice kiosk: speech and phone-style keypad "
+        "(1证明 2养老 3托育 4就业, *重听, 0慢一点, 9大声一点, #转人工).",
+        epilog="转人工: press #, type the callback number, # again, hear it read back, then 1 to "
+        "confirm (* retypes). Without --input/--keys: microphone, speaker and terminal keys "
+        "(needs sounddevice). Environment: KIOSK_IDLE_SECONDS (60), KIOSK_CONFIRM_LOW/HIGH "
+        "(0.3/0.7), COMMUNITY_PHONE, STAFF_HOURS, VOSK_MODEL_PATH, TTS_VOICE, TTS_RATE, "
+        "TTS_SLOW_RATE, DATABASE_URL/VAR_DIR (where handoffs go).",
+    )
+    p.add_argument(
+        "--input", type=Path, help="a recording of the resident's question (any format ffmpeg reads)"
+    )
+    p.add_argument("--output", type=Path, help="write everything the kiosk says to this WAV file")
+    p.add_argument("--keys", default="", help='scripted keypresses, e.g. "2*0#13812345678#1"')
+    p.add_argument("--rasa", default="", help="Rasa server URL (default: from RASA_PORT/HOST)")
+    p.add_argument(
+        "--recognizer",
+        default="auto",
+        help="auto (the Chinese Vosk model if present, else keypad-only), none (keypad-only), "
+        "vosk:PATH (a Vosk model directory), or fake:TEXT (pretend the resident said TEXT: "
+        "for demos and tests)",
+    )
+    p.add_argument(
+        "--synthesizer",
+        choices=("espeak", "fake"),
+        default="espeak",
+        help="espeak: pyttsx3/espeak-ng (default); fake: a tone per sentence, for demos and tests",
+    )
+    p.add_argument("--idle-seconds", type=float, default=None, help="silence before goodbye and reset")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def load_recognizer(choice: str, notice: list[str]) -> Recognizer | None:
+    if choice == "none":
+        return None
+    if choice.startswith("fake:"):
+        return FakeRecognizer([choice[len("fake:") :]], confidence=0.9)
+    if choice.startswith("vosk:"):
+        return VoskRecognizer(choice[len("vosk:") :])
+    if choice != "auto":
+        raise SystemExit(f"--recognizer must be auto, none, vosk:PATH or fake:TEXT, got {choice!r}")
+    path = find_vosk_model()
+    if path is None:
+        notice.append(f"{KEYPAD_ONLY_NOTICE} (no Chinese Vosk model: {CHINESE_MODEL_HINT})")
+        return None
+    return VoskRecognizer(path)
+
+
+def make_synthesizer(choice: str) -> Synthesizer:
+    if choice == "fake":
+        return FakeSynthesizer(seconds_per_char=0.05)
+    synthesizer = Pyttsx3Synthesizer.from_settings(VoiceSettings.from_env())
+    synthesizer.start()
+    return synthesizer
+
+
+def store_factory():  # noqa: ANN201 - community.store is imported only when a handoff is made
+    from community.settings import Settings
+    from community.store import Store
+
+    return Store.from_url(Settings.from_env().store_url)
+
+
+async def file_events(kiosk: Kiosk, args: argparse.Namespace) -> AsyncIterator[InputEvent]:
+    if args.input is not None:
+        pcm = await asyncio.to_thread(decode_audio, args.input)
+        listener = Listener(kiosk.recognizer, grammar_for=kiosk.grammar_for)
+        async for event in after_playback(kiosk, listener.events(pcm_chunks(pcm))):
+            yield event
+    async for event in after_playback(kiosk, scripted_keys(parse_keys(args.keys))):
+        yield event
+
+
+async def run(args: argparse.Namespace) -> int:
+    from community.settings import Settings
+
+    community = Settings.from_env()
+    settings = KioskSettings.from_env()
+    notice: list[str] = []
+    files = args.input is not None or bool(args.keys)
+    parse_keys(args.keys)  # fail early on a bad script
+    sd = None
+    if not files:
+        from voice.devices import import_sounddevice
+
+        sd = import_sounddevice()
+    recognizer = await asyncio.to_thread(load_recognizer, args.recognizer, notice)
+    synthesizer = await asyncio.to_thread(make_synthesizer, args.synthesizer)
+    sink: AudioSink
+    if sd is None:
+        sink = BufferSink()
+    else:
+        from voice.devices import SpeakerSink
+
+        sink = SpeakerSink(sd)
+    kiosk = Kiosk(
+        rasa=RasaClient(args.rasa or community.rasa_url, token=community.rasa_auth_token),
+        synthesizer=synthesizer,
+        sink=sink,
+        screen=AnsiScreen(),
+        settings=settings,
+        recognizer=recognizer,
+        store_factory=store_factory,
+    )
+    for line in notice:
+        print(line, file=sys.stderr)
+    try:
+        await kiosk.start()
+        if sd is None:
+            await kiosk.run(file_events(kiosk, args), idle_seconds=args.idle_seconds)
+        else:
+            from voice.devices import merge, microphone_chunks, terminal_keys
+
+            listener = Listener(recognizer, grammar_for=kiosk.grammar_for)
+            events = merge(listener.events(microphone_chunks(sd)), terminal_keys())
+            await kiosk.run(events, idle_seconds=args.idle_seconds)
+    finally:
+        await kiosk.close()
+        synthesizer.close()
+    if args.output is not None and isinstance(sink, BufferSink):
+        args.output.write_bytes(write_wav(sink.pcm))
+        print(f"wrote {args.output} ({len(sink.pcm) / 32000:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    if args.output is not None and args.input is None and not args.keys:
+        print("--output needs --input or --keys (the speaker is used otherwise)", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(run(args))
+    except VoiceError as err:
+        print(f"python -m voice: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:
+        print(f"python -m voice: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,659 @@
+"""The kiosk session: one resident at a time, by speech or keypad, elderly-first.
+
+:class:`Kiosk` consumes input events (:mod:`voice.pipeline`: keys, speech start, partial and
+final transcripts) and answers through Rasa, the synthesiser, an :class:`AudioSink` and a
+:class:`Screen`. Elderly-first defaults: a slower speaking rate than espeak's, short sentences,
+a pause after each answer offering 重听/转人工, confirmation of medium-confidence questions
+(answered with grammar-restricted recognition), barge-in (a key or speech stops playback), and
+after ``idle_seconds`` of silence a polite goodbye and a full reset. If Rasa is down the kiosk
+says so, gives the community phone number and keeps running.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+import os
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from community.intents import INTENT_LABELS, META_INTENTS
+from voice.asr import Recognizer
+from voice.errors import VoiceError
+from voice.grammar import Grammar
+from voice.keypad import AFTER_ANSWER_PROMPT, MENU, MENU_PROMPT, Action, CallbackEntry, EntryState, action_for
+from voice.pipeline import (
+    BotMessage,
+    Heard,
+    InputEvent,
+    KeyPressed,
+    RasaClient,
+    RasaUnavailable,
+    SpeechEnded,
+    SpeechStarted,
+    Utterance,
+    apply_gain,
+    sentences_for,
+    silence,
+    synthesize_sentences,
+)
+from voice.speech_text import speech_text, split_sentences
+from voice.spoken_numbers import read_phone
+from voice.tts import SpeechRate, Synthesizer
+
+log = logging.getLogger(__name__)
+
+CONFIRM_WORDS = ("是", "不是", "对", "不对", "重复", "人工", "一", "二", "三", "四")
+GREETING = "您好，这里是社区服务助手。请直接说您要办的事，或者按键。"
+KEYPAD_ONLY_NOTICE = "现在只能按键使用，语音识别没有打开。"
+NOT_HEARD = "对不起，没听清。请再说一遍，或者按键。"
+GOODBYE = "您好像已经离开了。再见，欢迎下次再来。"
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    """``KIOSK_IDLE_SECONDS`` (60), ``KIOSK_CONFIRM_LOW``/``KIOSK_CONFIRM_HIGH`` (0.3/0.7: intent
+    confidences in between are confirmed first), plus the community's phone and staff hours."""
+
+    community_phone: str = "010-8765-4300"
+    staff_hours: str = "周一至周五 8:30-17:30"
+    idle_seconds: float = 60.0
+    confirm_low: float = 0.3
+    confirm_high: float = 0.7
+    max_sentence_chars: int = 20
+    answer_pause_seconds: float = 0.6
+    gain_step: float = 1.4
+    max_gain: float = 2.8
+    channel: str = "kiosk"
+
+    def __post_init__(self) -> None:
+        if self.idle_seconds <= 0:
+            raise ValueError("KIOSK_IDLE_SECONDS must be positive")
+        if not 0.0 <= self.confirm_low <= self.confirm_high <= 1.0:
+            raise ValueError("need 0 <= KIOSK_CONFIRM_LOW <= KIOSK_CONFIRM_HIGH <= 1")
+        if not 5 <= self.max_sentence_chars <= 60:
+            raise ValueError("max_sentence_chars must be 5-60")
+        if self.gain_step <= 1 or self.max_gain < 1:
+            raise ValueError("gain_step must be > 1 and max_gain >= 1")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> KioskSettings:
+        from community.settings import Settings
+
+        community = Settings.from_env(env)
+        env = dict(os.environ) if env is None else env
+        return cls(
+            community_phone=community.community_phone,
+            staff_hours=community.staff_hours,
+            idle_seconds=float(env.get("KIOSK_IDLE_SECONDS") or 60),
+            confirm_low=float(env.get("KIOSK_CONFIRM_LOW") or 0.3),
+            confirm_high=float(env.get("KIOSK_CONFIRM_HIGH") or 0.7),
+        )
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+
+class AudioSink(abc.ABC):
+    """Where speech goes. ``play`` returns when the audio has been played; cancelling it stops."""
+
+    def __init__(self) -> None:
+        self.first_audio_at: float | None = None  # monotonic time of the latest first chunk
+
+    @abc.abstractmethod
+    async def play(self, pcm: bytes) -> None: ...
+
+    def stop(self) -> None:  # noqa: B027 - optional
+        """Stop whatever is playing now."""
+
+    def mark(self) -> None:
+        if self.first_audio_at is None:
+            self.first_audio_at = time.monotonic()
+
+
+class BufferSink(AudioSink):
+    """Collects everything played (for ``--output`` and tests); ``realtime`` plays at speech pace."""
+
+    def __init__(self, realtime: bool = False) -> None:
+        super().__init__()
+        self.realtime = realtime
+        self.chunks: list[bytes] = []
+
+    async def play(self, pcm: bytes) -> None:
+        self.mark()
+        if not self.realtime:
+            self.chunks.append(pcm)
+            return
+        step = 16000 * 2 // 20  # 50 ms
+        for start in range(0, len(pcm), step):
+            self.chunks.append(pcm[start : start + step])
+            await asyncio.sleep(0.05)
+
+    @property
+    def pcm(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+class Screen(abc.ABC):
+    @abc.abstractmethod
+    def show(
+        self, *, heard: str | None = None, answer: str | None = None, status: str | None = None
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def clear(self) -> None: ...
+
+
+class RecordingScreen(Screen):
+    """Keeps what would be shown (tests)."""
+
+    def __init__(self) -> None:
+        self.heard = ""
+        self.answer = ""
+        self.status = ""
+        self.history: list[tuple[str, str]] = []
+
+    def show(self, *, heard: str | None = None, answer: str | None = None, status: str | None = None) -> None:
+        for name, value in (("heard", heard), ("answer", answer), ("status", status)):
+            if value is not None:
+                setattr(self, name, value)
+                self.history.append((name, value))
+
+    def clear(self) -> None:
+        self.heard = self.answer = self.status = ""
+        self.history.clear()
+
+
+class AnsiScreen(Screen):
+    """Large, high-contrast text on a terminal: yellow/white on black, double-size lines where
+    the terminal supports them (DEC ``ESC # 3``/``ESC # 4``). Without a terminal, plain lines."""
+
+    def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.heard = self.answer = self.status = ""
+
+    def _big(self, text: str, colour: str) -> str:
+        lines = []
+        for line in text.splitlines() or [""]:
+            lines.append(f"\x1b#3\x1b[1;{colour};40m{line}\x1b[0m")
+            lines.append(f"\x1b#4\x1b[1;{colour};40m{line}\x1b[0m")
+        return "\n".join(lines)
+
+    def show(self, *, heard: str | None = None, answer: str | None = None, status: str | None = None) -> None:
+        if not self.tty:
+            for label, value in (("听到", heard), ("回答", answer), ("提示", status)):
+                if value is not None:
+                    print(f"[{label}] {value}", file=self.stream, flush=True)
+            return
+        self.heard = self.heard if heard is None else heard
+        self.answer = self.answer if answer is None else answer
+        self.status = self.status if status is None else status
+        out = ["\x1b[40m\x1b[2J\x1b[H", self._big("社区服务助手", "37"), ""]
+        if self.status:
+            out += [self._big(self.status, "36"), ""]
+        if self.heard:
+            out += [self._big("您说：" + self.heard, "33"), ""]
+        if self.answer:
+            out += [self._big(self.answer, "37"), ""]
+        out.append(self._big("1证明 2养老 3托育 4就业  *重听 0慢一点 9大声 #转人工", "32"))
+        print("\n".join(out), file=self.stream, flush=True)
+
+    def clear(self) -> None:
+        self.heard = self.answer = self.status = ""
+        if self.tty:
+            print("\x1b[0m\x1b[2J\x1b[3J\x1b[H", end="", file=self.stream, flush=True)
+        else:
+            print("[清屏]", file=self.stream, flush=True)
+
+
+# --- the session --------------------------------------------------------------------------
+
+
+@dataclass
+class _Resident:
+    """Everything about the current resident; replaced wholesale at reset."""
+
+    sender: str = field(default_factory=lambda: f"kiosk-{uuid.uuid4().hex[:12]}")
+    transcript: list[tuple[str, str]] = field(default_factory=list)
+    last_sentences: list[str] = field(default_factory=list)
+    rate: SpeechRate = SpeechRate.NORMAL
+    gain: float = 1.0
+    pending: tuple[str, str] | None = None  # (question, intent) waiting for 对/不对
+    callback: CallbackEntry | None = None
+    active: bool = False
+
+
+class Kiosk:
+    def __init__(
+        self,
+        *,
+        rasa: RasaClient,
+        synthesizer: Synthesizer,
+        sink: AudioSink,
+        screen: Screen,
+        settings: KioskSettings | None = None,
+        recognizer: Recognizer | None = None,
+        store_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        self.rasa = rasa
+        self.synthesizer = synthesizer
+        self.sink = sink
+        self.screen = screen
+        self.settings = settings or KioskSettings()
+        self.recognizer = recognizer
+        self.store_factory = store_factory
+        self.resident = _Resident()
+        self.confirm_grammar: Grammar | None = None
+        self.latencies: list[float] = []  # end of speech → first audio out, seconds
+        self.handoff_ids: list[int] = []
+        self._playback: asyncio.Task[None] | None = None
+        self._speech_ended_at: float | None = None
+
+    @property
+    def keypad_only(self) -> bool:
+        return self.recognizer is None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, *, greet: bool = True) -> None:
+        if self.recognizer is not None:
+            self.confirm_grammar = await asyncio.to_thread(self.recognizer.build_grammar, CONFIRM_WORDS)
+            if self.confirm_grammar.unknown_words:
+                words = "、".join(self.confirm_grammar.unknown_words)
+                log.warning("the speech model does not know these confirmation words: %s", words)
+                self.screen.show(status=f"语音模型不认识：{words}")
+        if greet:
+            await self.greet()
+
+    async def greet(self) -> None:
+        status = KEYPAD_ONLY_NOTICE if self.keypad_only else "请说话或按键"
+        self.screen.show(status=status, answer=GREETING)
+        lines = [GREETING, *([KEYPAD_ONLY_NOTICE] if self.keypad_only else []), MENU_PROMPT]
+        self.resident.active = True
+        self.say(lines)
+
+    def grammar_for(self) -> Grammar | None:
+        """The grammar for the next utterance: restricted while a yes/no question is open."""
+        callback = self.resident.callback
+        if self.resident.pending or (callback is not None and callback.state is EntryState.CONFIRM):
+            return self.confirm_grammar
+        return None
+
+    async def reset(self) -> None:
+        """Forget the resident: new conversation id, no transcript, default rate and volume."""
+        self.stop_playback()
+        self.resident = _Resident()
+        self.screen.clear()
+
+    async def goodbye(self) -> None:
+        self.say([GOODBYE], pause=False)
+        await self.wait_for_playback()
+        await self.reset()
+
+    async def close(self) -> None:
+        await self.wait_for_playback()
+        await self.rasa.close()
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    async def run(self, events: AsyncIterable[InputEvent], *, idle_seconds: float | None = None) -> None:
+        """Handle ``events`` until they end; after ``idle_seconds`` (default: the settings')
+        with no event and nothing playing, say goodbye and reset."""
+        idle = self.settings.idle_seconds if idle_seconds is None else idle_seconds
+        iterator = aiter(events)
+        pending: asyncio.Task[InputEvent] = asyncio.ensure_future(anext(iterator))
+        try:
+            while True:
+                done, _ = await asyncio.wait({pending}, timeout=idle)
+                if not done:
+                    if self.playing:
+                        continue
+                    if self.resident.active:
+                        await self.goodbye()
+                    continue
+                try:
+                    event = pending.result()
+                except StopAsyncIteration:
+                    break
+                await self.handle(event)
+                pending = asyncio.ensure_future(anext(iterator))
+        finally:
+            pending.cancel()
+        await self.end_of_input()
+
+    async def end_of_input(self) -> None:
+        """Input ended (file and scripted runs): an open confirmation is taken as yes."""
+        if self.resident.pending is not None:
+            question, _ = self.resident.pending
+            self.resident.pending = None
+            await self.wait_for_playback()
+            await self.answer(question)
+        await self.wait_for_playback()
+
+    async def handle(self, event: InputEvent) -> None:
+        if isinstance(event, (KeyPressed, SpeechStarted)) and self.playing:
+            self.stop_playback()  # barge-in
+        if isinstance(event, KeyPressed):
+            self.resident.active = True
+            await self.on_key(event.key)
+        elif isinstance(event, Heard):
+            if event.text:
+                self.screen.show(heard=event.text + "…")
+        elif isinstance(event, Utterance):
+            self.resident.active = True
+            await self.on_utterance(event)
+        elif isinstance(event, SpeechStarted):
+            self.screen.show(status="正在听…")
+        elif isinstance(event, SpeechEnded):
+            if self.keypad_only:  # speech was heard but cannot be recognised: point to the keys
+                self.resident.active = True
+                self.screen.show(status=KEYPAD_ONLY_NOTICE)
+                self.say([KEYPAD_ONLY_NOTICE, MENU_PROMPT], remember=False, pause=False)
+            else:
+                self.screen.show(status="请稍等…")
+
+    # --- keys -------------------------------------------------------------------------------
+
+    async def on_key(self, key: str) -> None:
+        resident = self.resident
+        if resident.callback is not None and not resident.callback.finished:
+            await self._callback_key(key)
+            return
+        resident.pending = None
+        action = action_for(key)
+        if action is Action.MENU:
+            item = MENU[key]
+            resident.transcript.append(("按键", f"{key} {item.label}"))
+            self.screen.show(heard=f"按了 {key}：{item.label}")
+            await self.send(item.payload)
+        elif action is Action.REPEAT:
+            self.screen.show(status="重听")
+            self.say(resident.last_sentences or [GREETING, MENU_PROMPT], remember=False)
+        elif action is Action.SLOWER:
+            resident.rate = SpeechRate.SLOW
+            self.screen.show(status="已调慢")
+            self.say(["好的，我说慢一点。", *resident.last_sentences], remember=False)
+        elif action is Action.LOUDER:
+            resident.gain = min(resident.gain * self.settings.gain_step, self.settings.max_gain)
+            self.screen.show(status="已调大声音")
+            self.say(["好的，我大声一点。"], remember=False, pause=False)
+        elif action is Action.HANDOFF:
+            await self.start_handoff()
+        else:
+            self.say([MENU_PROMPT], remember=False, pause=False)
+
+    async def start_handoff(self) -> None:
+        self.resident.pending = None
+        self.resident.callback = CallbackEntry()
+        self.screen.show(status="转人工：请输入回电号码，按 # 结束", heard="")
+        self.say([CallbackEntry.PROMPT], remember=False, pause=False)
+
+    async def _callback_key(self, key: str) -> None:
+        entry = self.resident.callback
+        assert entry is not None
+        reply = entry.press(key)
+        if entry.state is EntryState.DIGITS:
+            self.screen.show(heard="回电号码：" + (entry.digits or "（未输入）"))
+        if entry.state is EntryState.DONE:
+            await self.finish_handoff()
+        elif entry.state is EntryState.CANCELLED:
+            self.resident.callback = None
+            self.say([reply or "已取消。"], remember=False, pause=False)
+        elif reply:
+            self.say(split_sentences(speech_text(reply), 40), remember=False, pause=False)
+
+    async def finish_handoff(self) -> None:
+        entry = self.resident.callback
+        self.resident.callback = None
+        number = entry.digits if entry else ""
+        lines = [f"回电号码：{number or '未留'}"] + [
+            f"{who}：{text}" for who, text in self.resident.transcript
+        ]
+        phone = self.settings.community_phone
+        try:
+            if self.store_factory is None:
+                raise RuntimeError("no store configured")
+            handoff_id = await asyncio.to_thread(self._create_handoff, "\n".join(lines))
+        except Exception as err:  # noqa: BLE001 - the resident is told; staff see the log
+            log.error("could not create the handoff: %s", err)
+            self.screen.show(answer=f"转人工没有成功，请打 {phone}")
+            self.say([f"对不起，转人工没有成功。请打社区电话{read_phone(phone)}。"], pause=False)
+            return
+        self.handoff_ids.append(handoff_id)
+        if number:
+            text = f"好的，已转人工。工作人员会打{read_phone(number)}给您回电。"
+        else:
+            text = "好的，已转人工，请在这里稍等工作人员。"
+        self.screen.show(
+            answer=f"已转人工（编号 {handoff_id}）。也可以打 {phone}（{self.settings.staff_hours}）"
+        )
+        self.say([text, f"也可以直接打{read_phone(phone)}。"], pause=False)
+
+    def _create_handoff(self, text: str) -> int:
+        assert self.store_factory is not None
+        store = self.store_factory()
+        return int(
+            store.create_handoff(
+                conversation_id=self.resident.sender, channel=self.settings.channel, reason="asked", text=text
+            )
+        )
+
+    # --- speech -----------------------------------------------------------------------------
+
+    async def on_utterance(self, utterance: Utterance) -> None:
+        text = utterance.text.strip()
+        self.screen.show(heard=text or "（没听清）")
+        if utterance.ended_at:
+            self.sink.first_audio_at = None
+            self._speech_ended_at = utterance.ended_at
+        resident = self.resident
+        callback = resident.callback
+        if callback is not None and callback.state is EntryState.CONFIRM:
+            word = _confirm_word(text)
+            if word == "yes":
+                callback.confirm()
+                await self.finish_handoff()
+            elif word == "no":
+                await self._callback_key("*")
+            else:
+                self.say([callback.read_back()], remember=False, pause=False)
+            return
+        if resident.pending is not None:
+            await self._on_confirmation(text)
+            return
+        if not text:
+            self.say([NOT_HEARD], remember=False, pause=False)
+            return
+        await self.ask(text)
+
+    async def _on_confirmation(self, text: str) -> None:
+        question, _ = self.resident.pending or ("", "")
+        word = _confirm_word(text)
+        if word == "yes":
+            self.resident.pending = None
+            await self.answer(question)
+        elif word == "no":
+            self.resident.pending = None
+            self.say(["好的，请换个说法再说一遍，或者按键。"], remember=False, pause=False)
+        elif word == "repeat":
+            self.say(self.resident.last_sentences, remember=False, pause=False)
+        elif word == "human":
+            await self.start_handoff()
+        elif word in MENU:
+            await self.on_key(word)
+        else:
+            self.say(["请说对，或者不对。"], remember=False, pause=False)
+
+    async def ask(self, text: str) -> None:
+        """A spoken question: confirm it first if the NLU is only fairly sure."""
+        try:
+            intents = await self.rasa.parse(text)
+        except RasaUnavailable as err:
+            self.rasa_down(err)
+            return
+        top = intents[0] if intents else None
+        s = self.settings
+        if (
+            top is not None
+            and s.confirm_low <= top.confidence < s.confirm_high
+            and top.name in INTENT_LABELS
+            and top.name not in META_INTENTS
+        ):
+            label = _short_label(INTENT_LABELS[top.name])
+            self.resident.pending = (text, top.name)
+            self.resident.transcript.append(("居民", text))
+            question = f"您是想问{label}，对吗？"
+            self.screen.show(answer=question, status="请说：对 / 不对")
+            self.say([question], pause=False)
+            return
+        await self.answer(text)
+
+    async def answer(self, text: str) -> None:
+        self.resident.transcript.append(("居民", text))
+        await self.send(text, record=False)
+
+    async def send(self, message: str, *, record: bool = True) -> None:
+        try:
+            messages = await self.rasa.send(self.resident.sender, message)
+        except RasaUnavailable as err:
+            self.rasa_down(err)
+            return
+        shown = "\n".join(m.text for m in messages if m.text) or "（没有回答）"
+        self.resident.transcript.append(("助手", shown))
+        self.screen.show(answer=shown + _buttons_for_screen(messages), status="*重听  #转人工")
+        sentences = sentences_for(messages, self.settings.max_sentence_chars) + _spoken_choices(messages)
+        self.say(sentences or [NOT_HEARD])
+
+    def rasa_down(self, err: Exception) -> None:
+        log.error("Rasa is unavailable: %s", err)
+        phone = self.settings.community_phone
+        self.screen.show(
+            answer=f"系统暂时连不上。请打社区电话 {phone}（{self.settings.staff_hours}）", status=""
+        )
+        self.say(
+            ["对不起，系统暂时连不上。", f"请打社区电话{read_phone(phone)}。"], remember=False, pause=False
+        )
+
+    # --- playback -------------------------------------------------------------------------
+
+    @property
+    def playing(self) -> bool:
+        return self._playback is not None and not self._playback.done()
+
+    def say(self, sentences: list[str], *, remember: bool = True, pause: bool = True) -> None:
+        """Speak ``sentences`` in the background (a key or speech stops it); answers are
+        remembered for * and followed by a pause and the 重听/转人工 prompt."""
+        sentences = [s for s in sentences if s.strip()]
+        if remember:
+            self.resident.last_sentences = list(sentences)
+        tail = [AFTER_ANSWER_PROMPT] if pause else []
+        self.stop_playback()
+        self._playback = asyncio.ensure_future(self._play(sentences, tail))
+
+    async def _play(self, sentences: list[str], tail: list[str]) -> None:
+        rate, gain = self.resident.rate, self.resident.gain
+        speech_ended_at = self._speech_ended_at
+        self._speech_ended_at = None
+        try:
+            async for _, pcm in synthesize_sentences(self.synthesizer, sentences, rate):
+                if speech_ended_at is not None:
+                    self.latencies.append(time.monotonic() - speech_ended_at)
+                    speech_ended_at = None
+                await self.sink.play(apply_gain(pcm, gain) + silence(0.25))
+            if tail:
+                await self.sink.play(silence(self.settings.answer_pause_seconds))
+                async for _, pcm in synthesize_sentences(self.synthesizer, tail, rate):
+                    await self.sink.play(apply_gain(pcm, gain))
+        except asyncio.CancelledError:
+            self.sink.stop()
+            raise
+        except VoiceError as err:
+            log.error("speech failed: %s", err)
+            self.screen.show(status="语音输出出错，请看屏幕")
+
+    def stop_playback(self) -> None:
+        if self.playing:
+            assert self._playback is not None
+            self._playback.cancel()
+            self.sink.stop()
+            self._playback = None
+
+    async def wait_for_playback(self) -> None:
+        task = self._playback
+        if task is not None and not task.done():
+            await asyncio.wait({task})  # does not raise if the playback was cancelled (barge-in)
+
+
+def _confirm_word(text: str) -> str:
+    text = text.replace(" ", "")
+    if not text:
+        return ""
+    if "人工" in text:
+        return "human"
+    if "重复" in text:
+        return "repeat"
+    if "不" in text:
+        return "no"
+    if "是" in text or "对" in text:
+        return "yes"
+    for digit, key in (
+        ("一", "1"),
+        ("二", "2"),
+        ("三", "3"),
+        ("四", "4"),
+        ("1", "1"),
+        ("2", "2"),
+        ("3", "3"),
+        ("4", "4"),
+    ):
+        if text == digit:
+            return key
+    return ""
+
+
+def _short_label(label: str) -> str:
+    """``高龄津贴、养老补贴`` → ``高龄津贴``; ``托育（0-3岁）`` → ``托育``."""
+    return label.split("、")[0].split("（")[0].strip()
+
+
+def _choices(messages: list[BotMessage]) -> list[str]:
+    return [
+        title.split("（")[0]
+        for m in messages
+        for title, payload in m.buttons
+        if title and "人工" not in title and payload != "/human_handoff"
+    ]
+
+
+def _spoken_choices(messages: list[BotMessage]) -> list[str]:
+    """A menu reply (text ending in a colon) is read with its choices."""
+    if not messages or not messages[-1].text.rstrip().endswith(("：", ":")):
+        return []
+    choices = _choices(messages)[:6]
+    return split_sentences(speech_text("可以说：" + "、".join(choices) + "。"), 40) if choices else []
+
+
+def _buttons_for_screen(messages: list[BotMessage]) -> str:
+    choices = _choices(messages)
+    return ("\n可以说：" + " / ".join(choices)) if choices else ""
+
+
+async def after_playback(kiosk: Kiosk, events: AsyncIterable[InputEvent]) -> AsyncIterator[InputEvent]:
+    """Scripted input: each event waits for the kiosk to finish speaking (no barge-in)."""
+    async for event in events:
+        await kiosk.wait_for_playback()
+        yield event
+
+
+async def scripted_keys(keys: list[str]) -> AsyncIterator[InputEvent]:
+    for key in keys:
+        yield KeyPressed(key)
