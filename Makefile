@@ -7,7 +7,7 @@ MODEL := models/community.tar.gz
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
 
-.PHONY: help install run train test test-fast lint eval eval-smp bench validate clean
+.PHONY: help install run train test test-fast lint eval bench validate voice-model kiosk clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,12 @@ eval: install ## Held-out NLU evaluation (accuracy, macro-F1, per domain, out-of
 bench: install $(MODEL) ## Latency, throughput, training time, cold start, memory
 	$(PY) -m tools.bench
 	$(PY) -m tools.bench_voice
+
+voice-model: ## Download Vosk's Chinese model (needs internet; checks its sha256) into var/models/
+	bash tools/fetch_voice_model.sh
+
+kiosk: install ## Run the voice kiosk (microphone and speaker; see --help for files and keys)
+	$(PY) -m voice
 
 clean: ## Remove models and local state
 	rm -rf models var results
