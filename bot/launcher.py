@@ -38,8 +38,9 @@ class StartupError(RuntimeError):
 class Child:
     name: str
     command: list[str]
-    health_url: str
+    health_url: str | None  # None: ready as soon as it runs
     process: subprocess.Popen | None = None
+    critical: bool = True  # if it stops, everything stops (the channels are not critical)
 
 
 TRACKER_STORE = "bot.tracker_store.CommunitySQLTrackerStore"
@@ -115,13 +116,18 @@ def children(settings: Settings, model: Path, endpoints: Path) -> list[Child]:
     if settings.rasa_auth_token:
         rasa += ["--auth-token", settings.rasa_auth_token]
     host = "127.0.0.1"
-    return [
+    procs = [
         Child("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
                           "-p", str(settings.action_port)],
               f"http://{host}:{settings.action_port}/health"),
         Child("rasa", rasa, f"http://{host}:{settings.rasa_port}/"),
         Child("web", [python, "-m", "bot.webchat"], f"http://{host}:{settings.web_port}/healthz"),
     ]
+    if os.environ.get("TELEGRAM_BOT_TOKEN"):
+        procs.append(Child("telegram", [python, "-m", "bot.telegram"], None, critical=False))
+    else:
+        log.info("Telegram is off (set TELEGRAM_BOT_TOKEN to turn it on)")
+    return procs
 
 
 def _die_with_parent() -> None:
@@ -162,7 +168,7 @@ def wait_until_ready(procs: list[Child]) -> None:
             assert child.process is not None
             if child.process.poll() is not None:
                 raise StartupError(f"{child.name} exited with code {child.process.returncode}")
-            if is_up(child.health_url):
+            if child.health_url is None or is_up(child.health_url):
                 log.info("%s is up", child.name)
                 pending.remove(child)
         if time.monotonic() > deadline:
@@ -217,11 +223,17 @@ def run(settings: Settings) -> int:
             f"  Model: {model.name}   Store: {store_kind}\n",
             flush=True,
         )
+        watched = list(procs)
         while True:
-            for child in procs:
+            for child in list(watched):
                 assert child.process is not None
-                if child.process.poll() is not None:
+                if child.process.poll() is None:
+                    continue
+                if child.critical:
                     raise StartupError(f"{child.name} stopped unexpectedly (code {child.process.returncode})")
+                log.error("%s stopped (code %s); the other servers keep running",
+                          child.name, child.process.returncode)
+                watched.remove(child)
             time.sleep(1)
     except KeyboardInterrupt:
         log.info("Stopping...")
