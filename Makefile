@@ -28,7 +28,8 @@ train: install $(MODEL) ## Train the model when training data, domain or config 
 run: install $(MODEL) ## Run everything (Rasa 5005, actions 5055, web chat 8000); Ctrl-C stops all
 	$(PY) -m bot
 
-test: install $(MODEL) ## Run all tests (pytest, rasa data validate, test stories, end to end)
+test: install $(MODEL) ## Run all tests (pytest, rasa data validate, test stories, end to end, browser)
+	@sh tools/ensure_axe.sh
 	$(PY) -m pytest
 
 test-fast: install ## Unit tests only (no model, no servers)

@@ -181,6 +181,22 @@ def decode_audio(
     return pcm
 
 
+def stretch_pcm(pcm: bytes, tempo: float, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
+                ffmpeg: str = FFMPEG) -> bytes:
+    """16 kHz mono PCM played at ``tempo`` (0.75 = slower), pitch kept (ffmpeg's atempo)."""
+    if not 0.5 <= tempo <= 2.0:
+        raise ValueError(f"tempo must be within [0.5, 2.0], got {tempo}")
+    _check_pcm(pcm)
+    out = _run_ffmpeg(
+        ["-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS), "-i", "pipe:0",
+         "-af", f"atempo={tempo:.4f}", "-f", "s16le", "-acodec", "pcm_s16le", "-"],
+        pcm,
+        timeout,
+        ffmpeg,
+    )
+    return out[: len(out) - len(out) % SAMPLE_WIDTH]
+
+
 def encode_ogg_opus(
     pcm: bytes,
     sample_rate: int = SAMPLE_RATE,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import enum
+import functools
 import logging
 import math
 import tempfile
@@ -23,7 +24,7 @@ from typing import Any, Callable, TypeVar
 
 import numpy as np
 
-from voice.audio import SAMPLE_RATE, decode_audio, write_wav
+from voice.audio import SAMPLE_RATE, decode_audio, stretch_pcm, write_wav
 from voice.errors import VoiceError
 from voice.settings import DEFAULT_TTS_RATE, DEFAULT_TTS_SLOW_RATE, DEFAULT_TTS_VOICE, VoiceSettings
 
@@ -92,8 +93,16 @@ class FakeSynthesizer(Synthesizer):
         return write_wav(tone.tobytes())
 
 
+@functools.lru_cache(maxsize=1)
+def _pyttsx3_worker() -> ThreadPoolExecutor:
+    """The one thread of this process that talks to pyttsx3. pyttsx3 keeps one engine per
+    driver per process, and espeak-ng is process-global, so every synthesiser shares it."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyttsx3")
+
+
 class Pyttsx3Synthesizer(Synthesizer):
-    """espeak-ng through pyttsx3, on one worker thread of its own (pyttsx3 is not thread-safe).
+    """espeak-ng through pyttsx3, on the process's single pyttsx3 thread (pyttsx3 is not
+    thread-safe, and its engine is shared by every synthesiser in the process).
 
     ``voice`` is an espeak-ng voice (``cmn-latn-pinyin`` by default: espeak-ng 1.51's plain
     ``cmn`` voice reads many characters as English-spelled pinyin). ``rate`` and ``slow_rate``
@@ -119,7 +128,7 @@ class Pyttsx3Synthesizer(Synthesizer):
         self.rate = rate
         self.slow_rate = slow_rate
         self.timeout = timeout
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyttsx3")
+        self._executor = _pyttsx3_worker()
         self._engine: Any = None
         self._voice_id = ""
         self._closed = False
@@ -147,9 +156,8 @@ class Pyttsx3Synthesizer(Synthesizer):
         return await asyncio.wrap_future(future)
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._executor.shutdown(wait=True)
+        # The worker thread is shared by the process and lives as long as it does.
+        self._closed = True
 
     # --- on the worker thread -----------------------------------------------------------------
 
@@ -185,7 +193,10 @@ class Pyttsx3Synthesizer(Synthesizer):
 
     def _synthesize_on_worker(self, text: str, rate: SpeechRate) -> bytes:
         engine = self._ensure_engine()
-        words_per_minute = self.slow_rate if rate is SpeechRate.SLOW else self.rate
+        # espeak-ng through pyttsx3 does not reliably apply a rate change between two
+        # utterances of one engine (seen here: the second rate was ignored), so the engine
+        # always speaks at ``self.rate`` and slow speech is stretched afterwards, pitch kept.
+        words_per_minute = self.rate
         done = threading.Event()
         errors: list[BaseException] = []
 
@@ -231,6 +242,8 @@ class Pyttsx3Synthesizer(Synthesizer):
             if err.code != "bad-audio":
                 raise
             raise VoiceError("tts-failed", f"pyttsx3 wrote unreadable audio: {err.message}") from err
+        if rate is SpeechRate.SLOW:
+            pcm = stretch_pcm(pcm, self.slow_rate / self.rate, timeout=self.timeout)
         return write_wav(pcm)
 
 

@@ -1,28 +1,88 @@
 """aiohttp application for the resident web chat.
 
-The page talks to ``/api/chat``; the app adds the channel metadata and a stable anonymous
-resident id (a cookie) and forwards the message to Rasa's REST channel.
+Routes (all assets are served by the app itself; no CDN):
+
+* ``GET /`` — the page; sets the anonymous resident id cookie.
+* ``POST /api/chat`` ``{"message": …}`` — forwarded to Rasa's REST channel with channel
+  metadata and the resident id; answers ``{"messages": [...]}`` where each message also lists
+  the request reference numbers (``SQ-YYYYMMDD-NNNN``) found in its text.
+* ``POST /api/rate`` ``{"question", "answer", "rating": "up"|"down"}`` — 好差评, stored with
+  :meth:`community.store.Store.record_rating` (a 👎 puts the question in the staff review queue).
+* ``GET /api/events`` — server-sent events: messages pushed to this resident.
+* ``POST /api/push`` ``{"resident": "<id or web-<id>>", "text": …, "kind": "staff"|"status"|"notice"}``
+  — the hook other processes on this machine use to push a message (loopback callers only,
+  JSON only, so a web page cannot forge it).
+* ``GET /api/voice`` — whether voice input is installed; ``POST /api/voice`` (the recording as
+  the body) — decoded with ffmpeg, recognised with Vosk, then answered like ``/api/chat``.
+* ``GET|POST /api/speech`` ``text=…&rate=normal|slow`` — the text read aloud, as WAV.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import logging
+import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from community.settings import Settings
+from bot.webchat.hub import KINDS, PushHub, PushMessage
+from community.settings import Settings, is_loopback
+from community.store import RATINGS, Store
+from voice.asr import Recognizer, VoskRecognizer, find_vosk_model, transcribe_pcm
+from voice.asr_text import normalize_asr_text
+from voice.audio import decode_audio, is_silent, pcm_duration
+from voice.errors import VoiceError
+from voice.settings import VoiceSettings
+from voice.speech_text import speech_text
+from voice.tts import MAX_TEXT_CHARS, Pyttsx3Synthesizer, SpeechRate, Synthesizer
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 COOKIE = "sqa_rid"
 MAX_BODY = 64 * 1024
+MAX_MESSAGE_CHARS = 2000
+MAX_RATED_CHARS = 5000
+MAX_AUDIO_BYTES = 2 * 1024 * 1024
+MAX_AUDIO_SECONDS = 60.0
+KEEPALIVE_SECONDS = 15.0
+REFERENCE = re.compile(r"SQ-\d{8}-\d{4}")
+
 BUSY = "系统繁忙，请稍后再试。您输入的内容还在输入框里。"
+EMPTY = "请先输入您的问题。"
+TOO_LONG = f"您输入的内容太长了（最多{MAX_MESSAGE_CHARS}字），请分几次说。"
+BAD_REQUEST = "请求格式不对，请刷新页面后再试。"
+NO_VOICE_MODEL = "语音输入还没有安装（缺少中文语音识别模型），请用文字输入，或请工作人员安装。"
+VOICE_ERRORS = {
+    "bad-audio": (400, "这段录音无法识别（不是能播放的声音文件），请重新录一次，或用文字输入。"),
+    "too-long": (413, f"录音太长了（最多{MAX_AUDIO_SECONDS:.0f}秒、2MB），请说短一点再试。"),
+    "timeout": (503, "处理录音超时了，请稍后再试，或用文字输入。"),
+    "no-engine": (503, "服务器缺少声音处理组件，语音暂时用不了，请用文字输入。"),
+    "no-model": (503, NO_VOICE_MODEL),
+    "asr-failed": (503, "语音识别出错了，请再说一遍，或用文字输入。"),
+}
+SILENT = "没有听到声音，请靠近一点再说，或用文字输入。"
+NOT_HEARD = "没有听清您说的话，请再说一遍，或用文字输入。"
+SPEECH_UNAVAILABLE = "朗读功能暂时用不了，请看文字。"
 
 SETTINGS = web.AppKey("settings", Settings)
+VOICE_SETTINGS = web.AppKey("voice_settings", VoiceSettings)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
+STORE = web.AppKey("store", Store)
+HUB = web.AppKey("hub", PushHub)
+RECOGNIZER = web.AppKey("recognizer", object)  # a Recognizer, or None without a Chinese model
+SYNTHESIZER = web.AppKey("synthesizer", Synthesizer)
+KEEPALIVE = web.AppKey("keepalive", float)
+STREAMS = web.AppKey("streams", set)  # the tasks serving open event streams
+
+
+def error(message: str, status: int, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
 
 
 def resident_id(request: web.Request) -> tuple[str, bool]:
@@ -33,60 +93,302 @@ def resident_id(request: web.Request) -> tuple[str, bool]:
     return secrets.token_hex(16), True
 
 
+def remember(response: web.StreamResponse, rid: str, is_new: bool) -> web.StreamResponse:
+    if is_new:
+        response.set_cookie(COOKIE, rid, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
+    return response
+
+
+def references(text: str) -> list[str]:
+    """Request reference numbers (SQ-YYYYMMDD-NNNN) in ``text``, in order, without repeats."""
+    return list(dict.fromkeys(REFERENCE.findall(text or "")))
+
+
 async def index(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    rid, is_new = resident_id(request)
+    response = web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    return remember(response, rid, is_new)
 
 
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def chat(request: web.Request) -> web.Response:
+async def read_json(request: web.Request) -> dict[str, Any] | None:
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError):
-        return web.json_response({"error": "请求格式不对，请刷新页面后再试。"}, status=400)
-    message = body.get("message") if isinstance(body, dict) else None
-    if not isinstance(message, str):
-        return web.json_response({"error": "请输入文字。"}, status=400)
-    rid, is_new = resident_id(request)
-    settings = request.app[SETTINGS]
-    payload = {"sender": f"web-{rid}", "message": message, "metadata": {"channel": "web"}}
-    headers = {}
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def ask_rasa(app: web.Application, rid: str, message: str, **metadata: str) -> list[dict] | None:
+    """Rasa's answers to ``message`` from resident ``rid``, or None if Rasa cannot answer."""
+    settings = app[SETTINGS]
+    payload = {"sender": f"web-{rid}", "message": message, "metadata": {"channel": "web", **metadata}}
     params = {"token": settings.rasa_auth_token} if settings.rasa_auth_token else None
     try:
-        async with request.app[HTTP].post(
+        async with app[HTTP].post(
             f"{settings.rasa_url}/webhooks/rest/webhook", json=payload, params=params,
-            headers=headers, timeout=aiohttp.ClientTimeout(total=30),
+            timeout=aiohttp.ClientTimeout(total=30),
         ) as response:
             if response.status != 200:
                 log.warning("Rasa answered HTTP %s", response.status)
-                return web.json_response({"error": BUSY}, status=503)
+                return None
             messages = await response.json()
-    except (aiohttp.ClientError, TimeoutError) as err:
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as err:
         log.warning("Rasa unreachable: %s", type(err).__name__)
-        return web.json_response({"error": BUSY}, status=503)
-    reply = web.json_response({"messages": messages})
-    if is_new:
-        reply.set_cookie(COOKIE, rid, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
-    return reply
+        return None
+    if not isinstance(messages, list):
+        return None
+    out = []
+    for m in messages:
+        if isinstance(m, dict):
+            out.append({**m, "references": references(str(m.get("text") or ""))})
+    return out
 
 
-async def _open_http(app: web.Application) -> None:
+def check_message(message: object) -> str | None:
+    """A Chinese message saying what is wrong with a resident's text, or None if it can be sent."""
+    if not isinstance(message, str) or not message.strip():
+        return EMPTY
+    if len(message) > MAX_MESSAGE_CHARS:
+        return TOO_LONG
+    return None
+
+
+async def chat(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    if body is None:
+        return error(BAD_REQUEST, 400)
+    message = body.get("message")
+    problem = check_message(message)
+    if problem:
+        return error(problem, 413 if problem == TOO_LONG else 400)
+    rid, is_new = resident_id(request)
+    messages = await ask_rasa(request.app, rid, message)
+    if messages is None:
+        return error(BUSY, 503)
+    return remember(web.json_response({"messages": messages}), rid, is_new)
+
+
+async def rate(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    if body is None:
+        return error(BAD_REQUEST, 400)
+    rating, question, answer = body.get("rating"), body.get("question", ""), body.get("answer")
+    if rating not in RATINGS or not isinstance(question, str) or not isinstance(answer, str):
+        return error(BAD_REQUEST, 400)
+    if not answer.strip() or len(answer) > MAX_RATED_CHARS or len(question) > MAX_RATED_CHARS:
+        return error(BAD_REQUEST, 400)
+    rid, is_new = resident_id(request)
+    try:
+        row = await asyncio.to_thread(
+            request.app[STORE].record_rating, conversation_id=f"web-{rid}", channel="web",
+            question=question, answer=answer, rating=rating,
+        )
+    except Exception as err:  # the database is down or refused the row
+        log.warning("rating not stored: %s", type(err).__name__)
+        return error("评价没有保存成功，请稍后再试。", 503)
+    thanks = "谢谢您的评价！" if rating == "up" else "谢谢您的评价，我们会请工作人员改进这个回答。"
+    return remember(web.json_response({"id": row, "message": thanks}), rid, is_new)
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    rid, is_new = resident_id(request)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+    remember(response, rid, is_new)
+    await response.prepare(request)
+    hub = request.app[HUB]
+    queue = hub.subscribe(rid)
+    keepalive = request.app[KEEPALIVE]
+    task = asyncio.current_task()
+    streams = request.app[STREAMS]
+    if task is not None:
+        streams.add(task)
+    try:
+        await response.write(b"retry: 5000\n: connected\n\n")
+        while True:
+            try:
+                message = await asyncio.wait_for(queue.get(), keepalive)
+            except asyncio.TimeoutError:
+                await response.write(b": keepalive\n\n")
+                continue
+            data = json.dumps(message.as_json(), ensure_ascii=False)
+            await response.write(f"event: push\ndata: {data}\n\n".encode())
+    except ConnectionError:
+        pass
+    finally:
+        hub.unsubscribe(rid, queue)
+        streams.discard(task)
+    return response
+
+
+async def push(request: web.Request) -> web.Response:
+    if not is_loopback(request.remote or ""):
+        return error("forbidden", 403)
+    if request.content_type != "application/json":
+        return error("send JSON", 415)
+    body = await read_json(request)
+    if body is None:
+        return error(BAD_REQUEST, 400)
+    resident, text, kind = body.get("resident"), body.get("text"), body.get("kind", "staff")
+    if not isinstance(resident, str) or not isinstance(text, str) or not text.strip() or kind not in KINDS:
+        return error("need resident, text and kind in " + "/".join(KINDS), 400)
+    resident = resident.removeprefix("web-")
+    delivered = request.app[HUB].publish(resident, PushMessage(text[:MAX_RATED_CHARS], kind))
+    return web.json_response({"delivered": delivered})
+
+
+async def voice_status(request: web.Request) -> web.Response:
+    available = request.app[RECOGNIZER] is not None
+    return web.json_response({"available": available, "message": "" if available else NO_VOICE_MODEL})
+
+
+async def read_audio(request: web.Request) -> bytes | None:
+    """The request body, or None once it is over MAX_AUDIO_BYTES (read no further)."""
+    if request.content_length is not None and request.content_length > MAX_AUDIO_BYTES:
+        return None
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        data.extend(chunk)
+        if len(data) > MAX_AUDIO_BYTES:
+            return None
+    return bytes(data)
+
+
+async def voice(request: web.Request) -> web.Response:
+    audio = await read_audio(request)
+    if audio is None:
+        return error(VOICE_ERRORS["too-long"][1], 413, code="too-long")
+    if not audio:
+        return error("没有收到录音，请按住按钮说话，说完再松开。", 400, code="bad-audio")
+    try:
+        pcm = await asyncio.to_thread(
+            decode_audio, audio, max_seconds=MAX_AUDIO_SECONDS, max_bytes=MAX_AUDIO_BYTES,
+            timeout=request.app[VOICE_SETTINGS].timeout_seconds,
+        )
+    except VoiceError as err:
+        log.info("voice input rejected: %s", err.code)
+        status, message = VOICE_ERRORS.get(err.code, (400, VOICE_ERRORS["bad-audio"][1]))
+        return error(message, status, code=err.code)
+    seconds = round(pcm_duration(pcm), 2)
+    if is_silent(pcm):
+        return error(SILENT, 422, code="silent", seconds=seconds)
+    recognizer: Recognizer | None = request.app[RECOGNIZER]  # type: ignore[assignment]
+    if recognizer is None:
+        return error(NO_VOICE_MODEL, 503, code="no-model", seconds=seconds)
+    try:
+        final = await asyncio.to_thread(transcribe_pcm, recognizer, pcm)
+    except VoiceError as err:
+        status, message = VOICE_ERRORS.get(err.code, VOICE_ERRORS["asr-failed"])
+        return error(message, status, code=err.code, seconds=seconds)
+    heard = normalize_asr_text(final.text)
+    if not heard:
+        return error(NOT_HEARD, 422, code="not-heard", seconds=seconds)
+    rid, is_new = resident_id(request)
+    messages = await ask_rasa(request.app, rid, heard[:MAX_MESSAGE_CHARS], input="voice")
+    if messages is None:
+        return error(BUSY, 503, heard=heard, seconds=seconds)
+    reply = web.json_response({"heard": heard, "seconds": seconds, "messages": messages})
+    return remember(reply, rid, is_new)
+
+
+async def speech(request: web.Request) -> web.Response:
+    if request.method == "POST":
+        body = await read_json(request)
+        if body is None:
+            return error(BAD_REQUEST, 400)
+        text, rate_name = body.get("text"), body.get("rate", "normal")
+    else:
+        text, rate_name = request.query.get("text"), request.query.get("rate", "normal")
+    if not isinstance(text, str) or rate_name not in ("normal", "slow"):
+        return error(BAD_REQUEST, 400)
+    spoken = speech_text(text)
+    if not spoken.strip():
+        return error("没有可以朗读的文字。", 400)
+    if len(spoken) > MAX_TEXT_CHARS:
+        return error("这段文字太长，无法朗读。", 413)
+    try:
+        wav = await request.app[SYNTHESIZER].synthesize_async(spoken, SpeechRate(rate_name))
+    except VoiceError as err:
+        log.warning("speech synthesis failed: %s", err.code)
+        return error(SPEECH_UNAVAILABLE, 503, code=err.code)
+    cache = {"Cache-Control": "private, max-age=3600"}
+    return web.Response(body=wav, content_type="audio/wav", headers=cache)
+
+
+async def _open_resources(app: web.Application) -> None:
     app[HTTP] = aiohttp.ClientSession()
+    if STORE not in app:
+        app[STORE] = await asyncio.to_thread(Store.from_url, app[SETTINGS].store_url)
+    if RECOGNIZER not in app:
+        model = find_vosk_model(app[VOICE_SETTINGS].vosk_model_path)
+        recognizer = None
+        if model is not None:
+            try:
+                recognizer = await asyncio.to_thread(VoskRecognizer, model)
+            except VoiceError as err:
+                log.warning("voice input disabled: %s", err)
+        else:
+            log.info("voice input disabled: no Chinese Vosk model at %s", app[VOICE_SETTINGS].vosk_model_path)
+        app[RECOGNIZER] = recognizer
+    if SYNTHESIZER not in app:
+        app[SYNTHESIZER] = Pyttsx3Synthesizer.from_settings(app[VOICE_SETTINGS])
 
 
-async def _close_http(app: web.Application) -> None:
+async def _end_streams(app: web.Application) -> None:
+    """Close open event streams at shutdown, so stopping the server does not wait for pages."""
+    for task in list(app[STREAMS]):
+        task.cancel()
+
+
+async def _close_resources(app: web.Application) -> None:
     await app[HTTP].close()
+    with contextlib.suppress(Exception):
+        await asyncio.to_thread(app[SYNTHESIZER].close)
+    with contextlib.suppress(Exception):
+        app[STORE].engine.dispose()
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(
+    settings: Settings,
+    *,
+    voice_settings: VoiceSettings | None = None,
+    store: Store | None = None,
+    recognizer: Recognizer | None | bool = False,
+    synthesizer: Synthesizer | None = None,
+    keepalive: float = KEEPALIVE_SECONDS,
+) -> web.Application:
+    """The web chat. ``store``, ``recognizer`` (``None``: no voice input) and ``synthesizer``
+    are opened at start-up from the settings unless given (tests give fakes);
+    ``recognizer=False`` means "look for the model"."""
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
+    app[VOICE_SETTINGS] = voice_settings or VoiceSettings.from_env()
+    app[HUB] = PushHub()
+    app[KEEPALIVE] = keepalive
+    app[STREAMS] = set()
+    if store is not None:
+        app[STORE] = store
+    if recognizer is not False:
+        app[RECOGNIZER] = recognizer
+    if synthesizer is not None:
+        app[SYNTHESIZER] = synthesizer
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/chat", chat)
+    app.router.add_post("/api/rate", rate)
+    app.router.add_get("/api/events", events)
+    app.router.add_post("/api/push", push)
+    app.router.add_get("/api/voice", voice_status)
+    app.router.add_post("/api/voice", voice)
+    app.router.add_get("/api/speech", speech)
+    app.router.add_post("/api/speech", speech)
     app.router.add_static("/static/", STATIC)
-    app.on_startup.append(_open_http)
-    app.on_cleanup.append(_close_http)
+    app.on_startup.append(_open_resources)
+    app.on_shutdown.append(_end_streams)
+    app.on_cleanup.append(_close_resources)
     return app

@@ -1,0 +1,9 @@
+"""`python -m bot.telegram`: run the Telegram front end alone (long polling)."""
+
+import logging
+import sys
+
+from bot.telegram.main import main
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+sys.exit(main())

@@ -1,0 +1,94 @@
+"""Settings of the Telegram channel, read from the environment (a ``.env`` file too).
+
+| Variable | Default | Meaning |
+|---|---|---|
+| ``TELEGRAM_BOT_TOKEN`` | – | the bot's token; without it the channel is off |
+| ``TELEGRAM_API_URL`` | ``https://api.telegram.org/bot`` | Bot API base URL (the token is appended) |
+| ``TELEGRAM_FILE_URL`` | derived from the API URL (``…/file/bot``) | base URL for file downloads |
+| ``TELEGRAM_FLOOD_MESSAGES`` / ``TELEGRAM_FLOOD_SECONDS`` | 10 / 10 | per-chat flood limit |
+
+Rasa's address, its token and the store come from :class:`community.settings.Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from community.settings import Settings, load_dotenv
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+
+def file_url_for(api_url: str) -> str:
+    """The file-download base URL that goes with a Bot API base URL (``…/bot`` → ``…/file/bot``)."""
+    base = api_url.rstrip("/")
+    if base.endswith("/bot"):
+        return base[: -len("/bot")] + "/file/bot"
+    return base + "/file/bot"
+
+
+def _positive(env: dict[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as err:
+        raise ValueError(f"{key} must be a number, got {raw!r}") from err
+    if value <= 0:
+        raise ValueError(f"{key} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str = ""
+    api_url: str = DEFAULT_API_URL
+    file_url: str = ""
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_auth_token: str = ""
+    action_health_url: str = "http://127.0.0.1:5055/health"
+    store_url: str = ""
+    flood_messages: int = 10
+    flood_seconds: float = 10.0
+    retry_first_delay: float = 1.0  # seconds before the first retry of a message Rasa could not answer
+    retry_max_delay: float = 30.0
+    rasa_timeout: float = 30.0
+    max_voice_seconds: float = 60.0
+    poll_timeout: int = 10  # long polling: seconds getUpdates may wait
+
+    def __post_init__(self) -> None:
+        if not self.api_url.startswith(("http://", "https://")):
+            raise ValueError(f"TELEGRAM_API_URL must be an http(s) URL, got {self.api_url!r}")
+        if not self.file_url:
+            object.__setattr__(self, "file_url", file_url_for(self.api_url))
+        if self.flood_messages < 1 or self.flood_seconds <= 0:
+            raise ValueError("the flood limit needs at least one message per positive number of seconds")
+        if not 0 < self.retry_first_delay <= self.retry_max_delay:
+            raise ValueError("need 0 < retry_first_delay <= retry_max_delay")
+        if self.rasa_timeout <= 0 or self.max_voice_seconds <= 0 or self.poll_timeout < 0:
+            raise ValueError("timeouts and the voice limit must be positive")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token.strip())
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> TelegramSettings:
+        if env is None:
+            load_dotenv()
+            env = dict(os.environ)
+        core = Settings.from_env(env)
+        api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL
+        return cls(
+            token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            api_url=api_url,
+            file_url=env.get("TELEGRAM_FILE_URL", "").strip() or file_url_for(api_url),
+            rasa_url=core.rasa_url,
+            rasa_auth_token=core.rasa_auth_token,
+            action_health_url=core.action_url.rsplit("/", 1)[0] + "/health",
+            store_url=core.store_url,
+            flood_messages=int(_positive(env, "TELEGRAM_FLOOD_MESSAGES", 10)),
+            flood_seconds=_positive(env, "TELEGRAM_FLOOD_SECONDS", 10.0),
+        )

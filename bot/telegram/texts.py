@@ -1,0 +1,95 @@
+"""What the Telegram channel says, and pure helpers on answer text (no Telegram imports)."""
+
+from __future__ import annotations
+
+MAX_MESSAGE_CHARS = 4096  # Telegram's limit for one text message
+
+MENU = {
+    "证明办理": '/cert_apply{"menu":"domain"}',
+    "养老服务": '/elderly_meal{"menu":"domain"}',
+    "托育服务": '/childcare_nursery{"menu":"domain"}',
+    "就业服务": '/employment_jobs{"menu":"domain"}',
+    "找人工": "/human_handoff",
+}
+MENU_ROWS = (("证明办理", "养老服务"), ("托育服务", "就业服务"), ("找人工",))
+
+WELCOME = (
+    "您好！我是幸福里社区服务助手。想办什么事，直接打字、发语音，或点下面的大按钮。\n"
+    "发 /help 看能做什么，/elder 打开长辈模式。"
+)
+HELP = (
+    "我能帮您问社区的证明办理、养老、托育、就业、助残、法律、健康等服务：去哪办、带什么、找谁。\n"
+    "· 直接打字或发语音提问（语音请在60秒以内）\n"
+    "· /start 显示大按钮菜单\n"
+    "· /elder 长辈模式：回答更短，并用语音读给您听\n"
+    "· /voice 打开或关闭语音回复\n"
+    "· /cancel 取消正在办的事\n"
+    "· /myrequests 查看我的办事记录\n"
+    "· 说“找人工”转给社区工作人员"
+)
+ELDER_ON = "已打开长辈模式：回答更短，一次说一件事，并用语音读给您听。再发 /elder 可以关闭。"
+ELDER_OFF = "已关闭长辈模式。"
+VOICE_ON = "已打开语音回复：每条回答也会用语音读给您听。再发 /voice 可以关闭。"
+VOICE_OFF = "已关闭语音回复。"
+CANCELLED = "已取消。还有什么可以帮您的吗？"
+NO_REQUESTS = "您还没有办事记录（暂无申请）。在这里提交的申请以后会列在这里。"
+BUSY = "系统繁忙，请稍后再试。您的消息我们已经记下，系统恢复后会马上回答您。"
+KEPT = "已收到，系统恢复后按顺序回答您。"
+FLOOD = "请慢一点，您发得太快了，我一条一条回答您。"
+NOT_UNDERSTOOD = "抱歉，我没太明白。请换个说法，或者说“找人工”。"
+HEARD = "我听到的是：{text}"
+VOICE_UNAVAILABLE = "抱歉，这里暂时不能识别语音。请打字告诉我您想办什么事，或者发“找人工”。"
+VOICE_TOO_LONG = "语音太长了，请在60秒以内说完，或者分几段发。"
+VOICE_BAD = "这条语音打不开，没法识别。请重新录一条，或者打字告诉我。"
+VOICE_NOT_HEARD = "抱歉，没听清您说的话。请再说一遍，或者打字告诉我。"
+VOICE_FAILED = "抱歉，语音识别出了问题。请打字告诉我您想办什么事。"
+RATED_UP = "谢谢您的评价！"
+RATED_DOWN = "谢谢您的评价，我们会请工作人员改进这个回答。"
+RATED_ALREADY = "您已经评价过这条回答了。"
+RATING_FAILED = "评价没有保存成功，请稍后再试。"
+BUTTON_EXPIRED = "这个按钮已经失效，请重新提问。"
+STAFF_REPLY = "【社区工作人员回复】\n{text}"
+ONLY_TEXT_OR_VOICE = "请发文字或语音消息。"
+
+# Answers that are not rated: greetings, small talk and the channel's own help.
+_NOT_RATED_PREFIXES = ("您好", "不客气", "好的，再见", "好的。还有什么", "请问您想办什么事", "我还没说什么")
+
+
+def is_substantive(text: str) -> bool:
+    """Whether an answer deserves 👍/👎: it has text and is not a greeting, small talk or help."""
+    text = (text or "").strip()
+    return bool(text) and not text.startswith(_NOT_RATED_PREFIXES) and text not in (WELCOME, HELP)
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Cut ``text`` into messages of at most ``limit`` characters, at line boundaries where
+    possible (a single over-long line is cut at the limit). Nothing is lost but the newlines
+    at the cuts."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if current and len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return [p for p in parts if p.strip()]
+
+
+def shorten_for_elders(text: str, max_lines: int = 2) -> str:
+    """长辈模式: the first ``max_lines`` non-empty lines of an answer."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return "\n".join(lines[:max_lines])

@@ -1,0 +1,60 @@
+"""The Telegram channel in front of the real assistant (Rasa + action server, trained model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from community.store import Store
+from tests.telegram.fake_api import callback_update, markup, text_update
+from tools.stack import start_stack, stop_stack
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+CHAT = 20260001
+
+
+@pytest.fixture(scope="module")
+def stack(trained_model, pg_url, tmp_path_factory):
+    stack = start_stack(tmp_path_factory.mktemp("var"), database_url=pg_url)
+    yield stack
+    stop_stack(stack)
+
+
+@pytest.fixture
+def real_bot(make_bot, stack, pg_url):
+    return make_bot(
+        rasa_url=stack.rasa, action_health_url=f"http://127.0.0.1:{stack.action_port}/health",
+        store=Store.from_url(pg_url), rasa_timeout=60,
+    )
+
+
+def test_a_question_is_answered_by_the_assistant_and_can_be_rated(real_bot, pg_url):
+    bot = real_bot
+    bot.send(text_update(CHAT, "我妈八十多了想申请高龄津贴要带啥"))
+    call = bot.wait_text("高龄津贴", chat_id=CHAT, timeout=60)
+    assert "010-8765-" in call.params["text"]
+    rows = markup(call)["inline_keyboard"]
+    up = rows[-1][0]
+    assert up["text"] == "👍 有用"
+    bot.send(callback_update(CHAT, up["callback_data"]))
+    bot.wait_for(lambda: bot.api.sent("answerCallbackQuery"), what="the rating's acknowledgement")
+    [rating] = Store.from_url(pg_url, migrate=False).list_ratings(f"tg-{CHAT}")
+    assert rating["rating"] == "up" and rating["question"] == "我妈八十多了想申请高龄津贴要带啥"
+    assert rating["answer"] == call.params["text"]
+
+
+def test_a_big_button_and_an_inline_button_tap_reach_the_assistant(real_bot):
+    bot = real_bot
+    chat = CHAT + 1
+    bot.send(text_update(chat, "/start"))
+    bot.wait_text("社区服务助手", chat_id=chat)
+    bot.send(text_update(chat, "养老服务"))
+    bot.wait_for(lambda: len(bot.api.sent(chat_id=chat)) >= 2, timeout=60, what="the elderly-care menu")
+    menu = bot.api.sent(chat_id=chat)[-1]
+    rows = markup(menu).get("inline_keyboard", [])
+    buttons = [b for row in rows for b in row if not b["callback_data"].startswith("r:")]
+    assert buttons, menu.params
+    before = len(bot.api.sent(chat_id=chat))
+    bot.send(callback_update(chat, buttons[0]["callback_data"]))
+    bot.wait_for(lambda: len(bot.api.sent(chat_id=chat)) > before, timeout=60, what="the tapped service")
+    assert bot.api.sent("answerCallbackQuery")
+    assert bot.api.sent(chat_id=chat)[-1].params["text"].strip()
