@@ -15,6 +15,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from community.privacy import install_log_masking
 from voice.asr import CHINESE_MODEL_HINT, FakeRecognizer, Recognizer, VoskRecognizer, find_vosk_model
 from voice.audio import decode_audio, write_wav
 from voice.errors import VoiceError
@@ -167,6 +168,7 @@ async def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    install_log_masking()  # callback numbers typed on the keypad never reach the log unmasked
     if args.output is not None and args.input is None and not args.keys:
         print("--output needs --input or --keys (the speaker is used otherwise)", file=sys.stderr)
         return 2
