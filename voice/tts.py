@@ -29,6 +29,8 @@ from voice.errors import VoiceError
 from voice.settings import DEFAULT_TTS_RATE, DEFAULT_TTS_SLOW_RATE, DEFAULT_TTS_VOICE, VoiceSettings
 
 log = logging.getLogger(__name__)
+FINISH_WAIT_S = 10.0
+WAV_HEADER_BYTES = 44
 T = TypeVar("T")
 MAX_TEXT_CHARS = 2000
 
@@ -192,6 +194,17 @@ class Pyttsx3Synthesizer(Synthesizer):
         return engine
 
     def _synthesize_on_worker(self, text: str, rate: SpeechRate) -> bytes:
+        """One synthesis, tried twice: pyttsx3's espeak driver reports the end of an utterance
+        from espeak's own thread, and now and then that report races the file being written."""
+        try:
+            return self._synthesize_once(text, rate)
+        except VoiceError as err:
+            if err.code != "tts-failed":
+                raise
+            log.warning("speech synthesis failed once (%s); trying again", err.message)
+            return self._synthesize_once(text, rate)
+
+    def _synthesize_once(self, text: str, rate: SpeechRate) -> bytes:
         engine = self._ensure_engine()
         # espeak-ng through pyttsx3 does not reliably apply a rate change between two
         # utterances of one engine (seen here: the second rate was ignored), so the engine
@@ -217,10 +230,14 @@ class Pyttsx3Synthesizer(Synthesizer):
                 # With espeak, runAndWait returns once synthesis has *started*; the audio arrives
                 # on espeak's own thread, and "finished-utterance" comes after the file is written.
                 engine.runAndWait()
-                finished = done.wait(self.timeout)
-                if finished:
-                    _wait_until_espeak_is_idle()
-                else:
+                # Synthesis runs at ~30x real time: a missing "finished" after this long means the
+                # driver lost it, not that espeak is still busy.
+                finished = done.wait(min(self.timeout, FINISH_WAIT_S))
+                _wait_until_espeak_is_idle()
+                if not finished and path.exists() and path.stat().st_size > WAV_HEADER_BYTES:
+                    log.warning("pyttsx3 did not report the end of speech; using the written file")
+                    finished = True
+                if not finished:
                     engine.stop()
                     done.wait(1.0)
             except Exception as err:
@@ -229,7 +246,7 @@ class Pyttsx3Synthesizer(Synthesizer):
                 for token in tokens:
                     engine.disconnect(token)
             if not finished:
-                raise VoiceError("timeout", f"speech synthesis took longer than {self.timeout:g} s")
+                raise VoiceError("tts-failed", "pyttsx3 neither finished nor wrote the audio file")
             if errors:
                 raise VoiceError("tts-failed", f"pyttsx3 reported: {errors[0]}")
             try:
