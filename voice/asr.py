@@ -206,6 +206,14 @@ def _final_from_json(raw: str) -> AsrFinal:
     return AsrFinal(text, confidence, words)
 
 
+
+def _check_chunk(pcm: bytes, finished: bool) -> None:
+    """What every recognition stream checks before it takes a chunk of PCM."""
+    if finished:
+        raise RuntimeError("this recognition stream is finished; open a new one")
+    if len(pcm) % SAMPLE_WIDTH:
+        raise VoiceError("bad-audio", "PCM chunks must hold whole 16-bit samples")
+
 class VoskStream(RecognitionStream):
     def __init__(self, vosk: ModuleType, model: Any, sample_rate: int, grammar: Grammar | None) -> None:
         try:
@@ -220,10 +228,7 @@ class VoskStream(RecognitionStream):
         self._finished = False
 
     def accept(self, pcm: bytes) -> list[AsrEvent]:
-        if self._finished:
-            raise RuntimeError("this recognition stream is finished; open a new one")
-        if len(pcm) % SAMPLE_WIDTH:
-            raise VoiceError("bad-audio", "PCM chunks must hold whole 16-bit samples")
+        _check_chunk(pcm, self._finished)
         if not pcm:
             return []
         try:
@@ -296,10 +301,7 @@ class FakeStream(RecognitionStream):
         self.finished = False
 
     def accept(self, pcm: bytes) -> list[AsrEvent]:
-        if self.finished:
-            raise RuntimeError("this recognition stream is finished; open a new one")
-        if len(pcm) % SAMPLE_WIDTH:
-            raise VoiceError("bad-audio", "PCM chunks must hold whole 16-bit samples")
+        _check_chunk(pcm, self.finished)
         self.fed_bytes += len(pcm)
         if not pcm or self._shown >= len(self._tokens):
             return []
