@@ -47,10 +47,11 @@ TRACKER_STORE = "bot.tracker_store.CommunitySQLTrackerStore"
 
 
 def tracker_store_config(settings: Settings) -> dict:
-    """Rasa's SQL tracker store: SQLite under var/ by default, else DATABASE_URL."""
-    if not settings.database_url:
+    """Rasa's SQL tracker store: SQLite under var/ by default, else TRACKER_DATABASE_URL or
+    DATABASE_URL."""
+    if not settings.tracker_url:
         return {"type": TRACKER_STORE, "dialect": "sqlite", "db": str(settings.var_dir / "tracker.db")}
-    url = urlsplit(settings.database_url)
+    url = urlsplit(settings.tracker_url)
     scheme = url.scheme.split("+")[0]
     dialect = "postgresql" if scheme in ("postgres", "postgresql") else scheme
     if dialect == "sqlite":

@@ -54,6 +54,7 @@ class Settings:
     web_port: int = 8000
     rasa_auth_token: str = ""
     database_url: str = ""
+    tracker_database_url: str = ""
     var_dir: Path = PROJECT_ROOT / "var"
     catalogue_dir: Path = PROJECT_ROOT / "catalogue"
     model_dir: Path = PROJECT_ROOT / "models"
@@ -83,6 +84,7 @@ class Settings:
             web_port=_port(env, "WEB_PORT", 8000),
             rasa_auth_token=env.get("RASA_AUTH_TOKEN", ""),
             database_url=env.get("DATABASE_URL", ""),
+            tracker_database_url=env.get("TRACKER_DATABASE_URL", ""),
             var_dir=Path(env.get("VAR_DIR", root / "var")),
             catalogue_dir=Path(env.get("CATALOGUE_DIR", root / "catalogue")),
             model_dir=Path(env.get("MODEL_DIR", root / "models")),
@@ -94,6 +96,15 @@ class Settings:
     def store_url(self) -> str:
         """Where requests, unanswered questions and handoffs are kept."""
         return self.database_url or f"sqlite:///{self.var_dir / 'community.db'}"
+
+    @property
+    def tracker_url(self) -> str:
+        """Where Rasa keeps conversations: TRACKER_DATABASE_URL, else the store's database.
+
+        A local tracker (``sqlite:///var/tracker.db``) keeps conversations going while a remote
+        DATABASE_URL is down; confirmed requests then wait in the outbox.
+        """
+        return self.tracker_database_url or self.database_url
 
     @property
     def rasa_url(self) -> str:

@@ -1,4 +1,4 @@
-"""The assistant's store: unanswered questions and handoffs to staff.
+"""The assistant's store: unanswered questions, handoffs to staff, ratings; requests via ``.requests``.
 
 SQLAlchemy 1.4 Core, SQLite by default and PostgreSQL when ``DATABASE_URL`` says so; the
 schema is managed by Alembic migrations (``community/migrations``). Nothing here imports Rasa,
@@ -11,9 +11,12 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from community.request_store import RequestStore
 
 metadata = sa.MetaData()
 
@@ -91,6 +94,13 @@ class Store:
         if migrate:
             store.migrate()
         return store
+
+    @property
+    def requests(self) -> "RequestStore":
+        """Service requests (工单) and notifications to residents."""
+        from community.request_store import RequestStore
+
+        return RequestStore(self.engine)
 
     def migrate(self) -> None:
         """Bring the schema up to date (Alembic ``upgrade head``)."""

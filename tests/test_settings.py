@@ -31,3 +31,11 @@ def test_database_url_becomes_rasas_tracker_store():
     assert config["url"] == "127.0.0.1" and config["port"] == 5433
     assert config["username"] == "ana" and config["password"] == "p@ss"
     assert settings.store_url == "postgresql://ana:p%40ss@127.0.0.1:5433/community"
+
+
+def test_tracker_can_stay_local_while_requests_go_to_postgresql():
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql://127.0.0.1/community", "TRACKER_DATABASE_URL": "sqlite:///var/t.db"}
+    )
+    assert tracker_store_config(settings)["dialect"] == "sqlite"
+    assert settings.store_url.startswith("postgresql://")
