@@ -1,4 +1,5 @@
-"""`python -m bot.telegram`: run the Telegram front end alone (long polling)."""
+"""`python -m bot.telegram`: run the Telegram front end alone (long polling, or a webhook
+with ``TELEGRAM_WEBHOOK_URL``)."""
 
 import logging
 import sys

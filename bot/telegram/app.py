@@ -9,8 +9,15 @@
 * Voice messages are downloaded, decoded by :func:`voice.audio.decode_audio`, recognised with the
   Chinese Vosk model (when present), echoed ("我听到的是：……") and routed like text. Voice replies
   (:mod:`voice.speech_text` → TTS → OGG/Opus) go out when the resident spoke or asked for them.
-* :meth:`TelegramChannel.push` (and :func:`push_text` for other processes) sends staff replies
-  and status messages to a chat.
+* Pushed messages (staff replies, request status changes, 接诉即办 acknowledgements) are queued
+  by other components in the store's ``notifications`` table; :class:`bot.telegram.pushes.PushPump`
+  delivers them while the application runs. :meth:`TelegramChannel.push` (and :func:`push_text`
+  for other processes) sends a message directly.
+* A chat's answer (all its parts and its voice version) and a pushed message never interleave:
+  both are sent holding the chat's send lock.
+* ``/myrequests`` lists the resident's newest service requests; ``/cancel`` sends the ``cancel``
+  intent to Rasa (it leaves a form) and shows the assistant's reply.
+* Long polling (:meth:`TelegramChannel.start_polling`) or a webhook (:meth:`start_webhook`).
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from telegram.ext import (
 )
 
 from bot.telegram import texts
+from bot.telegram.pushes import PushPump
 from bot.telegram.rasa import AssistantUnavailable, RasaClient
 from bot.telegram.retry import with_retry
 from bot.telegram.settings import TelegramSettings
@@ -68,6 +76,7 @@ COMMANDS = [
     ("myrequests", "我的办事记录"),
 ]
 Job = Callable[[], Awaitable[None]]
+CANCEL_INTENT = "/cancel"  # Rasa reads a leading slash as an intent: ``cancel`` leaves any form
 
 
 def sender_id(chat_id: int) -> str:
@@ -103,6 +112,7 @@ class ChatState:
     recent: collections.deque[float] = dataclasses.field(default_factory=collections.deque)
     flood_warned: bool = False
     waiting: bool = False  # a message is waiting for Rasa or the action server to come back
+    sending: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)  # one answer or push at a time
 
 
 class TelegramChannel:
@@ -127,6 +137,8 @@ class TelegramChannel:
         self._session: aiohttp.ClientSession | None = None
         self.rasa: RasaClient | None = None
         self.application: Application | None = None
+        self.pushes: PushPump | None = None
+        self._push_parts: dict[int, int] = {}  # notification id → parts Telegram already accepted
 
     # --- wiring ------------------------------------------------------------------------------
 
@@ -139,6 +151,7 @@ class TelegramChannel:
             .base_file_url(s.file_url)
             .job_queue(None)
             .post_init(self._post_init)
+            .post_stop(self._post_stop)
             .post_shutdown(self._post_shutdown)
             .build()
         )
@@ -164,9 +177,34 @@ class TelegramChannel:
             )
         except Exception as err:  # the menu of commands is a nicety
             log.warning("could not set the bot's commands: %s", err)
+        self.start_pushes()
+
+    async def _post_stop(self, application: Application) -> None:
+        await self.stop_tasks()
 
     async def _post_shutdown(self, application: Application) -> None:
         await self.close()
+
+    def start_pushes(self) -> None:
+        """Start delivering queued notifications (needs the store)."""
+        if self.store is None:
+            log.warning("no store: pushed messages (staff replies, status changes) are off")
+            return
+        if self.pushes is None:
+            self.pushes = PushPump(self, self.store.requests, interval=self.settings.notify_interval)
+        self.pushes.start()
+
+    async def stop_tasks(self) -> None:
+        """Stop the push pump and the chats' workers (before the bot's HTTP client closes)."""
+        if self.pushes is not None:
+            await self.pushes.stop()
+        pending = sum(len(c.jobs) for c in self.chats.values())
+        if pending:
+            log.warning("stopping with %d message(s) not yet answered", pending)
+        workers = [c.worker for c in self.chats.values() if c.worker and not c.worker.done()]
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
 
     async def open(self) -> None:
         """Open the HTTP session to Rasa and the store (migrated)."""
@@ -180,13 +218,7 @@ class TelegramChannel:
             self.store = await asyncio.to_thread(Store.from_url, self.settings.store_url)
 
     async def close(self) -> None:
-        pending = sum(len(c.jobs) for c in self.chats.values())
-        if pending:
-            log.warning("stopping with %d message(s) not yet answered", pending)
-        workers = [c.worker for c in self.chats.values() if c.worker and not c.worker.done()]
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await self.stop_tasks()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -203,16 +235,42 @@ class TelegramChannel:
         )
         return application
 
+    async def start_webhook(self) -> Application:
+        """Start the application and its webhook server (settings ``webhook_*``) inside a running
+        event loop; sets the webhook at the Bot API with the secret token."""
+        s = self.settings
+        if not s.webhook:
+            raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_URL")
+        application = self.application or self.build_application()
+        await application.initialize()
+        await self._post_init(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_webhook(**self.webhook_options())
+        return application
+
+    def webhook_options(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "listen": s.webhook_listen, "port": s.webhook_port, "url_path": s.webhook_path,
+            "webhook_url": s.webhook_url, "secret_token": s.webhook_secret,
+            "allowed_updates": Update.ALL_TYPES, "bootstrap_retries": 5,
+        }
+
     async def stop_polling(self) -> None:
+        """Stop what :meth:`start_polling` or :meth:`start_webhook` started."""
         application = self.application
         if application is None:
             return
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
+        await self.stop_tasks()
         if application.running:
             await application.stop()
         await application.shutdown()
         await self.close()
+
+    stop = stop_polling
 
     @property
     def bot(self) -> TelegramBot:
@@ -329,23 +387,26 @@ class TelegramChannel:
         return InlineKeyboardMarkup(rows) if rows else None
 
     async def deliver(
-        self, chat_id: int, answers: list[dict[str, Any]], *, question: str, spoke: bool
+        self, chat_id: int, answers: list[dict[str, Any]], *, question: str, spoke: bool,
+        rate: bool = True, empty: str = texts.NOT_UNDERSTOOD,
     ) -> None:
-        """Show Rasa's answers; in 长辈模式 only the first, shortened; speak them when asked."""
+        """Show Rasa's answers; in 长辈模式 only the first, shortened; speak them when asked.
+        Holds the chat's send lock: a pushed message never cuts into an answer."""
         state = self.state(chat_id)
         if not answers:
-            answers = [{"text": texts.NOT_UNDERSTOOD}]
+            answers = [{"text": empty}]
         if state.elder:
             answers = [{**answers[0], "text": texts.shorten_for_elders(str(answers[0].get("text") or ""))}]
-        said = []
-        for answer in answers:
-            text = str(answer.get("text") or "").strip()
-            markup = self._keyboard(answer, question, text)
-            await self.send_text(chat_id, text or "请选择：", markup)
-            if text:
-                said.append(text)
-        if said and (spoke or state.voice):
-            await self.send_speech(chat_id, "\n".join(said))
+        async with state.sending:
+            said = []
+            for answer in answers:
+                text = str(answer.get("text") or "").strip()
+                markup = self._keyboard(answer, question, text if rate else "")
+                await self.send_text(chat_id, text or "请选择：", markup)
+                if text:
+                    said.append(text)
+            if said and (spoke or state.voice):
+                await self.send_speech(chat_id, "\n".join(said))
 
     async def ask(self, chat_id: int, message: str, **metadata: str) -> list[dict[str, Any]]:
         """Rasa's answers; while Rasa or the actions are down, say "系统繁忙" once and retry with backoff."""
@@ -371,10 +432,11 @@ class TelegramChannel:
             state.waiting = False
 
     async def route(
-        self, chat_id: int, message: str, *, question: str, spoke: bool = False, **meta: str
+        self, chat_id: int, message: str, *, question: str, spoke: bool = False,
+        rate: bool = True, empty: str = texts.NOT_UNDERSTOOD, **meta: str,
     ) -> None:
         answers = await self.ask(chat_id, message, **meta)
-        await self.deliver(chat_id, answers, question=question, spoke=spoke)
+        await self.deliver(chat_id, answers, question=question, spoke=spoke, rate=rate, empty=empty)
 
     # --- pushed messages ---------------------------------------------------------------------
 
@@ -383,11 +445,36 @@ class TelegramChannel:
         also spoken when the resident chose voice replies."""
         chat_id = chat_id_of(conversation)
         body = texts.STAFF_REPLY.format(text=text) if staff else text
-        sent = await self.send_text(chat_id, body)
-        state = self.chats.get(chat_id)
-        if state is not None and state.voice:
-            await self.send_speech(chat_id, text)
+        state = self.state(chat_id)
+        async with state.sending:
+            sent = await self.send_text(chat_id, body)
+            if state.voice:
+                await self._say_pushed(chat_id, text)
         return sent
+
+    async def push_notification(self, chat_id: int, row: dict[str, Any]) -> None:
+        """Send one queued notification (a row of ``notifications``) to its chat; returns once
+        Telegram accepted all of its text, raises otherwise. A part already accepted is not sent
+        again when the row is retried. Spoken too when the chat has voice replies on."""
+        row_id = int(row["id"])
+        body = texts.notification_text(str(row.get("kind") or ""), str(row.get("text") or ""))
+        parts = texts.split_message(body) if body else []
+        state = self.state(chat_id)
+        async with state.sending:
+            for index in range(self._push_parts.get(row_id, 0), len(parts)):
+                await with_retry(lambda p=parts[index]: self.bot.send_message(chat_id, p))
+                self._push_parts[row_id] = index + 1
+            self._push_parts.pop(row_id, None)
+            if body and state.voice:
+                await self._say_pushed(chat_id, body)
+        log.info("chat %s: notification %s (%s) delivered", chat_id, row_id, row.get("kind"))
+
+    async def _say_pushed(self, chat_id: int, text: str) -> None:
+        """The voice version of a pushed message: its text has gone out, so failures are logged."""
+        try:
+            await self.send_speech(chat_id, text)
+        except Exception as err:
+            log.warning("chat %s: voice version of a pushed message not sent: %s", chat_id, err)
 
     # --- handlers ----------------------------------------------------------------------------
 
@@ -423,19 +510,36 @@ class TelegramChannel:
     async def on_cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
 
-        async def cancel() -> None:
-            assert self.rasa is not None
-            try:
-                await self.rasa.send(sender_id(chat_id), "/deny")  # leaves a form; its answer is not shown
-            except AssistantUnavailable as err:
-                log.info("chat %s: cancel not sent to Rasa (%s)", chat_id, err)
-            await self.send_text(chat_id, texts.CANCELLED)
-
-        self._accept(update, cancel)
+        # The ``cancel`` intent leaves any form; the assistant's own reply is shown (not rated).
+        # Like any message it is kept and sent when Rasa is back, if Rasa is down.
+        self._accept(
+            update,
+            lambda: self.route(chat_id, CANCEL_INTENT, question="/cancel", rate=False, empty=texts.CANCELLED),
+        )
 
     async def on_myrequests(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
-        self._accept(update, lambda: self.send_text(chat_id, texts.NO_REQUESTS))
+        self._accept(update, lambda: self.my_requests(chat_id))
+
+    async def my_requests(self, chat_id: int) -> None:
+        """/myrequests: the newest of the resident's service requests with their status."""
+        shown = self.settings.my_requests_shown
+        if self.state(chat_id).elder:
+            shown = min(shown, 3)
+        if self.store is None:
+            await self.send_text(chat_id, texts.REQUESTS_UNAVAILABLE, menu_keyboard())
+            return
+        try:
+            rows = await asyncio.to_thread(
+                self.store.requests.list, conversation_id=sender_id(chat_id), limit=shown + 1
+            )
+        except Exception as err:  # the database is down
+            log.warning("chat %s: requests not read: %s", chat_id, type(err).__name__)
+            await self.send_text(chat_id, texts.REQUESTS_UNAVAILABLE, menu_keyboard())
+            return
+        text = texts.format_requests(rows[:shown], more=len(rows) > shown)
+        async with self.state(chat_id).sending:
+            await self.send_text(chat_id, text, menu_keyboard())
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

@@ -1,8 +1,10 @@
-"""Start-up of the Telegram front end: settings, speech engines, then long polling."""
+"""Start-up of the Telegram front end: settings, speech engines, then long polling (the default)
+or, with ``TELEGRAM_WEBHOOK_URL``, a webhook server."""
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from telegram import Update
 
@@ -55,9 +57,16 @@ def main() -> int:
         settings, recognizer=load_recognizer(voice_settings), synthesizer=load_synthesizer(voice_settings)
     )
     application = channel.build_application()
-    log.info("Telegram channel is running (long polling %s…)", settings.api_url)
     try:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, timeout=settings.poll_timeout)
+        if settings.webhook:
+            log.info(  # the host only: a webhook path may hold a secret
+                "Telegram channel is running (webhook at %s, listening on %s:%s)",
+                urlsplit(settings.webhook_url).netloc, settings.webhook_listen, settings.webhook_port,
+            )
+            application.run_webhook(**channel.webhook_options())
+        else:
+            log.info("Telegram channel is running (long polling %s…)", settings.api_url)
+            application.run_polling(allowed_updates=Update.ALL_TYPES, timeout=settings.poll_timeout)
     finally:
         if channel.synthesizer is not None:
             channel.synthesizer.close()

@@ -6,6 +6,12 @@
 | ``TELEGRAM_API_URL`` | ``https://api.telegram.org/bot`` | Bot API base URL (the token is appended) |
 | ``TELEGRAM_FILE_URL`` | derived from the API URL (``…/file/bot``) | base URL for file downloads |
 | ``TELEGRAM_FLOOD_MESSAGES`` / ``TELEGRAM_FLOOD_SECONDS`` | 10 / 10 | per-chat flood limit |
+| ``TELEGRAM_NOTIFY_INTERVAL`` | 1 | seconds between looks at the store for pushed messages |
+| ``TELEGRAM_WEBHOOK_URL`` | – | public HTTPS URL for updates: set → webhook mode, else polling |
+| ``TELEGRAM_WEBHOOK_SECRET`` | – | needed with a webhook URL: ``secret_token``, 1–256 of A-Z a-z 0-9 _ - |
+| ``TELEGRAM_WEBHOOK_LISTEN`` | 127.0.0.1 | address the webhook server listens on (behind a proxy) |
+| ``TELEGRAM_WEBHOOK_PORT`` | 8443 | port the webhook server listens on |
+| ``TELEGRAM_WEBHOOK_PATH`` | the URL's path | the path the webhook server serves, when a proxy rewrites it |
 
 Rasa's address, its token and the store come from :class:`community.settings.Settings`.
 """
@@ -13,11 +19,14 @@ Rasa's address, its token and the store come from :class:`community.settings.Set
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from community.settings import Settings, load_dotenv
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def file_url_for(api_url: str) -> str:
@@ -57,6 +66,13 @@ class TelegramSettings:
     rasa_timeout: float = 30.0
     max_voice_seconds: float = 60.0
     poll_timeout: int = 10  # long polling: seconds getUpdates may wait
+    notify_interval: float = 1.0  # seconds between looks at the notifications table
+    my_requests_shown: int = 5  # /myrequests: how many of the newest requests are listed
+    webhook_url: str = ""  # set: webhook mode; empty: long polling
+    webhook_secret: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_path: str = ""  # default: the path of webhook_url
 
     def __post_init__(self) -> None:
         if not self.api_url.startswith(("http://", "https://")):
@@ -69,10 +85,29 @@ class TelegramSettings:
             raise ValueError("need 0 < retry_first_delay <= retry_max_delay")
         if self.rasa_timeout <= 0 or self.max_voice_seconds <= 0 or self.poll_timeout < 0:
             raise ValueError("timeouts and the voice limit must be positive")
+        if self.notify_interval <= 0 or self.my_requests_shown < 1:
+            raise ValueError("the notification interval and the number of requests shown must be positive")
+        if self.webhook_url:
+            if not self.webhook_url.startswith(("http://", "https://")):
+                raise ValueError(f"TELEGRAM_WEBHOOK_URL must be an http(s) URL, got {self.webhook_url!r}")
+            if not _SECRET.fullmatch(self.webhook_secret):
+                raise ValueError(
+                    "webhook mode needs TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -"
+                )
+            if not self.webhook_path:
+                object.__setattr__(self, "webhook_path", urlsplit(self.webhook_url).path)
+        object.__setattr__(self, "webhook_path", self.webhook_path.strip("/"))
+        if not 0 < self.webhook_port < 65536:
+            raise ValueError(f"TELEGRAM_WEBHOOK_PORT must be between 1 and 65535, got {self.webhook_port}")
 
     @property
     def enabled(self) -> bool:
         return bool(self.token.strip())
+
+    @property
+    def webhook(self) -> bool:
+        """Webhook mode (updates posted to us) rather than long polling."""
+        return bool(self.webhook_url)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> TelegramSettings:
@@ -91,4 +126,10 @@ class TelegramSettings:
             store_url=core.store_url,
             flood_messages=int(_positive(env, "TELEGRAM_FLOOD_MESSAGES", 10)),
             flood_seconds=_positive(env, "TELEGRAM_FLOOD_SECONDS", 10.0),
+            notify_interval=_positive(env, "TELEGRAM_NOTIFY_INTERVAL", 1.0),
+            webhook_url=env.get("TELEGRAM_WEBHOOK_URL", "").strip(),
+            webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+            webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "").strip() or "127.0.0.1",
+            webhook_port=int(_positive(env, "TELEGRAM_WEBHOOK_PORT", 8443)),
+            webhook_path=env.get("TELEGRAM_WEBHOOK_PATH", "").strip(),
         )

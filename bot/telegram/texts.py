@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from community.privacy import mask_text
+from community.request_store import LOCAL_TZ, STATUS_LABELS
+
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit for one text message
 
 MENU = {
@@ -32,10 +39,17 @@ ELDER_OFF = "已关闭长辈模式。"
 VOICE_ON = "已打开语音回复：每条回答也会用语音读给您听。再发 /voice 可以关闭。"
 VOICE_OFF = "已关闭语音回复。"
 CANCELLED = "已取消。还有什么可以帮您的吗？"
-NO_REQUESTS = "您还没有办事记录（暂无申请）。在这里提交的申请以后会列在这里。"
+NO_REQUESTS = (
+    "您还没有办事记录（暂无申请）。\n"
+    "想办证明或申请服务，直接告诉我，比如“我要开居住证明”，或者点“证明办理”大按钮。"
+    "提交以后，发 /myrequests 就能看到办到哪一步了。"
+)
+REQUESTS_HEADER = "您的办事记录（最新 {n} 件）："
+REQUESTS_MORE = "更早的记录请说“找人工”查询。"
+REQUESTS_UNAVAILABLE = "暂时查不到您的办事记录，请稍后再发 /myrequests 试试。"
 BUSY = "系统繁忙，请稍后再试。您的消息我们已经记下，系统恢复后会马上回答您。"
 KEPT = "已收到，系统恢复后按顺序回答您。"
-FLOOD = "请慢一点，您发得太快了，我一条一条回答您。"
+FLOOD = "您发得太快了，请慢一点。刚才太快的几条没有处理，请等几秒再发。"
 NOT_UNDERSTOOD = "抱歉，我没太明白。请换个说法，或者说“找人工”。"
 HEARD = "我听到的是：{text}"
 VOICE_UNAVAILABLE = "抱歉，这里暂时不能识别语音。请打字告诉我您想办什么事，或者发“找人工”。"
@@ -49,6 +63,7 @@ RATED_ALREADY = "您已经评价过这条回答了。"
 RATING_FAILED = "评价没有保存成功，请稍后再试。"
 BUTTON_EXPIRED = "这个按钮已经失效，请重新提问。"
 STAFF_REPLY = "【社区工作人员回复】\n{text}"
+STAFF_REPLY_PREFIX = "【社区工作人员回复】"
 ONLY_TEXT_OR_VOICE = "请发文字或语音消息。"
 
 # Answers that are not rated: greetings, small talk and the channel's own help.
@@ -93,3 +108,45 @@ def shorten_for_elders(text: str, max_lines: int = 2) -> str:
     """长辈模式: the first ``max_lines`` non-empty lines of an answer."""
     lines = [line for line in (text or "").splitlines() if line.strip()]
     return "\n".join(lines[:max_lines])
+
+
+def _local_date(moment: Any) -> str:
+    if not isinstance(moment, dt.datetime):
+        return ""
+    if moment.tzinfo is None:  # SQLite gives naive datetimes; the store writes UTC
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    local = moment.astimezone(LOCAL_TZ)
+    return f"{local.month}月{local.day}日"
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_requests(rows: Sequence[dict[str, Any]], *, more: bool = False) -> str:
+    """/myrequests: the newest requests, newest first, a few short lines each. Personal data
+    that may appear in a title or a staff note is masked."""
+    if not rows:
+        return NO_REQUESTS
+    lines = [REQUESTS_HEADER.format(n=len(rows))]
+    for number, row in enumerate(rows, 1):
+        status = STATUS_LABELS.get(str(row.get("status")), str(row.get("status") or ""))
+        lines.append("")
+        lines.append(f"{number}. {_clip(mask_text(str(row.get('title') or '')), 20)} —— {status}")
+        when = _local_date(row.get("created_at"))
+        lines.append(f"编号 {row.get('ref')}" + (f"，{when}提交" if when else ""))
+        note = _clip(mask_text(str(row.get("staff_note") or "")), 60)
+        if note:
+            lines.append(f"工作人员说明：{note}")
+    if more:
+        lines.extend(["", REQUESTS_MORE])
+    return "\n".join(lines)
+
+
+def notification_text(kind: str, text: str) -> str:
+    """What a queued notification says in the chat: staff replies are marked as such."""
+    text = (text or "").strip()
+    if kind == "staff_reply" and not text.startswith(STAFF_REPLY_PREFIX):
+        return STAFF_REPLY.format(text=text)
+    return text

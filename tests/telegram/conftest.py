@@ -110,6 +110,7 @@ def make_bot(loop: asyncio.AbstractEventLoop, sqlite_url: str) -> Iterator[Calla
             action_health_url = action_health_url or f"{rasa.url}/health"
         options: dict[str, Any] = {
             "retry_first_delay": 0.2, "retry_max_delay": 0.5, "poll_timeout": 1, "rasa_timeout": 10,
+            "notify_interval": 0.2,
             **overrides,
         }
         settings = TelegramSettings(

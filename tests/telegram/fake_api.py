@@ -2,8 +2,9 @@
 
 The bot under test is pointed at it with ``TELEGRAM_API_URL`` (``{url}/bot``). It serves queued
 updates through getUpdates (long polling), records every call, answers sendMessage, sendVoice,
-answerCallbackQuery, getFile and the file download, and can be told to fail a method with a 429
-(``retry_after``) or a 5xx.
+answerCallbackQuery, getFile and the file download, setWebhook/deleteWebhook/getWebhookInfo (while
+a webhook is set, getUpdates is refused with 409 as Telegram does), can be told to fail a method
+with a 429 (``retry_after``), a 5xx or any other error, and to answer a method slowly.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class FakeTelegram:
         self.failures: dict[str, collections.deque[tuple[int, float | None]]] = collections.defaultdict(
             collections.deque
         )
+        self.slow: dict[str, float] = {}  # method → seconds to wait before answering
+        self.webhook: dict[str, Any] = {}  # what setWebhook set (url, secret_token, …)
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update: asyncio.Event | None = None
@@ -92,6 +95,12 @@ class FakeTelegram:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
+        if method in self.slow:
+            await asyncio.sleep(self.slow[method])
+        if method == "getUpdates" and self.webhook.get("url"):
+            body = {"ok": False, "error_code": 409,
+                    "description": "Conflict: can't use getUpdates method while webhook is active"}
+            return web.json_response(body, status=409)
         if self.failures[method]:
             status, retry_after = self.failures[method].popleft()
             self.calls.append(Call(method, params, status))
@@ -131,6 +140,21 @@ class FakeTelegram:
                 await asyncio.wait_for(self._new_update.wait(), max(deadline - time.monotonic(), 0.01))
             except asyncio.TimeoutError:
                 pass
+
+    async def _setWebhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "")
+        if url and not url.startswith(("http://", "https://")):
+            raise web.HTTPBadRequest(text="bad webhook url")
+        self.webhook = {k: v for k, v in params.items() if v not in (None, "")} if url else {}
+        return True
+
+    async def _deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = {}
+        return True
+
+    async def _getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        url = self.webhook.get("url", "")
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
 
     def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
         chat_id = int(params["chat_id"])

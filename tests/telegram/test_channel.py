@@ -24,6 +24,8 @@ BUTTONS = [{"title": "详细材料", "payload": '/elderly_meal{"detail":"materia
 
 
 def catalogue_answer(message: str) -> list[dict]:
+    if message == "/cancel":
+        return [{"text": "好的，已经取消了刚才的申请。还需要办别的吗？"}]
     if message.startswith("/human_handoff"):
         return [{"text": "好的，已为您转人工。"}]
     if message.startswith("/elderly_meal"):
@@ -94,6 +96,14 @@ def test_a_rating_is_stored_and_a_thumbs_down_goes_to_review(make_bot, sqlite_ur
     assert len(store.list_ratings(f"tg-{CHAT}")) == 1
 
 
+def test_cancel_without_a_reply_from_the_assistant_still_says_so(make_bot):
+    rasa = FakeRasa(lambda m: [])
+    bot = make_bot(rasa)
+    bot.send(text_update(CHAT, "/cancel"))
+    assert bot.wait_text("已取消").params["text"] == texts.CANCELLED
+    assert [r["message"] for r in rasa.received] == ["/cancel"]
+
+
 def test_greetings_are_not_rated(make_bot):
     bot = make_bot(FakeRasa(lambda m: [{"text": "您好！我是幸福里社区服务助手。"}]))
     bot.send(text_update(CHAT, "你好"))
@@ -109,8 +119,9 @@ def test_commands(make_bot):
     bot.send(text_update(CHAT, "/myrequests"))
     assert bot.wait_text("暂无", timeout=5).params["text"] == texts.NO_REQUESTS
     bot.send(text_update(CHAT, "/cancel"))
-    bot.wait_text("已取消")
-    assert rasa.received[-1]["message"] == "/deny"
+    call = bot.wait_text("已经取消了刚才的申请")  # the assistant's own reply to the cancel intent
+    assert rasa.received[-1]["message"] == "/cancel"
+    assert "inline_keyboard" not in markup(call)  # not rated
     bot.send(text_update(CHAT, "/voice"))
     bot.wait_text(texts.VOICE_ON)
     bot.send(text_update(CHAT, "/voice"))
