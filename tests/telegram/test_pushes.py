@@ -11,6 +11,7 @@ from bot.telegram import pushes, texts
 from community.request_store import NewRequest
 from community.store import Store
 from tests.telegram.fake_api import FakeRasa, text_update
+from tools.stack import free_port
 from voice.tts import FakeSynthesizer
 
 CHAT = 5150
@@ -147,3 +148,20 @@ def test_pushes_stop_with_the_application_and_resume_after_a_restart(make_bot, s
     bot.run(bot.channel.start_polling())  # a restart: the queued message goes out
     bot.wait_text("停机时排队的通知", chat_id=CHAT)
     bot.wait_for(lambda: not pending(store), what="marked delivered")
+
+
+def test_a_staff_reply_is_not_held_up_while_the_assistant_is_down(make_bot, sqlite_url):
+    port = free_port()
+    bot = make_bot(rasa_url=f"http://127.0.0.1:{port}", action_health_url="")
+    store = Store.from_url(sqlite_url)
+    bot.send(text_update(CHAT, "我想办居住证明"))
+    bot.wait_text("系统繁忙", chat_id=CHAT)
+    store.requests.notify("telegram", f"tg-{CHAT}", "我是网格员小李，稍后给您回电话。")
+    bot.wait_text("网格员小李", chat_id=CHAT)
+    rasa = FakeRasa()
+    bot.rasa = rasa
+    bot.run(rasa.start(port))
+    bot.wait_text("答：我想办居住证明", chat_id=CHAT)
+    assert bot.api.texts(CHAT) == [
+        texts.BUSY, "【社区工作人员回复】\n我是网格员小李，稍后给您回电话。", "答：我想办居住证明",
+    ]
