@@ -80,3 +80,20 @@ def test_voice_replies_on_request_for_typed_questions(make_bot):
     bot.wait_for(lambda: bot.api.sent("sendVoice"), what="a voice reply")
     spoken = synthesizer.calls[0][0]
     assert "https" not in spoken and "example" not in spoken and "010" not in spoken  # read for the ear
+
+
+def test_a_voice_message_longer_than_it_claims_is_rejected_when_decoded(make_bot, tmp_path):
+    """Telegram's duration is the sender's word: the decoded length is checked too."""
+    out = tmp_path / "long.oga"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=300:duration=65",
+         "-ar", "48000", "-ac", "1", "-c:a", "libopus", "-b:a", "16k", "-f", "ogg", str(out)],
+        check=True,
+    )
+    rasa = FakeRasa()
+    recognizer = FakeRecognizer(["不该被识别"])
+    bot = make_bot(rasa, recognizer=recognizer)
+    bot.api.files["liar"] = out.read_bytes()
+    bot.send(voice_update(CHAT, "liar", 5))
+    bot.wait_text(texts.VOICE_TOO_LONG)
+    assert bot.api.sent("download") and not rasa.received and not recognizer.streams
