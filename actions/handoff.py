@@ -1,4 +1,7 @@
-"""A resident asks for a person: the conversation goes to the staff handoff inbox."""
+"""A resident asks for a person: the conversation goes to the staff handoff inbox.
+
+Outside staff hours (``STAFF_HOURS``) the resident is told when someone will answer; the
+conversation waits in the inbox either way."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import channel_of, send
 from community.answers import Reply
+from community.staff_hours import after_hours_notice
+from community.store import utcnow
 
 
 class ActionHumanHandoff(Action):
@@ -29,11 +34,22 @@ class ActionHumanHandoff(Action):
             reason="asked",
             text=tracker.latest_message.get("text") or "",
         )
-        reply = Reply(
-            (
-                "好的，已为您转接社区工作人员，他们会在这里回复您，请稍等。",
-                f"也可以直接打 {rt.settings.community_phone}（{rt.settings.staff_hours}）。",
+        later = after_hours_notice(rt.settings.staff_hours, utcnow())
+        if later:
+            reply = Reply(
+                (
+                    "好的，已为您转接社区工作人员。",
+                    later,
+                    "紧急情况请直接拨打 110/120/119；"
+                    f"其他事也可以在工作时间打 {rt.settings.community_phone}。",
+                )
             )
-        )
+        else:
+            reply = Reply(
+                (
+                    "好的，已为您转接社区工作人员，他们会在这里回复您，请稍等。",
+                    f"也可以直接打 {rt.settings.community_phone}（{rt.settings.staff_hours}）。",
+                )
+            )
         send(dispatcher, reply)
         return [SlotSet("unclear_count", 0.0)]

@@ -31,6 +31,12 @@ unanswered = sa.Table(
     sa.Column("reason", sa.String(32), nullable=False),
     sa.Column("top_intents", sa.Text, nullable=False),
     sa.Column("status", sa.String(16), nullable=False, server_default="new"),
+    # Staff review (0004): new → assigned | new_intent | noise.
+    sa.Column("reviewed_by", sa.String(64), nullable=True),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("assigned_intent", sa.String(64), nullable=True),
+    sa.Column("corrected_text", sa.Text, nullable=True),
+    sa.Column("group_key", sa.String(64), nullable=True),
 )
 
 handoffs = sa.Table(
@@ -44,6 +50,12 @@ handoffs = sa.Table(
     sa.Column("emergency", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("status", sa.String(16), nullable=False, server_default="waiting"),
+    # Staff take-over (0004): waiting → taken → released.
+    sa.Column("taken_by", sa.String(64), nullable=True),
+    sa.Column("taken_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("first_response_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("released_by", sa.String(64), nullable=True),
 )
 
 

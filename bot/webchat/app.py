@@ -8,7 +8,10 @@ Routes (all assets are served by the app itself; no CDN):
   the request reference numbers (``SQ-YYYYMMDD-NNNN``) found in its text.
 * ``POST /api/rate`` ``{"question", "answer", "rating": "up"|"down"}`` — 好差评, stored with
   :meth:`community.store.Store.record_rating` (a 👎 puts the question in the staff review queue).
-* ``GET /api/events`` — server-sent events: messages pushed to this resident.
+* ``GET /api/events`` — server-sent events: messages pushed to this resident, including the
+  notifications the staff console queued for them (staff replies, request status changes;
+  see :mod:`bot.webchat.delivery`), delivered when the page is open or at its next visit.
+* ``/staff/…`` — the staff console (:mod:`bot.console.app`), mounted as a sub-application.
 * ``POST /api/push`` ``{"resident": "<id or web-<id>>", "text": …, "kind": "staff"|"status"|"notice"}``
   — the hook other processes on this machine use to push a message (loopback callers only,
   JSON only, so a web page cannot forge it).
@@ -31,7 +34,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.console.app import install_console
+from bot.webchat.delivery import Delivery
 from bot.webchat.hub import KINDS, PushHub, PushMessage
+from community.console_store import ConsoleStore
 from community.settings import Settings, is_loopback
 from community.store import RATINGS, Store
 from voice.asr import Recognizer, VoskRecognizer, find_vosk_model, transcribe_pcm
@@ -69,6 +75,7 @@ VOICE_ERRORS = {
 SILENT = "没有听到声音，请靠近一点再说，或用文字输入。"
 NOT_HEARD = "没有听清您说的话，请再说一遍，或用文字输入。"
 SPEECH_UNAVAILABLE = "朗读功能暂时用不了，请看文字。"
+HELD = "您的消息已经转给社区工作人员，请稍等，他们会在这里回复您。"
 
 SETTINGS = web.AppKey("settings", Settings)
 VOICE_SETTINGS = web.AppKey("voice_settings", VoiceSettings)
@@ -79,6 +86,7 @@ RECOGNIZER = web.AppKey("recognizer", object)  # a Recognizer, or None without a
 SYNTHESIZER = web.AppKey("synthesizer", Synthesizer)
 KEEPALIVE = web.AppKey("keepalive", float)
 STREAMS = web.AppKey("streams", set)  # the tasks serving open event streams
+DELIVERY = web.AppKey("delivery", Delivery)
 
 
 def error(message: str, status: int, **extra: Any) -> web.Response:
@@ -169,7 +177,22 @@ async def chat(request: web.Request) -> web.Response:
     messages = await ask_rasa(request.app, rid, message)
     if messages is None:
         return error(BUSY, 503)
-    return remember(web.json_response({"messages": messages}), rid, is_new)
+    body: dict[str, Any] = {"messages": messages}
+    if not messages and await with_staff(request.app, rid):
+        body["notice"] = HELD  # the assistant is silent while staff hold the conversation
+    return remember(web.json_response(body), rid, is_new)
+
+
+async def with_staff(app: web.Application, rid: str) -> bool:
+    """Whether this resident waits for, or talks with, a staff member."""
+    accounts = ConsoleStore(app[STORE].engine)
+    try:
+        return await asyncio.to_thread(
+            lambda: accounts.held(f"web-{rid}") is not None or accounts.waiting(f"web-{rid}")
+        )
+    except Exception as err:  # the store is away: say nothing special
+        log.warning("handoff state unknown: %s", type(err).__name__)
+        return False
 
 
 async def rate(request: web.Request) -> web.Response:
@@ -210,6 +233,10 @@ async def events(request: web.Request) -> web.StreamResponse:
         streams.add(task)
     try:
         await response.write(b"retry: 5000\n: connected\n\n")
+        try:  # what staff sent while this resident was away
+            await request.app[DELIVERY].deliver(rid)
+        except Exception as err:
+            log.warning("notifications not delivered: %s", type(err).__name__)
         while True:
             try:
                 message = await asyncio.wait_for(queue.get(), keepalive)
@@ -339,8 +366,13 @@ async def _open_resources(app: web.Application) -> None:
         app[SYNTHESIZER] = Pyttsx3Synthesizer.from_settings(app[VOICE_SETTINGS])
 
 
+async def _start_delivery(app: web.Application) -> None:
+    app[DELIVERY].start()
+
+
 async def _end_streams(app: web.Application) -> None:
     """Close open event streams at shutdown, so stopping the server does not wait for pages."""
+    await app[DELIVERY].stop()
     for task in list(app[STREAMS]):
         task.cancel()
 
@@ -361,16 +393,21 @@ def create_app(
     recognizer: Recognizer | None | bool = False,
     synthesizer: Synthesizer | None = None,
     keepalive: float = KEEPALIVE_SECONDS,
+    console: dict[str, Any] | bool = True,
+    delivery_interval: float = 2.0,
 ) -> web.Application:
     """The web chat. ``store``, ``recognizer`` (``None``: no voice input) and ``synthesizer``
     are opened at start-up from the settings unless given (tests give fakes);
-    ``recognizer=False`` means "look for the model"."""
+    ``recognizer=False`` means "look for the model". ``console``: install the staff console
+    under ``/staff`` (``True``, or a dict of :func:`bot.console.app.install_console` options;
+    ``False``: no console)."""
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[VOICE_SETTINGS] = voice_settings or VoiceSettings.from_env()
     app[HUB] = PushHub()
     app[KEEPALIVE] = keepalive
     app[STREAMS] = set()
+    app[DELIVERY] = Delivery(lambda: app[STORE], app[HUB], interval=delivery_interval)
     if store is not None:
         app[STORE] = store
     if recognizer is not False:
@@ -389,6 +426,11 @@ def create_app(
     app.router.add_post("/api/speech", speech)
     app.router.add_static("/static/", STATIC)
     app.on_startup.append(_open_resources)
+    app.on_startup.append(_start_delivery)
     app.on_shutdown.append(_end_streams)
     app.on_cleanup.append(_close_resources)
+    if console is not False:
+        options = {"store_getter": lambda: app[STORE], "on_notify": app[DELIVERY].wake,
+                   **(console if isinstance(console, dict) else {})}
+        install_console(app, settings, **options)
     return app

@@ -66,15 +66,18 @@
     div.scrollIntoView({ block: "end" });
   }
 
-  function addAnswer(message, question, kind) {
+  const PUSH_LABELS = { staff: "工作人员消息：", status: "办理进度：", notice: "通知：" };
+
+  function addAnswer(message, question, kind, pushKind) {
     const text = message.text || "";
+    const pushLabel = PUSH_LABELS[pushKind] || PUSH_LABELS.staff;
     const div = document.createElement("div");
     div.className = "msg bot" + (kind ? " " + kind : "");
     const body = document.createElement("p");
     body.className = "text";
     if (kind === "push") {
       const who = document.createElement("strong");
-      who.textContent = "工作人员消息：";
+      who.textContent = pushLabel;
       body.appendChild(who);
     }
     appendText(body, text);
@@ -95,7 +98,7 @@
     }
     if (text.trim()) div.appendChild(tools(text, question, kind));
     log.appendChild(div);
-    announce.textContent = (kind === "push" ? "工作人员消息：" : "助手回答：") + text;
+    announce.textContent = (kind === "push" ? pushLabel : "助手回答：") + text;
     div.scrollIntoView({ block: "end" });
   }
 
@@ -165,7 +168,7 @@
     messages.forEach(function (m) {
       if (m.text || (m.buttons && m.buttons.length)) addAnswer(m, question);
     });
-    if (!messages.length) say("助手没有回答，请换个说法再试。");
+    if (!messages.length) say((data && data.notice) || "助手没有回答，请换个说法再试。");
   }
 
   async function send(message, shown) {
@@ -295,7 +298,7 @@
     events.addEventListener("push", function (e) {
       let data;
       try { data = JSON.parse(e.data); } catch (err) { return; }
-      if (data && data.text) addAnswer({ text: data.text }, lastQuestion, "push");
+      if (data && data.text) addAnswer({ text: data.text }, lastQuestion, "push", data.kind);
     });
   }
 })();

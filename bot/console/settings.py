@@ -1,0 +1,50 @@
+"""The staff console's settings, read from the environment (``.env`` too).
+
+* ``CONSOLE_SECURE_COOKIES``: ``auto`` (default: Secure when the request came over https),
+  ``always`` (behind an https reverse proxy), or ``never`` (plain-http development only).
+* ``CONSOLE_SESSION_HOURS``: how long a login lasts (default 8, one working day).
+* ``CONSOLE_LOCKOUT_ATTEMPTS`` / ``CONSOLE_LOCKOUT_MINUTES``: failed logins in a row that lock an
+  account, and for how long (default 5 and 15).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from community.settings import load_dotenv
+
+SECURE_MODES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    secure_cookies: str = "auto"
+    session_hours: float = 8.0
+    lockout_attempts: int = 5
+    lockout_minutes: float = 15.0
+
+    def __post_init__(self) -> None:
+        if self.secure_cookies not in SECURE_MODES:
+            raise ValueError(
+                f"CONSOLE_SECURE_COOKIES must be one of {SECURE_MODES}, got {self.secure_cookies!r}"
+            )
+        if not 0 < self.session_hours <= 24 * 7:
+            raise ValueError("CONSOLE_SESSION_HOURS must be between 0 and 168")
+        if self.lockout_attempts < 1 or self.lockout_minutes <= 0:
+            raise ValueError("CONSOLE_LOCKOUT_ATTEMPTS must be >= 1 and CONSOLE_LOCKOUT_MINUTES > 0")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> ConsoleSettings:
+        if env is None:
+            load_dotenv()
+            env = dict(os.environ)
+        try:
+            return cls(
+                secure_cookies=env.get("CONSOLE_SECURE_COOKIES", "auto").strip().lower(),
+                session_hours=float(env.get("CONSOLE_SESSION_HOURS", "8")),
+                lockout_attempts=int(env.get("CONSOLE_LOCKOUT_ATTEMPTS", "5")),
+                lockout_minutes=float(env.get("CONSOLE_LOCKOUT_MINUTES", "15")),
+            )
+        except ValueError as err:
+            raise ValueError(f"console settings: {err}") from err

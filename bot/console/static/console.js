@@ -1,0 +1,48 @@
+"use strict";
+// Small progressive enhancements; every page works without them.
+(function () {
+  // A held conversation's transcript refreshes itself (the server renders and escapes it).
+  const transcript = document.getElementById("transcript");
+  if (transcript && transcript.dataset.refresh) {
+    setInterval(async function () {
+      try {
+        const response = await fetch(transcript.dataset.refresh, { credentials: "same-origin" });
+        if (response.ok) {
+          const html = await response.text();
+          if (html !== transcript.dataset.last) { transcript.innerHTML = html; transcript.dataset.last = html; }
+        }
+      } catch (err) { /* offline for a moment: try again next time */ }
+    }, 3000);
+  }
+
+  // Retraining progress.
+  const box = document.getElementById("retrain");
+  if (box && box.dataset.statusUrl) {
+    const state = document.getElementById("retrain-state");
+    const bar = document.getElementById("retrain-progress");
+    const pct = document.getElementById("retrain-percent");
+    const acc = document.getElementById("retrain-accuracy");
+    const button = document.getElementById("retrain-start");
+    const running = ["training", "evaluating", "loading"];
+    const fmt = function (v) { return (v === null || v === undefined) ? "" : Math.round(v * 100) + "%"; };
+    async function poll() {
+      try {
+        const response = await fetch(box.dataset.statusUrl, { credentials: "same-origin" });
+        if (!response.ok) return;
+        const s = await response.json();
+        state.textContent = s.message || s.state;
+        state.dataset.state = s.state;
+        bar.value = s.progress || 0;
+        bar.textContent = (s.progress || 0) + "%";
+        pct.textContent = (s.progress || 0) + "%";
+        let text = "";
+        if (s.old_accuracy !== null && s.old_accuracy !== undefined) text += "原模型准确率 " + fmt(s.old_accuracy);
+        if (s.new_accuracy !== null && s.new_accuracy !== undefined) text += "，新模型 " + fmt(s.new_accuracy);
+        acc.textContent = text;
+        if (button) button.disabled = running.indexOf(s.state) >= 0 || s.state === "unavailable";
+      } catch (err) { /* try again */ }
+    }
+    setInterval(poll, 2000);
+    poll();
+  }
+})();
