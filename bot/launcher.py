@@ -23,6 +23,8 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from community.catalogue import CatalogueError, load_catalogue
+from community.forms import forms_path, load_forms
+from community.sealed import Sealer
 from community.settings import PROJECT_ROOT, Settings
 from community.store import Store
 
@@ -95,7 +97,16 @@ def check_prerequisites(settings: Settings) -> Path:
     except CatalogueError as err:
         raise StartupError(f"{err}\n服务目录有误，请修改后再启动。") from err
     log.info("Service catalogue: %d services from %s", len(catalogue), settings.catalogue_dir)
+    try:
+        forms = load_forms(forms_path(settings.catalogue_dir))
+    except CatalogueError as err:
+        raise StartupError(f"{err}\n办事表单配置有误，请修改后再启动。") from err
+    log.info("Requests residents can make: %s", ", ".join(s.title for s in forms.kinds.values()))
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        Sealer.from_env(settings.var_dir)  # created once here, before the servers read it
+    except ValueError as err:
+        raise StartupError(str(err)) from err
     try:
         Store.from_url(settings.store_url).migrate()
     except Exception as err:

@@ -1,17 +1,36 @@
-"""Rasa's SQL tracker store, tuned for SQLite.
+"""Rasa's SQL tracker store, tuned for SQLite and masking residents' personal data.
 
 On SQLite it switches the database to write-ahead logging with ``synchronous=NORMAL``: a
 conversation turn that Rasa has committed survives a crash of the server process (only a power
 or OS failure can lose the last turns), and a commit no longer waits for two disk flushes.
-PostgreSQL (``DATABASE_URL``) is used exactly as Rasa's ``SQLTrackerStore`` uses it.
+PostgreSQL (``TRACKER_DATABASE_URL``/``DATABASE_URL``) is used exactly as Rasa's
+``SQLTrackerStore`` uses it.
+
+Before events are written, the personal details a resident gave in a form (kept sealed in the
+slots, see ``community/sealed.py``) are masked wherever they appear in the conversation text, as
+are any phone numbers, 身份证号 and addresses: the conversation log never holds them in clear.
+The running conversation is not affected: Rasa works on the tracker in memory.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, Iterator
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from community.forms import Forms, forms_path, load_forms
+from community.privacy import mask_address, mask_id_number, mask_known, mask_name, mask_phone
+from community.sealed import Sealer
+from community.settings import Settings
+
+MASKERS = {
+    "name": mask_name, "phone": mask_phone, "phone_optional": mask_phone,
+    "id_number": mask_id_number, "address": mask_address,
+}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -21,6 +40,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class _MaskedEvent:
+    """What SQLTrackerStore.save needs of an event, with the text masked."""
+
+    def __init__(self, type_name: str, data: dict):
+        self.type_name = type_name
+        self._data = data
+
+    def as_dict(self) -> dict:
+        return self._data
+
+
 class CommunitySQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -28,3 +58,33 @@ class CommunitySQLTrackerStore(SQLTrackerStore):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        settings = Settings.from_env()
+        self._sealer = Sealer.from_env(settings.var_dir)
+        forms: Forms = load_forms(forms_path(settings.catalogue_dir))
+        self._field_types = {
+            f.name: f.type for spec in forms.kinds.values() for f in spec.fields if f.personal
+        }
+
+    def _known_values(self, tracker: DialogueStateTracker) -> dict[str, str]:
+        known: dict[str, str] = {}
+        for event in tracker.events:
+            if isinstance(event, SlotSet) and event.key in self._field_types and event.value:
+                value = self._sealer.unseal(event.value)
+                if isinstance(value, str) and len(value) >= 2 and value != "匿名":
+                    known[value] = MASKERS[self._field_types[event.key]](value)
+        return known
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
+        known = self._known_values(tracker)
+        for event in super()._additional_events(session, tracker):
+            data = event.as_dict()
+            if data.get("event") in ("user", "bot"):
+                data = copy.deepcopy(data)
+                data["text"] = mask_known(data.get("text") or "", known) or data.get("text")
+                parse = data.get("parse_data") or {}
+                if parse.get("text"):
+                    parse["text"] = mask_known(parse["text"], known)
+                for entity in parse.get("entities") or []:
+                    if isinstance(entity.get("value"), str):
+                        entity["value"] = mask_known(entity["value"], known)
+            yield _MaskedEvent(event.type_name, data)

@@ -68,3 +68,32 @@ def install_log_masking(logger: logging.Logger | None = None) -> None:
     for handler in logger.handlers:
         if not any(isinstance(f, MaskingFilter) for f in handler.filters):
             handler.addFilter(MaskingFilter())
+
+
+_ADDRESS = re.compile(
+    r"(?P<b>[0-9一二三四五六七八九十]+\s*(?:号楼|栋|幢|座))\s*(?:[0-9一二三四五六七八九十]+\s*单元)?\s*\d{3,4}\s*(?:室|号|房)?"
+)
+
+
+def mask_address(address: str) -> str:
+    """3栋2单元501 → 3栋***: the building stays (enough to plan visits), unit and room go."""
+    if not address:
+        return ""
+    head = address.split("栋", 1)
+    return head[0] + "栋***" if len(head) == 2 else address[:2] + "***"
+
+
+def mask_addresses(text: str) -> str:
+    """Mask 楼栋/单元/门牌 addresses wherever they appear in free text."""
+    return _ADDRESS.sub(lambda m: m.group("b") + "***", text) if text else text
+
+
+def mask_known(text: str, known: dict[str, str]) -> str:
+    """Replace each known personal value (name, phone, address…) in ``text`` by its mask, then
+    mask any other phone number, 身份证号 or address."""
+    if not text:
+        return text
+    for value in sorted(known, key=len, reverse=True):
+        if value and value in text:
+            text = text.replace(value, known[value])
+    return mask_addresses(mask_text(text))

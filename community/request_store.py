@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from community.privacy import mask_id_number, mask_name, mask_phone, mask_text
+from community.privacy import mask_address, mask_id_number, mask_name, mask_phone, mask_text
 from community.store import metadata, utcnow
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -153,17 +153,9 @@ def masked(row: dict[str, Any]) -> dict[str, Any]:
     out["contact_name"] = mask_name(row.get("contact_name") or "")
     out["phone"] = mask_phone(row.get("phone") or "") if row.get("phone") else ""
     out["id_number"] = mask_id_number(row.get("id_number") or "") if row.get("id_number") else ""
-    out["address"] = _mask_address(row.get("address") or "")
+    out["address"] = mask_address(row.get("address") or "")
     out["summary"] = mask_text(row.get("summary") or "")
     return out
-
-
-def _mask_address(address: str) -> str:
-    # Keep the building (enough for staff planning), hide the unit and room.
-    if not address:
-        return ""
-    head = address.split("栋", 1)
-    return head[0] + "栋***" if len(head) == 2 else address[:2] + "***"
 
 
 def status_message(row: dict[str, Any], status: str, note: str | None) -> str:

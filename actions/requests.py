@@ -1,0 +1,409 @@
+"""Service requests as one Rasa form (``request_form``): apply, book, report (一窗受理、接诉即办).
+
+``validate_request_form`` does all the work of the form: it finds which request the resident
+means, fills every detail it can find in each message (any order, several at once,
+corrections), re-asks kindly, lets the resident step out for a question and come back, and
+shows the summary to confirm. Personal details are sealed in the slots. Nothing is stored until
+the resident confirms; ``action_submit_request`` then commits the request before replying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.common import channel_of, send
+from community.answers import Button, Reply, not_issued_answer
+from community.form_filling import FillResult, FormFiller, Turn, looks_like_question, wants_to_cancel
+from community.forms import CONFIRM_FIELD, KIND_FIELD, FormSpec
+from community.intents import SERVICE_INTENTS
+from community.request_store import LOCAL_TZ, STATUS_LABELS, NewRequest
+
+log = logging.getLogger(__name__)
+
+FORM = "request_form"
+REQUESTED = "requested_slot"
+WHO = "request_who"
+RETRIES = "form_retries"
+RETRIES_BEFORE_HELP = 3
+# Intents that step out of the form (answered by rules, then the form goes on or ends).
+INTERRUPTS = {"human_handoff", "emergency_help", "repeat", "slower", "check_request", "cancel"}
+REF = re.compile(r"SQ\s*-?\s*(\d{8})\s*-?\s*(\d{4})", re.IGNORECASE)
+
+
+def today() -> dt.date:
+    return dt.datetime.now(LOCAL_TZ).date()
+
+
+def read_values(tracker: Tracker) -> Dict[str, Any]:
+    """The form's answers so far, unsealed."""
+    rt = runtime.get()
+    names = rt.forms.field_names + [KIND_FIELD, WHO]
+    return {name: rt.sealer.unseal(tracker.get_slot(name)) for name in names}
+
+
+def slot_value(name: str, value: Any) -> Any:
+    rt = runtime.get()
+    if value is not None and name in rt.forms.personal_fields():
+        return rt.sealer.seal(str(value))
+    return value
+
+
+def reset_events() -> List[EventType]:
+    rt = runtime.get()
+    names = rt.forms.field_names + [KIND_FIELD, WHO, CONFIRM_FIELD]
+    return [SlotSet(name, None) for name in names] + [SlotSet(RETRIES, 0.0), SlotSet(REQUESTED, None)]
+
+
+def turn_of(tracker: Tracker, requested: str | None) -> Turn:
+    message = tracker.latest_message or {}
+    intent = message.get("intent") or {}
+    return Turn(
+        text=message.get("text") or "",
+        intent=intent.get("name") or "",
+        confidence=float(intent.get("confidence") or 0.0),
+        entities=tuple(message.get("entities") or ()),
+        requested=requested,
+    )
+
+
+def previous_action(tracker: Tracker) -> str | None:
+    """The action before this run of the form (``action_listen`` after a resident message)."""
+    seen_form = False
+    for event in reversed(tracker.events):
+        if event.get("event") != "action":
+            continue
+        name = event.get("name")
+        if name == FORM and not seen_form:
+            seen_form = True
+            continue
+        if name == "action_extract_slots":
+            continue
+        return name
+    return None
+
+
+def is_digression(turn: Turn) -> bool:
+    """A question about a service in the middle of a form ("先问一下，助餐多少钱？")."""
+    if turn.intent not in SERVICE_INTENTS or turn.confidence < 0.4:
+        return False
+    return looks_like_question(turn.text) or "先问" in turn.text
+
+
+def kind_buttons(spec_kinds: Dict[str, FormSpec]) -> List[Button]:
+    return [
+        Button(spec.title.split("（")[0], f'/request_service{{"request_kind":"{kind}"}}')
+        for kind, spec in spec_kinds.items()
+    ]
+
+
+class ValidateRequestForm(Action):
+    def name(self) -> str:
+        return "validate_request_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        rt = runtime.get()
+        filler = FormFiller(rt.forms, rt.catalogue)
+        values = read_values(tracker)
+        spec = rt.forms.get(values.get(KIND_FIELD))
+        requested = tracker.get_slot(REQUESTED)
+        activating = tracker.active_loop_name != FORM
+        before = previous_action(tracker)
+        retries = int(tracker.get_slot(RETRIES) or 0)
+
+        if not activating and before not in (None, "action_listen"):
+            # Back after a question or "repeat": ask again where we were.
+            if spec is None:
+                return self._ask_kind(dispatcher, rt, retries)
+            if before not in ("action_repeat", "action_slower"):
+                nxt = filler.missing(spec, values)
+                if nxt:
+                    send(dispatcher, Reply((f"我们接着办{spec.title}。", filler.ask(spec, nxt[0], values)),
+                                           _choice_buttons(nxt[0])))
+                else:
+                    self._summary(dispatcher, filler, spec, values, prefix="我们接着办。")
+            return [SlotSet(RETRIES, float(retries)), SlotSet(REQUESTED, requested)]
+
+        turn = turn_of(tracker, requested)
+        fresh: List[EventType] = []
+        if activating:
+            values = {name: None for name in values}  # a new request starts empty
+            spec = None
+            fresh = reset_events()[:-2]
+        elif wants_to_cancel(turn):
+            title = spec.title if spec else "这件事"
+            send(dispatcher, Reply((f"好的，{title}已取消，您说的信息都没有保存。", "还有别的事，随时说。")))
+            return reset_events()  # the form ends; action_submit_request finds nothing confirmed
+        elif turn.intent in INTERRUPTS and turn.confidence >= 0.5:
+            return []  # rules take over: handoff, emergency, repeat, progress check
+        if spec is None:
+            spec = self._detect(rt, turn)
+            if spec is None:
+                if not activating and is_digression(turn):
+                    return []
+                return fresh + self._ask_kind(dispatcher, rt, retries + (0 if activating else 1))
+            events: List[EventType] = fresh + [SlotSet(KIND_FIELD, spec.kind)]
+            values[KIND_FIELD] = spec.kind
+            first = True
+        else:
+            events = []
+            first = False
+            field_spec = spec.field(requested or "")
+            free_text = field_spec is not None and field_spec.type == "text"
+            if is_digression(turn) and (free_text or not _has_digits(turn.text)):
+                return []
+
+        result = filler.fill(spec, values, turn, today(), first=first)
+        if not first and not result.found_anything:
+            if is_digression(turn):
+                return []
+            return events + self._reask(dispatcher, filler, spec, values, requested, retries + 1)
+        if result.ended:
+            service = rt.catalogue.get(result.ended)
+            send(dispatcher, not_issued_answer(service))
+            return reset_events()
+        return events + self._apply(dispatcher, filler, spec, values, result, requested, first)
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _detect(self, rt: runtime.Runtime, turn: Turn) -> FormSpec | None:
+        from community.form_filling import detect_kind
+
+        return detect_kind(rt.forms, rt.catalogue, turn)
+
+    def _ask_kind(self, dispatcher: CollectingDispatcher, rt: runtime.Runtime, retries: int) -> List[EventType]:
+        lines = ("您想办哪一项？点下面的按钮，或者直接说，比如“帮我妈报个助餐”。",)
+        if retries >= RETRIES_BEFORE_HELP:
+            lines = ("还是没弄明白您要办哪一项。可以点按钮选，或者说“找人工”，也可以说“取消”。",)
+        dispatcher.utter_message(text=lines[0], buttons=[b.as_dict() for b in kind_buttons(rt.forms.kinds)])
+        return [SlotSet(RETRIES, float(retries)), SlotSet(REQUESTED, KIND_FIELD)]
+
+    def _reask(
+        self, dispatcher: CollectingDispatcher, filler: FormFiller, spec: FormSpec,
+        values: Dict[str, Any], requested: str | None, retries: int,
+    ) -> List[EventType]:
+        if requested == CONFIRM_FIELD or not filler.missing(spec, values):
+            self._summary(dispatcher, filler, spec, values, prefix="没听明白。")
+            return [SlotSet(RETRIES, float(retries)), SlotSet(REQUESTED, CONFIRM_FIELD)]
+        field_spec = spec.field(requested or "") or filler.missing(spec, values)[0]
+        question = filler.ask(spec, field_spec, values)
+        if retries >= RETRIES_BEFORE_HELP:
+            reply = Reply(
+                ("好像总是没说清楚，没关系。", question, "也可以点“找人工”让工作人员帮您办，或说“取消”。"),
+                (Button("找人工", "/human_handoff"), Button("取消办理", "/cancel")),
+            )
+        else:
+            reply = Reply(("没听明白，再说一次好吗？", question), _choice_buttons(field_spec))
+        send(dispatcher, reply)
+        return [SlotSet(RETRIES, float(retries)), SlotSet(REQUESTED, field_spec.name)]
+
+    def _apply(
+        self, dispatcher: CollectingDispatcher, filler: FormFiller, spec: FormSpec,
+        values: Dict[str, Any], result: FillResult, requested: str | None, first: bool,
+    ) -> List[EventType]:
+        events: List[EventType] = [SlotSet(RETRIES, 0.0)]
+        for name, value in result.updates.items():
+            values[name] = value
+            events.append(SlotSet(name, slot_value(name, value)))
+        for name in result.cleared:
+            values[name] = None
+            events.append(SlotSet(name, None))
+        if result.who:
+            values[WHO] = result.who
+            events.append(SlotSet(WHO, result.who))
+        said: List[str] = []
+        if first:
+            said.append(f"好的，帮您办{spec.title}。不想办了随时说“取消”。")
+        for name in result.corrected:
+            said.append(f"好的，{spec.field(name).label}改为{filler.display(spec, name, values[name])}。")
+        if result.problems:
+            said.append(result.problems[0])
+        if result.confirmed is True and not filler.missing(spec, values):
+            events += [SlotSet(CONFIRM_FIELD, True), SlotSet(REQUESTED, None)]
+            return events
+        if result.confirmed is False:
+            send(dispatcher, Reply(
+                ("请直接说要改哪一项，比如“电话改成13812345678”“地址是3栋2单元502”。", "不想办了就说“取消”。"),
+                (Button("取消办理", "/cancel"),),
+            ))
+            return events + [SlotSet(REQUESTED, CONFIRM_FIELD)]
+        missing = filler.missing(spec, values)
+        requested_spec = spec.field(requested or "")
+        if result.cleared:
+            nxt = spec.field(result.cleared[0])
+        elif result.problems and requested_spec is not None and values.get(requested_spec.name) is None:
+            nxt = requested_spec  # ask the same thing again
+        else:
+            nxt = missing[0] if missing else None
+        if nxt is None:
+            events.append(SlotSet(CONFIRM_FIELD, None))
+            self._summary(dispatcher, filler, spec, values, prefix=" ".join(said))
+            return events + [SlotSet(REQUESTED, CONFIRM_FIELD)]
+        lines = list(said)
+        if not (result.problems and nxt is requested_spec):
+            lines.append(filler.ask(spec, nxt, values))  # the problem sentence already asks again
+        send(dispatcher, Reply(tuple(lines[-3:]), _choice_buttons(nxt)))
+        return events + [SlotSet(REQUESTED, nxt.name)]
+
+    def _summary(
+        self, dispatcher: CollectingDispatcher, filler: FormFiller, spec: FormSpec,
+        values: Dict[str, Any], prefix: str = "",
+    ) -> None:
+        head = (prefix + " 请核对：").strip()
+        lines = [head, *filler.summary_lines(spec, values), "没问题请说“确认”；要改哪项直接说，比如“电话改成……”。"]
+        dispatcher.utter_message(
+            text="\n".join(lines),
+            buttons=[{"title": "确认提交", "payload": "/affirm"}, {"title": "取消办理", "payload": "/cancel"}],
+        )
+
+
+def _choice_buttons(field_spec: Any) -> tuple:
+    if getattr(field_spec, "type", "") == "choice":
+        return tuple(Button(label, label) for label in field_spec.options)
+    if getattr(field_spec, "type", "") == "time":
+        return (Button("上午", "上午"), Button("下午", "下午"))
+    if getattr(field_spec, "type", "") == "phone_optional":
+        return (Button("不留电话（匿名）", "匿名"),)
+    return ()
+
+
+def _has_digits(text: str) -> bool:
+    return bool(re.search(r"\d{3,}", text))
+
+
+def build_request(tracker: Tracker, spec: FormSpec, values: Dict[str, Any], filler: FormFiller) -> NewRequest:
+    active = {f.name for f in spec.active_fields(values)}
+    fields = {k: v for k, v in values.items() if v is not None and (k in active or k == WHO)}
+    phone = values.get("phone") or values.get("phone_optional")
+    return NewRequest(
+        kind=spec.kind,
+        title=spec.title,
+        channel=channel_of(tracker),
+        conversation_id=tracker.sender_id,
+        fields=fields,
+        summary="\n".join(filler.summary_lines(spec, values)),
+        contact_name=values.get("person_name") or values.get("guardian_name"),
+        phone=None if phone in (None, "匿名") else phone,
+        id_number=values.get("id_number"),
+        address=values.get("address") or (values.get("location") if spec.kind == "report" else None),
+        due_days=spec.due_days,
+    )
+
+
+class ActionSubmitRequest(Action):
+    """Stores the confirmed request (committed before the reply), or keeps it in the outbox."""
+
+    def name(self) -> str:
+        return "action_submit_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        rt = runtime.get()
+        values = read_values(tracker)
+        spec = rt.forms.get(values.get(KIND_FIELD))
+        if spec is None or tracker.get_slot(CONFIRM_FIELD) is not True:
+            return reset_events()  # the form ended without a request (e.g. a certificate not issued here)
+        filler = FormFiller(rt.forms, rt.catalogue)
+        new = build_request(tracker, spec, values, filler)
+        phone = rt.settings.community_phone
+        try:
+            row = await asyncio.to_thread(rt.store.requests.create, new)
+        except Exception as err:
+            log.error("Request not stored (%s: %s); keeping it in the outbox", type(err).__name__, err)
+            try:
+                await asyncio.to_thread(rt.outbox.put, new)
+            except OSError as disk_err:
+                log.error("Outbox write failed too: %s", disk_err)
+                send(dispatcher, Reply((
+                    "非常抱歉，系统出了故障，您的申请这次没能保存下来。",
+                    f"请稍后再试，或直接打社区电话 {phone}。",
+                )))
+                return reset_events()
+            send(dispatcher, Reply((
+                "系统的数据库暂时连不上，您的申请已经安全保存在本机。",
+                "恢复后会自动正式登记，并把编号发给您，不用重新填。",
+                f"着急的话请打社区电话 {phone}。",
+            )))
+            return reset_events()
+        ref = row["ref"]
+        first = (
+            f"您反映的问题已登记（接诉即办），编号 {ref}。" if spec.kind == "report"
+            else f"已提交！您的{spec.title}编号是 {ref}。"
+        )
+        send(dispatcher, Reply(
+            (first, f"工作人员会在{spec.due_days}个工作日内联系您。", f"想看进度就说“查询进度 {ref}”。"),
+            (Button("查询进度", f"查询进度 {ref}"),),
+        ))
+        return reset_events()
+
+
+class ActionCancelRequest(Action):
+    def name(self) -> str:
+        return "action_cancel_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        rt = runtime.get()
+        spec = rt.forms.get(rt.sealer.unseal(tracker.get_slot(KIND_FIELD)))
+        if tracker.active_loop_name == FORM or spec is not None:
+            title = spec.title if spec else "这件事"
+            send(dispatcher, Reply((f"好的，{title}已取消，您说的信息都没有保存。", "还有别的事，随时说。")))
+        else:
+            send(dispatcher, Reply(("现在没有正在办的事。想办什么，直接说就行，比如“帮我妈报个助餐”。",)))
+        return [ActiveLoop(None)] + reset_events()
+
+
+class ActionCheckRequest(Action):
+    """查询进度: one request by its reference, or the resident's own requests."""
+
+    def name(self) -> str:
+        return "action_check_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        rt = runtime.get()
+        text = tracker.latest_message.get("text") or ""
+        match = REF.search(text)
+        try:
+            if match:
+                ref = f"SQ-{match.group(1)}-{match.group(2)}"
+                row = await asyncio.to_thread(rt.store.requests.get, ref)
+                reply = self._one(ref, row, tracker.sender_id)
+            else:
+                rows = await asyncio.to_thread(rt.store.requests.list, conversation_id=tracker.sender_id, limit=5)
+                reply = self._mine(rows, rt.outbox and len(rt.outbox) > 0)
+        except Exception as err:
+            log.warning("Progress check failed: %s", type(err).__name__)
+            reply = Reply(("系统暂时查不到进度，请稍后再试。", f"着急的话请打社区电话 {rt.settings.community_phone}。"))
+        send(dispatcher, reply)
+        return []
+
+    @staticmethod
+    def _one(ref: str, row: Dict[str, Any] | None, sender: str) -> Reply:
+        if row is None:
+            return Reply((f"没找到编号 {ref} 的申请，请核对一下编号（SQ-年月日-四位数字）。",))
+        lines = [f"{ref}（{row['title']}）：{STATUS_LABELS[row['status']]}。"]
+        if row.get("staff_note") and row["conversation_id"] == sender:
+            lines.append(f"工作人员说明：{row['staff_note']}")
+        return Reply(tuple(lines))
+
+    @staticmethod
+    def _mine(rows: List[Dict[str, Any]], waiting: bool) -> Reply:
+        if not rows:
+            first = "您还没有通过我提交过申请。" if not waiting else "您的申请还在等系统恢复后登记。"
+            return Reply((first, "想办什么直接说，比如“帮我妈报个助餐”“楼道灯坏了”。"))
+        items = "；".join(f"{r['ref']} {r['title']}：{STATUS_LABELS[r['status']]}" for r in rows[:3])
+        more = f"共{len(rows)}件，最近三件如上。" if len(rows) > 3 else "说“查询进度”加编号可以看详情。"
+        return Reply(("您的申请：", items, more))
