@@ -62,6 +62,15 @@ class Harness:
         return [(c.method, c.status, str(c.params.get("text", ""))[:40]) for c in self.api.calls]
 
 
+def started_fakes(loop: asyncio.AbstractEventLoop) -> Harness:
+    """A fake Bot API and a fake Rasa, started on ``loop``, for a bot run as a separate process."""
+    api, rasa = FakeTelegram(), FakeRasa()
+    harness = Harness(loop, api, rasa)
+    harness.run(api.start())
+    harness.run(rasa.start())
+    return harness
+
+
 @pytest.fixture
 def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop = asyncio.new_event_loop()

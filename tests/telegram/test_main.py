@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.telegram.conftest import TOKEN, Harness
+from tests.telegram.conftest import TOKEN, Harness, started_fakes
 from tests.telegram.fake_api import FakeRasa, FakeTelegram, text_update
 from tools.stack import free_port
 
@@ -22,6 +22,27 @@ def run_module(env: dict[str, str], **kwargs) -> subprocess.Popen:
     )
 
 
+def module_env(api: FakeTelegram, rasa: FakeRasa, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of `python -m bot.telegram` against the fakes, with a store in ``tmp_path``."""
+    return {
+        **os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"{api.url}/bot",
+        "RASA_PORT": rasa.url.rsplit(":", 1)[1],
+        "ACTION_PORT": str(free_port()), "WEB_PORT": str(free_port()),
+        "VAR_DIR": str(tmp_path), "DATABASE_URL": "", "VOSK_MODEL_PATH": str(tmp_path / "no-model"),
+        **extra,
+    }
+
+
+def stop_module(process: subprocess.Popen, harness: Harness) -> str:
+    """Stop the process as Ctrl-C would, then the fakes; the process's output."""
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=30)
+    harness.run(harness.api.stop())
+    if harness.rasa is not None:
+        harness.run(harness.rasa.stop())
+    return out
+
+
 def test_without_a_token_telegram_is_off_and_exits_0(tmp_path):
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": "", "VAR_DIR": str(tmp_path)}
     process = run_module(env)
@@ -31,25 +52,15 @@ def test_without_a_token_telegram_is_off_and_exits_0(tmp_path):
 
 
 def test_the_module_polls_the_bot_api_and_answers(loop, tmp_path):
-    api, rasa = FakeTelegram(), FakeRasa()
-    harness = Harness(loop, api, rasa)
-    harness.run(api.start())
-    harness.run(rasa.start())
-    env = {
-        **os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"{api.url}/bot",
-        "RASA_PORT": rasa.url.rsplit(":", 1)[1],
-        "ACTION_PORT": str(free_port()), "WEB_PORT": str(free_port()),
-        "VAR_DIR": str(tmp_path), "DATABASE_URL": "", "VOSK_MODEL_PATH": str(tmp_path / "no-model"),
-    }
-    process = run_module(env)
+    harness = started_fakes(loop)
+    api, rasa = harness.api, harness.rasa
+    assert rasa is not None
+    process = run_module(module_env(api, rasa, tmp_path))
     try:
         harness.send(text_update(55, "老年食堂在哪"))
         harness.wait_text("答：老年食堂在哪", timeout=60)
     finally:
-        process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=30)
-        harness.run(api.stop())
-        harness.run(rasa.stop())
+        out = stop_module(process, harness)
     assert process.returncode == 0, out
     assert TOKEN not in out  # the token is never logged
     assert (tmp_path / "community.db").exists()  # the store was migrated at start-up

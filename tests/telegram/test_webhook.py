@@ -4,8 +4,6 @@ Bot API, answers updates POSTed to it with the secret token, refuses the others,
 from __future__ import annotations
 
 import json
-import os
-import signal
 import urllib.error
 import urllib.request
 
@@ -14,9 +12,9 @@ import pytest
 from bot.telegram.app import TelegramChannel
 from bot.telegram.settings import TelegramSettings
 from community.store import Store
-from tests.telegram.conftest import TOKEN, Harness
-from tests.telegram.fake_api import FakeRasa, FakeTelegram, text_update
-from tests.telegram.test_main import run_module
+from tests.telegram.conftest import TOKEN, started_fakes
+from tests.telegram.fake_api import text_update
+from tests.telegram.test_main import module_env, run_module, stop_module
 from tools.stack import free_port
 
 SECRET = "webhook-Secret_123"
@@ -35,20 +33,15 @@ def post_update(url: str, update: dict, secret: str | None) -> int:
 
 
 def test_the_module_in_webhook_mode_answers_posted_updates_and_refuses_a_wrong_secret(loop, tmp_path):
-    api, rasa = FakeTelegram(), FakeRasa()
-    harness = Harness(loop, api, rasa)
-    harness.run(api.start())
-    harness.run(rasa.start())
+    harness = started_fakes(loop)
+    api, rasa = harness.api, harness.rasa
+    assert rasa is not None
     port = free_port()
     hook = f"http://127.0.0.1:{port}/telegram/hook"
-    env = {
-        **os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": f"{api.url}/bot",
-        "TELEGRAM_WEBHOOK_URL": hook, "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TELEGRAM_WEBHOOK_PORT": str(port), "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
-        "TELEGRAM_NOTIFY_INTERVAL": "0.2", "RASA_PORT": rasa.url.rsplit(":", 1)[1],
-        "ACTION_PORT": str(free_port()), "WEB_PORT": str(free_port()),
-        "VAR_DIR": str(tmp_path), "DATABASE_URL": "", "VOSK_MODEL_PATH": str(tmp_path / "no-model"),
-    }
+    env = module_env(
+        api, rasa, tmp_path, TELEGRAM_WEBHOOK_URL=hook, TELEGRAM_WEBHOOK_SECRET=SECRET,
+        TELEGRAM_WEBHOOK_PORT=str(port), TELEGRAM_WEBHOOK_LISTEN="127.0.0.1", TELEGRAM_NOTIFY_INTERVAL="0.2",
+    )
     process = run_module(env)
     try:
         harness.wait_for(lambda: api.webhook.get("url"), timeout=60, what="setWebhook")
@@ -68,10 +61,7 @@ def test_the_module_in_webhook_mode_answers_posted_updates_and_refuses_a_wrong_s
         assert api.texts(66) == ["答：老年食堂在哪", "您的申请已受理。"]
         assert [r["message"] for r in rasa.received] == ["老年食堂在哪"]  # the refused ones never arrived
     finally:
-        process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=30)
-        harness.run(api.stop())
-        harness.run(rasa.stop())
+        out = stop_module(process, harness)
     assert process.returncode == 0, out
     assert TOKEN not in out and SECRET not in out
     assert "webhook at 127.0.0.1:" in out
@@ -79,10 +69,9 @@ def test_the_module_in_webhook_mode_answers_posted_updates_and_refuses_a_wrong_s
 
 def test_start_webhook_in_process_then_stop(loop, sqlite_url):
     """The same through TelegramChannel.start_webhook (what a launcher inside an event loop uses)."""
-    api, rasa = FakeTelegram(), FakeRasa()
-    harness = Harness(loop, api, rasa)
-    harness.run(api.start())
-    harness.run(rasa.start())
+    harness = started_fakes(loop)
+    api, rasa = harness.api, harness.rasa
+    assert rasa is not None
     port = free_port()
     settings = TelegramSettings(
         token=TOKEN, api_url=f"{api.url}/bot", rasa_url=rasa.url, action_health_url=f"{rasa.url}/health",
