@@ -319,7 +319,9 @@ class ActionSubmitRequest(Action):
         try:
             row = await asyncio.to_thread(rt.store.requests.create, new)
         except Exception as err:
-            log.error("Request not stored (%s: %s); keeping it in the outbox", type(err).__name__, err)
+            # Only the first line: the rest of a database error can quote the row's values.
+            log.error("Request not stored (%s: %s); keeping it in the outbox",
+                      type(err).__name__, str(err).splitlines()[0][:200] if str(err) else "")
             try:
                 await asyncio.to_thread(rt.outbox.put, new)
             except OSError as disk_err:

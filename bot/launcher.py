@@ -57,7 +57,8 @@ def tracker_store_config(settings: Settings) -> dict:
     scheme = url.scheme.split("+")[0]
     dialect = "postgresql" if scheme in ("postgres", "postgresql") else scheme
     if dialect == "sqlite":
-        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": url.path.lstrip("/") or "tracker.db"}
+        # sqlite:///var/t.db is relative to the project, sqlite:////srv/t.db absolute.
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": url.path[1:] or "tracker.db"}
     config = {"type": TRACKER_STORE, "dialect": dialect, "db": url.path.lstrip("/")}
     if url.hostname:
         config["url"] = url.hostname

@@ -237,12 +237,11 @@ class ConsoleStore:
         self, username: str, password: str, *, ip: str = "", now: dt.datetime | None = None
     ) -> LoginResult:
         """The user if the password is right and the account is active and not locked out.
-        Every attempt is recorded; a locked account is not even checked."""
+        Every checked attempt is recorded; a locked account is not even checked."""
         now = now or utcnow()
         username = (username or "").strip()[:64]
         locked = self.locked_until(username, now)
-        if locked:
-            self._attempt(username, ip, False, now)
+        if locked:  # not recorded: tries while locked do not make the lock last longer
             return LoginResult(None, locked)
         with self.engine.connect() as connection:
             user = self._user(connection, username)

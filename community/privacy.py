@@ -96,4 +96,14 @@ def mask_known(text: str, known: dict[str, str]) -> str:
     for value in sorted(known, key=len, reverse=True):
         if value and value in text:
             text = text.replace(value, known[value])
-    return mask_addresses(mask_text(text))
+    return _LONG_DIGITS.sub(_mask_digits, mask_addresses(mask_text(text)))
+
+
+# Any other long run of digits (a mistyped phone or 身份证号) in conversation text; reference
+# numbers (SQ-20261129-0003) stay readable.
+_LONG_DIGITS = re.compile(r"(?<!SQ-)(?<![\d\-])\d{7,}(?!\d)")
+
+
+def _mask_digits(match: re.Match[str]) -> str:
+    digits = match.group(0)
+    return digits[:3] + "*" * (len(digits) - 5) + digits[-2:]

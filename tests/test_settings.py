@@ -39,3 +39,8 @@ def test_tracker_can_stay_local_while_requests_go_to_postgresql():
     )
     assert tracker_store_config(settings)["dialect"] == "sqlite"
     assert settings.store_url.startswith("postgresql://")
+
+
+def test_absolute_sqlite_tracker_path_stays_absolute():
+    settings = Settings.from_env({"TRACKER_DATABASE_URL": "sqlite:////srv/assistant/tracker.db"})
+    assert tracker_store_config(settings)["db"] == "/srv/assistant/tracker.db"
