@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import channel_of, entity_values, send
 from community.answers import (
+    Button,
     Reply,
     aspect_answer,
     domain_menu,
@@ -59,8 +60,26 @@ class CatalogueAnswerAction(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        send(dispatcher, self.compose(tracker, runtime.get().catalogue))
+        rt = runtime.get()
+        reply = self.compose(tracker, rt.catalogue)
+        send(dispatcher, with_apply_button(reply, tracker, rt))
         return [SlotSet("unclear_count", 0.0)]
+
+
+def with_apply_button(reply: Reply, tracker: Tracker, rt: runtime.Runtime) -> Reply:
+    """Services residents can apply for here get a first button 在线办理 (the request form)."""
+    if tracker.active_loop_name == "request_form":
+        return reply  # already filling in a request
+    intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+    spec = rt.forms.for_intent(intent)
+    if spec is None:
+        return reply
+    text = clean_text(tracker.latest_message.get("text") or "")
+    service = resolve_service(rt.catalogue, entity_values(tracker).get("service"), text, domain_of(intent) or "")
+    if service is not None and service.no_longer_issued:
+        return reply
+    button = Button("在线办理", f'/request_service{{"request_kind":"{spec.kind}"}}')
+    return Reply(reply.lines, (button, *reply.buttons))
 
 
 class ActionAnswerCert(CatalogueAnswerAction):

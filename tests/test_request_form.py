@@ -314,3 +314,64 @@ def test_progress_by_reference_and_my_requests(rt):
     mine = check(rt, "我的申请")
     assert ref in mine and "助餐登记" in mine
     assert "没找到" in check(rt, "查询进度 SQ-20000101-0001")
+
+
+def test_answers_offer_to_apply_online_and_the_button_starts_the_form(rt):
+    from actions.answers import ActionAnswerCert, ActionAnswerElderly
+    from tests.test_actions import run, tracker
+
+    messages, _ = run(ActionAnswerElderly(), tracker("助餐怎么报名", "elderly_meal"))
+    [apply] = [b for b in messages[0]["buttons"] if b["title"] == "在线办理"]
+    assert apply["payload"] == '/request_service{"request_kind":"meal"}'
+    retired, _ = run(ActionAnswerCert(), tracker("居委会能开无犯罪证明吗", "cert_apply"))
+    assert all(b["title"] != "在线办理" for b in retired[0]["buttons"])
+    sim = FormSim()
+    sim.say(apply["payload"], "request_service", 1.0, [{"entity": "request_kind", "value": "meal"}])
+    assert sim.slots["request_kind"] == "meal" and sim.requested == "person_name"
+
+
+# Every kind of request: opening message, then answers in the order asked, then what is stored.
+SCRIPTS = {
+    "meal": (("帮我爸报个助餐", "request_service"), ["张建国", "七十九", "8栋2单元301", "13812345678", "低盐", "去食堂吃"],
+             {"meal_mode": "食堂就餐", "age": 79}),
+    "homecare": (("帮我妈约个助洁", "request_service"), ["刘桂兰", "6栋1单元202", "后天", "下午", "13912345678"],
+                 {"homecare_service": "助洁", "time": "下午"}),
+    "childcare": (("给孩子报个暑托班", "request_service"), ["孩子叫陈小雨", "三年级", "我叫陈刚", "13700001111", "暑假7月"],
+                  {"childcare_service": "寒暑假看护", "child_age": "三年级"}),
+    "employment": (("我要做失业登记", "request_service"), ["孙丽", "13600002222", "下周一", "上午"],
+                   {"employment_service": "失业登记"}),
+    "certificate": (("我要预约开居住证明", "request_service"), ["赵丽", "11010519491231002X", "13500003333", "明天"],
+                    {"certificate": "cert_residence_permit_proof"}),
+    "report": (("我要投诉", "complaint_report"), ["噪音", "9栋楼下", "每天晚上十点以后还在跳广场舞", "13400004444"],
+               {"report_category": "噪音扰民"}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SCRIPTS))
+def test_every_kind_of_request_can_be_completed(rt, kind):
+    (opening, intent), answers, expected = SCRIPTS[kind]
+    sim = FormSim()
+    sim.say(opening, intent)
+    assert sim.slots["request_kind"] == kind
+    for answer in answers:
+        assert sim.requested not in (None, "request_confirmed"), f"finished early, before {answer!r}"
+        sim.say(answer)
+    assert sim.requested == "request_confirmed", sim.last_text
+    sim.say("对的，提交吧", "affirm")
+    [row] = rt.store.requests.list()
+    assert row["kind"] == kind and row["ref"] in sim.last_text
+    for name, value in expected.items():
+        assert row["fields"][name] == value, name
+
+
+@pytest.mark.parametrize("kind", sorted(SCRIPTS))
+def test_every_kind_can_be_cancelled_and_survives_a_question(rt, kind):
+    (opening, intent), answers, _ = SCRIPTS[kind]
+    sim = FormSim()
+    sim.say(opening, intent)
+    asked = sim.requested
+    assert sim.say("先问一下，办这个要多少钱？", "elderly_meal", 0.8) == REJECTED
+    sim.resume_after("action_answer_elderly")
+    assert sim.requested == asked and "我们接着办" in sim.last_text
+    sim.say("取消", "cancel", 1.0)
+    assert "已取消" in sim.last_text and rt.store.requests.list() == []

@@ -90,6 +90,25 @@ async def rest_latency(
     return [v for r in results for v in r], elapsed
 
 
+FORM_TURNS = ("我想给我妈报个助餐她82了住3栋2单元501", "王秀英", "13812345678", "不吃辣", "送餐上门")
+
+
+async def form_latency(base: str, conversations: int) -> tuple[list[float], list[float]]:
+    """Request-form turns (filling, checking, the summary) and the confirmation turn (the request
+    is committed before the reply), one resident at a time."""
+    url = f"{base}/webhooks/rest/webhook"
+    run_id = time.monotonic_ns()
+    turns: list[float] = []
+    confirms: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        for n in range(conversations):
+            sender = f"bench-form-{run_id}-{n}"
+            for text in FORM_TURNS:
+                turns.append(await _timed_post(session, url, {"sender": sender, "message": text}))
+            confirms.append(await _timed_post(session, url, {"sender": sender, "message": "确认"}))
+    return turns, confirms
+
+
 def peak_rss_mb(pids: list[int]) -> dict:
     def tree(pid: int) -> list[int]:
         found = [pid]
@@ -143,6 +162,9 @@ def main() -> int:
                 summary = describe(latencies)
                 summary["throughput_msg_per_s"] = round(len(latencies) / elapsed, 1)
                 results[key] = summary
+            form_turns, confirms = asyncio.run(form_latency(stack.rasa, 20))
+            results["form_turn"] = describe(form_turns)
+            results["form_confirm_and_store"] = describe(confirms)
             results["peak_rss_mb"] = peak_rss_mb(stack.children())
         finally:
             stop_stack(stack)
@@ -154,6 +176,9 @@ def main() -> int:
     for key, label in labels.items():
         r = results[key]
         print(f"{label:28s} p50 {r['p50_ms']} ms   p95 {r['p95_ms']} ms   {r['throughput_msg_per_s']} msg/s")
+    for key, label in (("form_turn", "request form turn"), ("form_confirm_and_store", "confirm (stored, then reply)")):
+        r = results[key]
+        print(f"{label:28s} p50 {r['p50_ms']} ms   p95 {r['p95_ms']} ms")
     print(f"{'training time':28s} {results['training_s']} s")
     print(f"{'cold start':28s} {results['cold_start_s']} s")
     print(f"{'peak memory (RSS)':28s} {results['peak_rss_mb']} MB")
