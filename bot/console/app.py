@@ -112,6 +112,11 @@ def localtime(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return ""
     if isinstance(value, (int, float)):
         value = dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)
@@ -340,6 +345,7 @@ def requires(role: str = "staff") -> Callable[[Handler], Handler]:
 
 # -- login ------------------------------------------------------------------------------------
 async def login_page(request: web.Request) -> web.Response:
+    request["user"] = None  # the login form alone, even for someone still logged in
     token = secrets.token_urlsafe(24)
     response = render(
         request, "login.html", login_csrf=token, next=safe_next(request.query.get("next", "")), username=""
@@ -357,6 +363,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     next_page = safe_next(str(form.get("next", "")))
 
     def again(message: str, status: int) -> web.Response:
+        request["user"] = None
         token = secrets.token_urlsafe(24)
         response = render(
             request,
@@ -413,11 +420,25 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 # -- review queue -----------------------------------------------------------------------------
 def group_rows(rows: list[dict[str, Any]]) -> list[Any]:
+    """Near-duplicate questions as groups, each with ``shown``: the text staff see (the
+    representative wording, or a resident's own words when cleaning left nothing)."""
+    from types import SimpleNamespace
+
     try:
         from community.review import group_questions
     except ImportError:  # the training-data module is not installed yet: one group per text
-        return _fallback_groups(rows)
-    return group_questions(rows)
+        groups = _fallback_groups(rows)
+    else:
+        groups = group_questions(rows)
+    by_id = {row["id"]: row for row in rows}
+    out = []
+    for g in groups:
+        first = by_id.get(g.ids[0]) if g.ids else None
+        shown = g.text if (g.text or "").strip() else (first["text"] if first else "")
+        out.append(SimpleNamespace(**{k: getattr(g, k) for k in
+                                      ("key", "text", "count", "ids", "channels", "latest", "top_intents")},
+                                   shown=shown or "（空白）"))
+    return out
 
 
 def _fallback_groups(rows: list[dict[str, Any]]) -> list[Any]:
@@ -485,6 +506,16 @@ async def context_around(
     return out
 
 
+def intent_choices(data: Any) -> list[tuple[str, str]]:
+    """(name, label) of the intents staff may assign, service intents first."""
+    from community.intents import META_INTENTS
+
+    faqs = data.faq_intents() if hasattr(data, "faq_intents") else {}
+    names = [n for n in data.intents() if n != "nlu_fallback"]
+    names.sort(key=lambda n: n in META_INTENTS)  # stable: the file's order within each part
+    return [(n, faqs[n]["label"] if n in faqs else intent_label(n)) for n in names]
+
+
 async def find_group(request: web.Request, key: str) -> tuple[Any | None, list[dict[str, Any]]]:
     rows = await run(console(request).pending_questions)
     groups = await run(group_rows, rows)
@@ -504,7 +535,7 @@ async def review_group_page(
     shown = members[:20]
     contexts = await asyncio.gather(*(context_around(request, row) for row in shown[:5]))
     data = training_data(request)
-    intents = await run(data.intents) if data is not None else []
+    intents = await run(intent_choices, data) if data is not None else []
     return render(
         request,
         "review_group.html",
