@@ -52,7 +52,7 @@ from community.console_store import (
 )
 from community.intents import label as intent_label
 from community.privacy import mask_text
-from community.settings import PROJECT_ROOT, Settings
+from community.settings import Settings
 from community.store import Store, make_engine
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ SECURITY_HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # "no-referrer" would make Chrome send "Origin: null" on POSTs
     "Cache-Control": "no-store",
 }
 
@@ -1148,7 +1148,7 @@ def install_console(
     console_settings: ConsoleSettings | None = None,
     store: Store | None = None,
     store_getter: Callable[[], Store] | None = None,
-    root: Path = PROJECT_ROOT,
+    root: Path | None = None,
     on_notify: Callable[[], None] | None = None,
     retrainer: Any = None,
     retrainer_factory: Callable[[], Any] | None = None,
@@ -1158,13 +1158,14 @@ def install_console(
 
     ``store`` (or ``store_getter``, called on first use) shares the web app's store;
     ``on_notify`` is called after anything is queued for a resident; ``root`` is where the
-    training data lives; ``tracker`` is Rasa's tracker store engine (default: from settings).
+    training data lives (default ``CONSOLE_TRAINING_ROOT``, else this project); ``tracker`` is
+    Rasa's tracker store engine (default: from the settings).
     """
     app.middlewares.append(security)
     app[SETTINGS] = settings
     app[CSETTINGS] = console_settings or ConsoleSettings.from_env()
     app[JINJA] = make_jinja()
-    app[ROOT] = root
+    app[ROOT] = root or app[CSETTINGS].training_root
     app[HOOKS] = {
         "store_getter": store_getter,
         "on_notify": on_notify,

@@ -5,14 +5,17 @@
 * ``CONSOLE_SESSION_HOURS``: how long a login lasts (default 8, one working day).
 * ``CONSOLE_LOCKOUT_ATTEMPTS`` / ``CONSOLE_LOCKOUT_MINUTES``: failed logins in a row that lock an
   account, and for how long (default 5 and 15).
+* ``CONSOLE_TRAINING_ROOT``: the project whose ``nlu_data/``, ``domain/`` and ``config.yml``
+  reviewed questions are written to and retrained from (default: this project).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
-from community.settings import load_dotenv
+from community.settings import PROJECT_ROOT, load_dotenv
 
 SECURE_MODES = ("auto", "always", "never")
 
@@ -23,6 +26,7 @@ class ConsoleSettings:
     session_hours: float = 8.0
     lockout_attempts: int = 5
     lockout_minutes: float = 15.0
+    training_root: Path = PROJECT_ROOT
 
     def __post_init__(self) -> None:
         if self.secure_cookies not in SECURE_MODES:
@@ -45,6 +49,7 @@ class ConsoleSettings:
                 session_hours=float(env.get("CONSOLE_SESSION_HOURS", "8")),
                 lockout_attempts=int(env.get("CONSOLE_LOCKOUT_ATTEMPTS", "5")),
                 lockout_minutes=float(env.get("CONSOLE_LOCKOUT_MINUTES", "15")),
+                training_root=Path(env.get("CONSOLE_TRAINING_ROOT") or PROJECT_ROOT),
             )
         except ValueError as err:
             raise ValueError(f"console settings: {err}") from err

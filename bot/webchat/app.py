@@ -12,6 +12,8 @@ Routes (all assets are served by the app itself; no CDN):
   notifications the staff console queued for them (staff replies, request status changes;
   see :mod:`bot.webchat.delivery`), delivered when the page is open or at its next visit.
 * ``/staff/…`` — the staff console (:mod:`bot.console.app`), mounted as a sub-application.
+* ``POST /api/ack`` ``{"ids": [...]}`` — the page showed these notifications (then, and only
+  then, they count as delivered).
 * ``POST /api/push`` ``{"resident": "<id or web-<id>>", "text": …, "kind": "staff"|"status"|"notice"}``
   — the hook other processes on this machine use to push a message (loopback callers only,
   JSON only, so a web page cannot forge it).
@@ -244,13 +246,38 @@ async def events(request: web.Request) -> web.StreamResponse:
                 await response.write(b": keepalive\n\n")
                 continue
             data = json.dumps(message.as_json(), ensure_ascii=False)
-            await response.write(f"event: push\ndata: {data}\n\n".encode())
+            try:
+                await response.write(f"event: push\ndata: {data}\n\n".encode())
+            except BaseException:
+                request.app[DELIVERY].not_written(message)
+                raise
     except ConnectionError:
         pass
     finally:
         hub.unsubscribe(rid, queue)
         streams.discard(task)
+        while not queue.empty():  # queued for this page, never written: retried later
+            request.app[DELIVERY].not_written(queue.get_nowait())
     return response
+
+
+async def ack(request: web.Request) -> web.Response:
+    """The page showed these pushed notifications (``{"ids": [...]}``)."""
+    if request.content_type != "application/json":
+        return error("send JSON", 415)
+    body = await read_json(request)
+    ids = body.get("ids") if body else None
+    if not isinstance(ids, list) or not ids or len(ids) > 100 or not all(isinstance(i, int) for i in ids):
+        return error(BAD_REQUEST, 400)
+    rid, is_new = resident_id(request)
+    if is_new:
+        return web.json_response({"acknowledged": 0})
+    try:
+        done = await request.app[DELIVERY].acknowledge(rid, ids)
+    except Exception as err:  # the store is away: the notification will simply come again
+        log.warning("acknowledgement not stored: %s", type(err).__name__)
+        return error("稍后再试。", 503)
+    return web.json_response({"acknowledged": done})
 
 
 async def push(request: web.Request) -> web.Response:
@@ -420,6 +447,7 @@ def create_app(
     app.router.add_post("/api/rate", rate)
     app.router.add_get("/api/events", events)
     app.router.add_post("/api/push", push)
+    app.router.add_post("/api/ack", ack)
     app.router.add_get("/api/voice", voice_status)
     app.router.add_post("/api/voice", voice)
     app.router.add_get("/api/speech", speech)

@@ -2,8 +2,11 @@
 
 Notifications are queued in the store by the staff console (``RequestStore.notify`` and
 ``set_status``). A resident whose page is open gets them at once over server-sent events; one
-who is away gets them when the page next opens its event stream. A notification is marked
-delivered only once it went out to an open page.
+who is away gets them when a page next opens its event stream. A notification is marked
+delivered only when the page acknowledges it (``POST /api/ack``): a write into a connection the
+browser has already left (or frozen in its back/forward cache) can look successful, so until the
+page confirms, the notification is sent again — to a page that opens later, or after
+:data:`RESEND_AFTER` seconds to a page still open. Pages ignore a repeat they already showed.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Callable
+import time
+from typing import Callable, Iterable
 
 from bot.webchat.hub import PushHub, PushMessage
 from community.store import Store
@@ -19,6 +23,7 @@ from community.store import Store
 log = logging.getLogger(__name__)
 CHANNEL = "web"
 PREFIX = "web-"
+RESEND_AFTER = 30.0
 KIND_OF = {
     "staff_reply": "staff",
     "status": "status",
@@ -29,13 +34,21 @@ KIND_OF = {
 
 
 class Delivery:
-    def __init__(self, store: Callable[[], Store], hub: PushHub, interval: float = 2.0):
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        hub: PushHub,
+        interval: float = 2.0,
+        resend_after: float = RESEND_AFTER,
+    ):
         self._store = store
         self.hub = hub
         self.interval = interval
+        self.resend_after = resend_after
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._lock: asyncio.Lock | None = None
+        self._sent: dict[int, float] = {}  # notification id → when it was last handed to a page
 
     def start(self) -> None:
         self._wake = asyncio.Event()
@@ -67,20 +80,41 @@ class Delivery:
             self._wake.clear()
 
     async def deliver(self, resident: str | None = None) -> int:
-        """Push pending notifications to open pages (of ``resident`` only, if given)."""
+        """Push pending notifications to open pages. With ``resident`` (a page just opened its
+        stream), everything not yet acknowledged goes to that resident's pages."""
         assert self._lock is not None
         requests = self._store().requests
-        async with self._lock:  # the poller and a page opening never send the same one twice
+        async with self._lock:
             conversation = PREFIX + resident if resident else None
             pending = await asyncio.to_thread(requests.pending_notifications, CHANNEL, conversation)
-            sent = []
+            now = time.monotonic()
+            sent = 0
             for note in pending:
                 rid = str(note["conversation_id"]).removeprefix(PREFIX)
-                if not self.hub.listeners(rid):
+                recent = now - self._sent.get(note["id"], -1e9) < self.resend_after
+                if (recent and resident is None) or not self.hub.listeners(rid):
                     continue
-                message = PushMessage(note["text"], KIND_OF.get(note["kind"], "notice"))
+                message = PushMessage(note["text"], KIND_OF.get(note["kind"], "notice"), note["id"])
                 if self.hub.publish(rid, message):
-                    sent.append(note["id"])
-            if sent:
-                await asyncio.to_thread(requests.mark_delivered, sent)
-        return len(sent)
+                    self._sent[note["id"]] = now
+                    sent += 1
+        return sent
+
+    async def acknowledge(self, resident: str, ids: Iterable[int]) -> int:
+        """The resident's page showed these notifications: mark them delivered (only the
+        resident's own); how many."""
+        wanted = {int(i) for i in ids}
+        requests = self._store().requests
+        pending = await asyncio.to_thread(requests.pending_notifications, CHANNEL, PREFIX + resident, 1000)
+        mine = [n["id"] for n in pending if n["id"] in wanted]
+        if mine:
+            await asyncio.to_thread(requests.mark_delivered, mine)
+        for i in mine:
+            self._sent.pop(i, None)
+        return len(mine)
+
+    def not_written(self, message: PushMessage) -> None:
+        """The page went away before its stream wrote ``message``: send it again soon."""
+        if message.notification is not None:
+            self._sent.pop(message.notification, None)
+            self.wake()

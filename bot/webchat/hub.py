@@ -2,8 +2,9 @@
 
 An in-process hub, independent of the store: each open page subscribes with its resident id
 and gets a queue; :meth:`PushHub.publish` puts a message on every queue of that resident. A
-message for a resident with no open page is dropped (the staff console, in a later issue, keeps
-its own record). Queues are bounded so a stalled page cannot grow memory without limit.
+message for a resident with no open page is dropped (notifications queued in the store are
+sent again by :mod:`bot.webchat.delivery` until a page acknowledges them). Queues are bounded
+so a stalled page cannot grow memory without limit.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ KINDS = ("staff", "status", "notice")
 class PushMessage:
     text: str
     kind: str = "staff"
+    notification: int | None = None  # the store's notification id; the page acknowledges it
 
     def __post_init__(self) -> None:
         if not self.text.strip():
@@ -27,8 +29,11 @@ class PushMessage:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
 
-    def as_json(self) -> dict[str, str]:
-        return {"text": self.text, "kind": self.kind}
+    def as_json(self) -> dict[str, object]:
+        data: dict[str, object] = {"text": self.text, "kind": self.kind}
+        if self.notification is not None:
+            data["id"] = self.notification
+        return data
 
 
 class PushHub:

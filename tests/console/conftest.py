@@ -212,3 +212,65 @@ async def read_events(stream: Any, want: int = 1, timeout: float = 5) -> list[di
         if b"data:" in chunk:
             found.append(json.loads(chunk.split(b"data: ", 1)[1]))
     return found
+
+
+# -- real browser ------------------------------------------------------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Debian's headless Chromium driven by selenium (no browser download)."""
+    if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
+        pytest.fail("the browser tests need Debian's chromium: apt-get install chromium chromium-driver")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium==4.15.2")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,1000",
+        "--lang=zh-CN",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def wait(driver, condition, timeout: float = 30):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+
+
+def css(driver, selector: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def log_in(driver, base: str, username: str, password: str = PASSWORD) -> None:
+    """Fill in the login form as a person would."""
+    driver.get(base + "/staff/login")
+    css(driver, "#username")[0].send_keys(username)
+    css(driver, "#password")[0].send_keys(password)
+    css(driver, "form button[type=submit]")[0].click()
+    try:
+        wait(driver, lambda d: "/staff/login" not in d.current_url, 15)
+    except Exception as err:
+        main = css(driver, "main")
+        raise AssertionError(f"login failed: {main[0].text if main else driver.page_source[-2000:]}") from err
+    assert username in css(driver, ".me")[0].text

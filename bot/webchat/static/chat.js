@@ -293,12 +293,26 @@
   });
 
   // Messages pushed by staff (server-sent events); EventSource reconnects by itself.
+  const shown = new Set();
+  function acknowledge(id) {
+    fetch("/api/ack", {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ids: [id] }),
+    }).catch(function () { /* it will be sent again and acknowledged then */ });
+  }
   if (window.EventSource) {
     const events = new EventSource("/api/events");
     events.addEventListener("push", function (e) {
       let data;
       try { data = JSON.parse(e.data); } catch (err) { return; }
-      if (data && data.text) addAnswer({ text: data.text }, lastQuestion, "push", data.kind);
+      if (!data || !data.text) return;
+      if (data.id) {
+        // A notification from the staff console: show it once, and tell the server it arrived.
+        if (shown.has(data.id)) return acknowledge(data.id);
+        shown.add(data.id);
+      }
+      addAnswer({ text: data.text }, lastQuestion, "push", data.kind);
+      if (data.id) acknowledge(data.id);
     });
   }
 })();
