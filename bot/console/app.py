@@ -435,9 +435,15 @@ def group_rows(rows: list[dict[str, Any]]) -> list[Any]:
     for g in groups:
         first = by_id.get(g.ids[0]) if g.ids else None
         shown = g.text if (g.text or "").strip() else (first["text"] if first else "")
-        out.append(SimpleNamespace(**{k: getattr(g, k) for k in
-                                      ("key", "text", "count", "ids", "channels", "latest", "top_intents")},
-                                   shown=shown or "（空白）"))
+        out.append(
+            SimpleNamespace(
+                **{
+                    k: getattr(g, k)
+                    for k in ("key", "text", "count", "ids", "channels", "latest", "top_intents")
+                },
+                shown=shown or "（空白）",
+            )
+        )
     return out
 
 
@@ -724,6 +730,12 @@ async def handoff_transcript(request: web.Request) -> web.Response:
     return render(request, "transcript.html", lines=lines)
 
 
+async def tell_resident(request: web.Request, row: dict[str, Any], text: str, kind: str) -> None:
+    """Queue ``text`` for the resident on their own channel, and have it delivered now."""
+    await run(store(request).requests.notify, row["channel"], row["conversation_id"], text, kind=kind)
+    notified(request)
+
+
 @requires("staff")
 async def handoff_take(request: web.Request) -> web.StreamResponse:
     row = await load_handoff(request)
@@ -738,14 +750,7 @@ async def handoff_take(request: web.Request) -> web.StreamResponse:
     except RasaUnavailable as err:
         log.warning("could not pause the assistant: %s", err)
         warn = "rasa"
-    await run(
-        store(request).requests.notify,
-        row["channel"],
-        row["conversation_id"],
-        "社区工作人员已经接入，请直接在这里说您的事。",
-        kind="staff_reply",
-    )
-    notified(request)
+    await tell_resident(request, row, "社区工作人员已经接入，请直接在这里说您的事。", "staff_reply")
     await audit(request, "handoff_take", row["id"], {"conversation": mask_text(row["conversation_id"])})
     raise redirect(f"/handoffs/{row['id']}", done="taken", warn=warn)
 
@@ -771,11 +776,8 @@ async def handoff_reply(request: web.Request) -> web.StreamResponse:
             nav="handoffs",
             max_reply=MAX_REPLY_CHARS,
         )
-    await run(
-        store(request).requests.notify, row["channel"], row["conversation_id"], text, kind="staff_reply"
-    )
+    await tell_resident(request, row, text, "staff_reply")
     await run(console(request).responded, row["id"])
-    notified(request)
     try:
         await request.app[RASA].record_staff_reply(row["conversation_id"], text, user)
     except RasaUnavailable as err:
@@ -798,14 +800,12 @@ async def handoff_release(request: web.Request) -> web.StreamResponse:
         await request.app[RASA].resume(row["conversation_id"])
     except RasaUnavailable as err:
         log.warning("could not resume the assistant: %s", err)
-    await run(
-        store(request).requests.notify,
-        row["channel"],
-        row["conversation_id"],
+    await tell_resident(
+        request,
+        row,
         "本次人工服务结束了，接下来由智能助手继续为您解答。还需要人工帮助时，请说“找工作人员”。",
-        kind="release",
+        "release",
     )
-    notified(request)
     await audit(request, "handoff_release", row["id"])
     raise redirect("/handoffs", done="released")
 
