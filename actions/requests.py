@@ -95,6 +95,8 @@ def is_digression(turn: Turn) -> bool:
     """A question about a service in the middle of a form ("先问一下，助餐多少钱？")."""
     if turn.intent not in SERVICE_INTENTS or turn.confidence < 0.4:
         return False
+    if turn.text.startswith("/"):
+        return True  # a tapped menu or detail button
     return looks_like_question(turn.text) or "先问" in turn.text
 
 

@@ -375,3 +375,10 @@ def test_every_kind_can_be_cancelled_and_survives_a_question(rt, kind):
     assert sim.requested == asked and "我们接着办" in sim.last_text
     sim.say("取消", "cancel", 1.0)
     assert "已取消" in sim.last_text and rt.store.requests.list() == []
+
+
+def test_a_menu_button_tapped_in_the_middle_is_answered_then_the_form_goes_on(rt):
+    sim = FormSim()
+    sim.say("楼道灯坏了", "complaint_report")
+    assert sim.say('/elderly_meal{"menu":"domain"}', "elderly_meal", 1.0,
+                   [{"entity": "menu", "value": "domain"}]) == REJECTED

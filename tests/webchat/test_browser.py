@@ -148,6 +148,8 @@ def test_resident_text_is_shown_as_text_never_html(page):
     ask(page, "<img src=x onerror=window.pwned=1>我家楼道灯坏了")
     assert page.execute_script("return window.pwned === undefined && !document.querySelector('#log img')")
     assert "<img" in css(page, ".msg.me")[-1].text
+    ask(page, "取消")  # the report it opened is left, so the next tests start afresh
+    assert "已取消" in css(page, ".msg.bot .text")[-1].text
 
 
 def test_tap_a_quick_reply_then_a_rasa_button(page):
