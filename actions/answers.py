@@ -75,7 +75,8 @@ def with_apply_button(reply: Reply, tracker: Tracker, rt: runtime.Runtime) -> Re
     if spec is None:
         return reply
     text = clean_text(tracker.latest_message.get("text") or "")
-    service = resolve_service(rt.catalogue, entity_values(tracker).get("service"), text, domain_of(intent) or "")
+    entity = entity_values(tracker).get("service")
+    service = resolve_service(rt.catalogue, entity, text, domain_of(intent) or "")
     if service is not None and service.no_longer_issued:
         return reply
     button = Button("在线办理", f'/request_service{{"request_kind":"{spec.kind}"}}')

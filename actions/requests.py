@@ -130,8 +130,13 @@ class ValidateRequestForm(Action):
             if before not in ("action_repeat", "action_slower"):
                 nxt = filler.missing(spec, values)
                 if nxt:
-                    send(dispatcher, Reply((f"我们接着办{spec.title}。", filler.ask(spec, nxt[0], values)),
-                                           _choice_buttons(nxt[0])))
+                    send(
+                        dispatcher,
+                        Reply(
+                            (f"我们接着办{spec.title}。", filler.ask(spec, nxt[0], values)),
+                            _choice_buttons(nxt[0]),
+                        ),
+                    )
                 else:
                     self._summary(dispatcher, filler, spec, values, prefix="我们接着办。")
             return [SlotSet(RETRIES, float(retries)), SlotSet(REQUESTED, requested)]
@@ -182,7 +187,9 @@ class ValidateRequestForm(Action):
 
         return detect_kind(rt.forms, rt.catalogue, turn)
 
-    def _ask_kind(self, dispatcher: CollectingDispatcher, rt: runtime.Runtime, retries: int) -> List[EventType]:
+    def _ask_kind(
+        self, dispatcher: CollectingDispatcher, rt: runtime.Runtime, retries: int
+    ) -> List[EventType]:
         lines = ("您想办哪一项？点下面的按钮，或者直接说，比如“帮我妈报个助餐”。",)
         if retries >= RETRIES_BEFORE_HELP:
             lines = ("还是没弄明白您要办哪一项。可以点按钮选，或者说“找人工”，也可以说“取消”。",)
@@ -190,8 +197,13 @@ class ValidateRequestForm(Action):
         return [SlotSet(RETRIES, float(retries)), SlotSet(REQUESTED, KIND_FIELD)]
 
     def _reask(
-        self, dispatcher: CollectingDispatcher, filler: FormFiller, spec: FormSpec,
-        values: Dict[str, Any], requested: str | None, retries: int,
+        self,
+        dispatcher: CollectingDispatcher,
+        filler: FormFiller,
+        spec: FormSpec,
+        values: Dict[str, Any],
+        requested: str | None,
+        retries: int,
     ) -> List[EventType]:
         if requested == CONFIRM_FIELD or not filler.missing(spec, values):
             self._summary(dispatcher, filler, spec, values, prefix="没听明白。")
@@ -209,8 +221,14 @@ class ValidateRequestForm(Action):
         return [SlotSet(RETRIES, float(retries)), SlotSet(REQUESTED, field_spec.name)]
 
     def _apply(
-        self, dispatcher: CollectingDispatcher, filler: FormFiller, spec: FormSpec,
-        values: Dict[str, Any], result: FillResult, requested: str | None, first: bool,
+        self,
+        dispatcher: CollectingDispatcher,
+        filler: FormFiller,
+        spec: FormSpec,
+        values: Dict[str, Any],
+        result: FillResult,
+        requested: str | None,
+        first: bool,
     ) -> List[EventType]:
         events: List[EventType] = [SlotSet(RETRIES, 0.0)]
         for name, value in result.updates.items():
@@ -233,10 +251,16 @@ class ValidateRequestForm(Action):
             events += [SlotSet(CONFIRM_FIELD, True), SlotSet(REQUESTED, None)]
             return events
         if result.confirmed is False:
-            send(dispatcher, Reply(
-                ("请直接说要改哪一项，比如“电话改成13812345678”“地址是3栋2单元502”。", "不想办了就说“取消”。"),
-                (Button("取消办理", "/cancel"),),
-            ))
+            send(
+                dispatcher,
+                Reply(
+                    (
+                        "请直接说要改哪一项，比如“电话改成13812345678”“地址是3栋2单元502”。",
+                        "不想办了就说“取消”。",
+                    ),
+                    (Button("取消办理", "/cancel"),),
+                ),
+            )
             return events + [SlotSet(REQUESTED, CONFIRM_FIELD)]
         missing = filler.missing(spec, values)
         requested_spec = spec.field(requested or "")
@@ -257,14 +281,25 @@ class ValidateRequestForm(Action):
         return events + [SlotSet(REQUESTED, nxt.name)]
 
     def _summary(
-        self, dispatcher: CollectingDispatcher, filler: FormFiller, spec: FormSpec,
-        values: Dict[str, Any], prefix: str = "",
+        self,
+        dispatcher: CollectingDispatcher,
+        filler: FormFiller,
+        spec: FormSpec,
+        values: Dict[str, Any],
+        prefix: str = "",
     ) -> None:
         head = (prefix + " 请核对：").strip()
-        lines = [head, *filler.summary_lines(spec, values), "没问题请说“确认”；要改哪项直接说，比如“电话改成……”。"]
+        lines = [
+            head,
+            *filler.summary_lines(spec, values),
+            "没问题请说“确认”；要改哪项直接说，比如“电话改成……”。",
+        ]
         dispatcher.utter_message(
             text="\n".join(lines),
-            buttons=[{"title": "确认提交", "payload": "/affirm"}, {"title": "取消办理", "payload": "/cancel"}],
+            buttons=[
+                {"title": "确认提交", "payload": "/affirm"},
+                {"title": "取消办理", "payload": "/cancel"},
+            ],
         )
 
 
@@ -322,32 +357,49 @@ class ActionSubmitRequest(Action):
             row = await asyncio.to_thread(rt.store.requests.create, new)
         except Exception as err:
             # Only the first line: the rest of a database error can quote the row's values.
-            log.error("Request not stored (%s: %s); keeping it in the outbox",
-                      type(err).__name__, str(err).splitlines()[0][:200] if str(err) else "")
+            log.error(
+                "Request not stored (%s: %s); keeping it in the outbox",
+                type(err).__name__,
+                str(err).splitlines()[0][:200] if str(err) else "",
+            )
             try:
                 await asyncio.to_thread(rt.outbox.put, new)
             except OSError as disk_err:
                 log.error("Outbox write failed too: %s", disk_err)
-                send(dispatcher, Reply((
-                    "非常抱歉，系统出了故障，您的申请这次没能保存下来。",
-                    f"请稍后再试，或直接打社区电话 {phone}。",
-                )))
+                send(
+                    dispatcher,
+                    Reply(
+                        (
+                            "非常抱歉，系统出了故障，您的申请这次没能保存下来。",
+                            f"请稍后再试，或直接打社区电话 {phone}。",
+                        )
+                    ),
+                )
                 return reset_events()
-            send(dispatcher, Reply((
-                "系统的数据库暂时连不上，您的申请已经安全保存在本机。",
-                "恢复后会自动正式登记，并把编号发给您，不用重新填。",
-                f"着急的话请打社区电话 {phone}。",
-            )))
+            send(
+                dispatcher,
+                Reply(
+                    (
+                        "系统的数据库暂时连不上，您的申请已经安全保存在本机。",
+                        "恢复后会自动正式登记，并把编号发给您，不用重新填。",
+                        f"着急的话请打社区电话 {phone}。",
+                    )
+                ),
+            )
             return reset_events()
         ref = row["ref"]
         first = (
-            f"您反映的问题已登记（接诉即办），编号 {ref}。" if spec.kind == "report"
+            f"您反映的问题已登记（接诉即办），编号 {ref}。"
+            if spec.kind == "report"
             else f"已提交！您的{spec.title}编号是 {ref}。"
         )
-        send(dispatcher, Reply(
-            (first, f"工作人员会在{spec.due_days}个工作日内联系您。", f"想看进度就说“查询进度 {ref}”。"),
-            (Button("查询进度", f"查询进度 {ref}"),),
-        ))
+        send(
+            dispatcher,
+            Reply(
+                (first, f"工作人员会在{spec.due_days}个工作日内联系您。", f"想看进度就说“查询进度 {ref}”。"),
+                (Button("查询进度", f"查询进度 {ref}"),),
+            ),
+        )
         return reset_events()
 
 
@@ -386,11 +438,15 @@ class ActionCheckRequest(Action):
                 row = await asyncio.to_thread(rt.store.requests.get, ref)
                 reply = self._one(ref, row, tracker.sender_id)
             else:
-                rows = await asyncio.to_thread(rt.store.requests.list, conversation_id=tracker.sender_id, limit=5)
+                rows = await asyncio.to_thread(
+                    rt.store.requests.list, conversation_id=tracker.sender_id, limit=5
+                )
                 reply = self._mine(rows, rt.outbox and len(rt.outbox) > 0)
         except Exception as err:
             log.warning("Progress check failed: %s", type(err).__name__)
-            reply = Reply(("系统暂时查不到进度，请稍后再试。", f"着急的话请打社区电话 {rt.settings.community_phone}。"))
+            reply = Reply(
+                ("系统暂时查不到进度，请稍后再试。", f"着急的话请打社区电话 {rt.settings.community_phone}。")
+            )
         send(dispatcher, reply)
         return []
 

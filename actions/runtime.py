@@ -54,8 +54,10 @@ def get() -> Runtime:
             try:
                 store.migrate()
             except Exception as err:  # the database is down: answers still work, requests wait
-                log.warning("Store not reachable at start (%s); requests go to the outbox", type(err).__name__)
-            _runtime = Runtime(settings=settings, catalogue=load_catalogue(settings.catalogue_dir), store=store)
+                log.warning("Store not reachable at start (%s); requests go to the outbox",
+                            type(err).__name__)
+            catalogue = load_catalogue(settings.catalogue_dir)
+            _runtime = Runtime(settings=settings, catalogue=catalogue, store=store)
             # Requests confirmed while the database was down are delivered when it is back.
             _flusher = OutboxFlusher(_runtime.outbox, _runtime.store.requests)
             _flusher.start()

@@ -29,15 +29,25 @@ RELATIONS = {
     "母亲": ("我妈", "俺妈", "老妈", "母亲", "我娘", "俺娘", "妈妈"),
     "父亲": ("我爸", "俺爸", "老爸", "父亲", "我爹", "俺爹", "爸爸"),
     "老伴": ("老伴", "老头子", "老太婆", "爱人"),
-    "奶奶": ("奶奶",), "爷爷": ("爷爷",), "外婆": ("外婆", "姥姥"), "外公": ("外公", "姥爷"),
-    "岳母": ("岳母", "丈母娘"), "岳父": ("岳父", "老丈人"), "婆婆": ("婆婆",), "公公": ("公公",),
+    "奶奶": ("奶奶",),
+    "爷爷": ("爷爷",),
+    "外婆": ("外婆", "姥姥"),
+    "外公": ("外公", "姥爷"),
+    "岳母": ("岳母", "丈母娘"),
+    "岳父": ("岳父", "老丈人"),
+    "婆婆": ("婆婆",),
+    "公公": ("公公",),
     "本人": ("我自己", "本人", "给我报", "我要报"),
 }
 _CANCEL = re.compile(r"取消|不办了|不要了|不报了|不弄了|不用了|算了|退出|不约了|先不办|不想办")
-_AFFIRM = re.compile(r"^(?:确认|提交|确认提交|对|对的|对了|没错|没问题|是的|是|可以|好的?|行|嗯|没错儿|正确|就这样|确定)")
+_AFFIRM = re.compile(
+    r"^(?:确认|提交|确认提交|对|对的|对了|没错|没问题|是的|是|可以|好的?|行|嗯|没错儿|正确|就这样|确定)"
+)
 _DENY = re.compile(r"不对|不是|错了|有误|要改|修改|改一下")
 _CORRECTION = re.compile(r"说错了|错了|改成|改为|改一下|更正|重新说|不对|写错|记错")
-_QUESTION = re.compile(r"[？?]|吗|多少|怎么|哪里|哪儿|几点|什么时候|能不能|可不可以|是不是|有没有|先问|请问|咨询")
+_QUESTION = re.compile(
+    r"[？?]|吗|多少|怎么|哪里|哪儿|几点|什么时候|能不能|可不可以|是不是|有没有|先问|请问|咨询"
+)
 _NOTHING = re.compile(r"^(?:没有|没|无|不用|都行|都可以|随便|没啥|没什么)")
 _LABEL_WORDS: dict[str, tuple[str, ...]] = {
     "name": ("名字", "姓名"),
@@ -49,7 +59,9 @@ _LABEL_WORDS: dict[str, tuple[str, ...]] = {
     "time": ("时间", "几点", "钟点"),
     "id_number": ("身份证",),
 }
-_CHILD_AGE = re.compile(r"(?P<n>[0-9一二两三四五六七八九十]+)\s*(?P<u>岁半?|个月|周岁)|(?P<g>[一二三四五六1-6初高][一二三1-3]?)\s*年级|(?P<k>小班|中班|大班)")
+_CHILD_AGE = re.compile(
+    r"(?P<n>[0-9一二两三四五六七八九十]+)\s*(?P<u>岁半?|个月|周岁)|(?P<g>[一二三四五六1-6初高][一二三1-3]?)\s*年级|(?P<k>小班|中班|大班)"
+)
 _NUMBER_RUN = re.compile(f"[{NUMERAL_CHARS}]+")
 _ROOM_ONLY = re.compile(r"(?<![0-9])(?P<n>\d{3,4})(?![0-9])")
 _RURAL_ADDRESS = re.compile(r"[号栋楼村组巷路街院区]")
@@ -82,8 +94,15 @@ class FillResult:
 
     @property
     def found_anything(self) -> bool:
-        return bool(self.kind or self.updates or self.problems or self.cleared or self.who
-                    or self.confirmed is not None or self.ended)
+        return bool(
+            self.kind
+            or self.updates
+            or self.problems
+            or self.cleared
+            or self.who
+            or self.confirmed is not None
+            or self.ended
+        )
 
 
 def wants_to_cancel(turn: Turn) -> bool:
@@ -183,7 +202,13 @@ class FormFiller:
         return None
 
     def _extract(
-        self, spec: FormSpec, values: dict[str, Any], turn: Turn, norm: str, today: dt.date, result: FillResult
+        self,
+        spec: FormSpec,
+        values: dict[str, Any],
+        turn: Turn,
+        norm: str,
+        today: dt.date,
+        result: FillResult,
     ) -> dict[str, Any]:
         found: dict[str, Any] = {}
         requested = spec.field(turn.requested or "")
@@ -205,8 +230,14 @@ class FormFiller:
         return {k: v for k, v in found.items() if spec.field(k) and spec.field(k).applies(merged)}
 
     def _field_value(
-        self, spec: FormSpec, f: FieldSpec, values: dict[str, Any], turn: Turn, norm: str,
-        today: dt.date, requested: bool,
+        self,
+        spec: FormSpec,
+        f: FieldSpec,
+        values: dict[str, Any],
+        turn: Turn,
+        norm: str,
+        today: dt.date,
+        requested: bool,
     ) -> tuple[Any, str | None]:
         kind = f.type
         if kind == "name":
@@ -218,7 +249,11 @@ class FormFiller:
         if kind == "address":
             return _address(norm, values.get(f.name), requested)
         if kind in ("phone", "phone_optional"):
-            if kind == "phone_optional" and requested and re.search(r"匿名|不留|不方便|不想留|不用留|算了", norm):
+            if (
+                kind == "phone_optional"
+                and requested
+                and re.search(r"匿名|不留|不方便|不想留|不用留|算了", norm)
+            ):
                 return "匿名", None
             found = find_phone(norm)
             if found is None:
@@ -236,7 +271,9 @@ class FormFiller:
         if kind == "choice":
             return _choice(f, norm, requested)
         if kind == "certificate":
-            service = self.catalogue.find(str(turn.entity("service") or ""), domain="cert") or self.catalogue.find(norm, domain="cert")
+            service = self.catalogue.find(
+                str(turn.entity("service") or ""), domain="cert"
+            ) or self.catalogue.find(norm, domain="cert")
             if service is None:
                 return None, ("没听出是哪种证明，请说证明的名称，比如“居住证明”。" if requested else None)
             return service.id, None
@@ -249,7 +286,9 @@ class FormFiller:
             return text[:200], None
         return None, None
 
-    def _name(self, spec: FormSpec, f: FieldSpec, values: dict[str, Any], norm: str, requested: bool) -> str | None:
+    def _name(
+        self, spec: FormSpec, f: FieldSpec, values: dict[str, Any], norm: str, requested: bool
+    ) -> str | None:
         cue = find_name_after_cue(norm)
         if cue:
             name, position = cue
@@ -417,7 +456,9 @@ def _choice(f: FieldSpec, norm: str, requested: bool) -> tuple[str | None, str |
 def _report_description(norm: str) -> str | None:
     """The resident's first message, when it already says what is wrong ("楼道灯坏了三天了")."""
     text = norm.strip()
-    generic = re.fullmatch(r"(?:我)?(?:要|想)?(?:投诉|反映|举报|报修)(?:一下|个)?(?:问题|情况)?[。！!]?", text)
+    generic = re.fullmatch(
+        r"(?:我)?(?:要|想)?(?:投诉|反映|举报|报修)(?:一下|个)?(?:问题|情况)?[。！!]?", text
+    )
     if generic or len(text) < 6:
         return None
     return text[:200]

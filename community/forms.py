@@ -15,8 +15,20 @@ import yaml
 from community.catalogue import CatalogueError
 
 FIELD_TYPES = frozenset(
-    {"name", "age", "child_age", "address", "phone", "phone_optional", "id_number", "date",
-     "time", "text", "choice", "certificate"}
+    {
+        "name",
+        "age",
+        "child_age",
+        "address",
+        "phone",
+        "phone_optional",
+        "id_number",
+        "date",
+        "time",
+        "text",
+        "choice",
+        "certificate",
+    }
 )
 # Fields whose values are personal data: sealed in the conversation, masked in lists and logs.
 PERSONAL_TYPES = frozenset({"name", "address", "phone", "phone_optional", "id_number"})
@@ -84,9 +96,7 @@ class Forms:
 
     def for_text(self, text: str) -> FormSpec | None:
         """The kind whose keyword appears in ``text`` (longest keyword first)."""
-        pairs = sorted(
-            ((k, s) for s in self.kinds.values() for k in s.keywords), key=lambda p: -len(p[0])
-        )
+        pairs = sorted(((k, s) for s in self.kinds.values() for k in s.keywords), key=lambda p: -len(p[0]))
         return next((s for k, s in pairs if k in text), None)
 
 
@@ -138,7 +148,9 @@ def _kind_fields(kind: str, raw: Any, fields: dict[str, FieldSpec], file: str) -
             when = {str(k): str(v) for k, v in (override.get("when") or {}).items()}
             for key in when:
                 if key not in {f.name for f in out}:
-                    raise _fail(file, f"kinds.{kind}", f"fields.{name}.when", f"{key!r} must be an earlier field")
+                    raise _fail(
+                        file, f"kinds.{kind}", f"fields.{name}.when", f"{key!r} must be an earlier field"
+                    )
         out.append(FieldSpec(base.name, base.type, base.label, ask, base.options, when))
     return tuple(out)
 
@@ -150,7 +162,11 @@ def load_forms(path: str | Path) -> Forms:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise _fail(file, None, None, f"cannot be read: {err}") from err
-    if not isinstance(data, dict) or not isinstance(data.get("fields"), dict) or not isinstance(data.get("kinds"), dict):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("fields"), dict)
+        or not isinstance(data.get("kinds"), dict)
+    ):
         raise _fail(file, None, None, "must have 'fields' and 'kinds' mappings")
     fields = {name: _field_spec(name, spec, file) for name, spec in data["fields"].items()}
     kinds: dict[str, FormSpec] = {}
@@ -177,4 +193,8 @@ def load_forms(path: str | Path) -> Forms:
 def forms_path(catalogue_dir: Path) -> Path:
     """The community's own forms file if its catalogue has one, else the project's."""
     own = Path(catalogue_dir) / "forms" / "requests.yml"
-    return own if own.exists() else Path(__file__).resolve().parent.parent / "catalogue" / "forms" / "requests.yml"
+    return (
+        own
+        if own.exists()
+        else Path(__file__).resolve().parent.parent / "catalogue" / "forms" / "requests.yml"
+    )

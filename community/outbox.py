@@ -64,15 +64,19 @@ class Outbox:
             for path in self.pending():
                 clear = self.sealer.unseal(path.read_text(encoding="ascii"))
                 if not isinstance(clear, str):
-                    log.error("Outbox entry %s cannot be unsealed (was COMMUNITY_SECRET_KEY changed?)", path.name)
+                    log.error(
+                        "Outbox entry %s cannot be unsealed (was COMMUNITY_SECRET_KEY changed?)", path.name
+                    )
                     continue
                 new = NewRequest.from_dict(json.loads(clear))
                 row = requests.create(new)  # raises while the database is still down
                 requests.notify(
-                    row["channel"], row["conversation_id"],
+                    row["channel"],
+                    row["conversation_id"],
                     f"您之前提交的{row['title']}已正式登记，编号 {row['ref']}。"
                     f"发“查询进度 {row['ref']}”可以看办理进度。",
-                    kind="outbox", ref=row["ref"],
+                    kind="outbox",
+                    ref=row["ref"],
                 )
                 path.unlink()
                 delivered.append(row)
@@ -107,5 +111,8 @@ class OutboxFlusher:
                 for row in self.outbox.flush(self.requests):
                     log.info("Outbox: request %s stored after the database came back", row["ref"])
             except Exception as err:  # the database is still down: try again later
-                log.warning("Outbox: %d request(s) waiting, database still unavailable (%s)",
-                            len(self.outbox), type(err).__name__)
+                log.warning(
+                    "Outbox: %d request(s) waiting, database still unavailable (%s)",
+                    len(self.outbox),
+                    type(err).__name__,
+                )

@@ -71,7 +71,13 @@ request_events = sa.Table(
     "request_events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("request_id", sa.Integer, sa.ForeignKey("service_requests.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column(
+        "request_id",
+        sa.Integer,
+        sa.ForeignKey("service_requests.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("note", sa.Text, nullable=True),
@@ -313,15 +319,15 @@ class RequestStore:
                 raise RequestError("not-found", f"no request {ref}")
             current = row._mapping["status"]
             if status not in TRANSITIONS[current]:
-                raise RequestError(
-                    "bad-transition", f"{ref} is {current}; it cannot become {status}"
-                )
+                raise RequestError("bad-transition", f"{ref} is {current}; it cannot become {status}")
             values: dict[str, Any] = {"status": status, "updated_at": now}
             if note:
                 values["staff_note"] = note
             if status in CLOSED:
                 values["closed_at"] = now
-            connection.execute(service_requests.update().where(service_requests.c.id == row._mapping["id"]).values(**values))
+            connection.execute(
+                service_requests.update().where(service_requests.c.id == row._mapping["id"]).values(**values)
+            )
             connection.execute(
                 request_events.insert().values(
                     request_id=row._mapping["id"], at=now, status=status, note=note, actor=actor
@@ -329,8 +335,15 @@ class RequestStore:
             )
             record = dict(row._mapping)
             kind = "ack" if record["kind"] == "report" and status == "accepted" else "status"
-            _notify(connection, record["channel"], record["conversation_id"], kind,
-                    status_message(record, status, note), ref=ref, now=now)
+            _notify(
+                connection,
+                record["channel"],
+                record["conversation_id"],
+                kind,
+                status_message(record, status, note),
+                ref=ref,
+                now=now,
+            )
             record.update(values)
         return _decode_mapping(record)
 
@@ -354,15 +367,26 @@ class RequestStore:
                 service_requests.update()
                 .where(where, t.anonymised.is_(False))
                 .values(
-                    contact_name=None, phone=None, id_number=None, address=None,
-                    fields="{}", summary="（已按保存期限匿名化）", anonymised=True,
+                    contact_name=None,
+                    phone=None,
+                    id_number=None,
+                    address=None,
+                    fields="{}",
+                    summary="（已按保存期限匿名化）",
+                    anonymised=True,
                 )
             )
             return int(result.rowcount or 0)
 
     # -- notifications ------------------------------------------------------------------------
     def notify(
-        self, channel: str, conversation_id: str, text: str, *, kind: str = "staff_reply", ref: str | None = None
+        self,
+        channel: str,
+        conversation_id: str,
+        text: str,
+        *,
+        kind: str = "staff_reply",
+        ref: str | None = None,
     ) -> int:
         with self.engine.begin() as connection:
             return _notify(connection, channel, conversation_id, kind, text, ref=ref)
@@ -395,16 +419,26 @@ class RequestStore:
 
 
 def _notify(
-    connection: sa.engine.Connection, channel: str, conversation_id: str, kind: str, text: str,
-    *, ref: str | None = None, now: dt.datetime | None = None,
+    connection: sa.engine.Connection,
+    channel: str,
+    conversation_id: str,
+    kind: str,
+    text: str,
+    *,
+    ref: str | None = None,
+    now: dt.datetime | None = None,
 ) -> int:
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"notification kind must be one of {NOTIFICATION_KINDS}")
     return int(
         connection.execute(
             notifications.insert().values(
-                created_at=now or utcnow(), channel=channel or "unknown",
-                conversation_id=conversation_id, kind=kind, text=text, ref=ref,
+                created_at=now or utcnow(),
+                channel=channel or "unknown",
+                conversation_id=conversation_id,
+                kind=kind,
+                text=text,
+                ref=ref,
             )
         ).inserted_primary_key[0]
     )

@@ -32,10 +32,18 @@ def retention_days(env: dict[str, str] | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m community.retention", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--days", type=int, default=None,
-                        help=f"closed for more than this many days (default REQUEST_RETENTION_DAYS or {DEFAULT_DAYS})")
-    parser.add_argument("--delete", action="store_true", help="delete the requests instead of anonymising them")
+    parser = argparse.ArgumentParser(
+        prog="python -m community.retention", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help=f"closed for more than this many days (default REQUEST_RETENTION_DAYS or {DEFAULT_DAYS})",
+    )
+    parser.add_argument(
+        "--delete", action="store_true", help="delete the requests instead of anonymising them"
+    )
     args = parser.parse_args(argv)
     try:
         days = args.days if args.days is not None else retention_days()

@@ -26,8 +26,9 @@ class Sealer:
             self._fernet = Fernet(key)
         except (ValueError, TypeError) as err:
             raise ValueError(
-                f"{KEY_ENV} must be a Fernet key (32 url-safe base64-encoded bytes); generate one "
-                "with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+                f"{KEY_ENV} must be a Fernet key (32 url-safe base64-encoded bytes); generate one with: "
+                "python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
             ) from err
 
     @classmethod

@@ -108,7 +108,7 @@ class Store:
         return store
 
     @property
-    def requests(self) -> "RequestStore":
+    def requests(self) -> RequestStore:
         """Service requests (工单) and notifications to residents."""
         from community.request_store import RequestStore
 

@@ -10,8 +10,22 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-_DIGIT_MAP = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
-              "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_DIGIT_MAP = {
+    "零": "0",
+    "〇": "0",
+    "洞": "0",
+    "一": "1",
+    "幺": "1",
+    "二": "2",
+    "两": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+}
 _SPOKEN_RUN = re.compile(r"[零〇洞一幺二两三四五六七八九0-9]{7,}")
 _DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9][0-9\s\-－]{5,22}[0-9Xx](?![0-9A-Za-z])")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -66,7 +80,7 @@ def is_valid_id_number(value: str) -> bool:
         dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return False
-    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == value[17]
 
 
@@ -89,10 +103,32 @@ _NAME_CHARS = r"[\u4e00-\u9fa5·]"
 _NAME_AFTER = re.compile(rf"(?:名字是|名字叫|姓名是|姓名|名叫|叫做|叫)\s*(?P<n>{_NAME_CHARS}{{2,5}})")
 _STOP = "住今电手号岁在的是家，,。.；;、和跟从给要想报啊吧呀呢嘛了"
 _NOT_NAMES = {
-    "没有", "不知道", "取消", "不办了", "算了", "好的", "可以", "确认", "是的", "对的", "不是",
-    "不对", "你好", "您好", "谢谢", "什么", "怎么", "为啥", "人工", "匿名", "不用", "不要",
+    "没有",
+    "不知道",
+    "取消",
+    "不办了",
+    "算了",
+    "好的",
+    "可以",
+    "确认",
+    "是的",
+    "对的",
+    "不是",
+    "不对",
+    "你好",
+    "您好",
+    "谢谢",
+    "什么",
+    "怎么",
+    "为啥",
+    "人工",
+    "匿名",
+    "不用",
+    "不要",
 }
-_FILLERS = re.compile(r"^(?:我叫|她叫|他叫|我妈叫|我爸叫|孩子叫|名字是|名字叫|姓名是|姓名|叫|是|就是)|(?:吧|啊|呀|哦|。|！|!|\.)+$")
+_FILLERS = re.compile(
+    r"^(?:我叫|她叫|他叫|我妈叫|我爸叫|孩子叫|名字是|名字叫|姓名是|姓名|叫|是|就是)|(?:吧|啊|呀|哦|。|！|!|\.)+$"
+)
 
 
 def _trim_name(candidate: str) -> str:

@@ -38,15 +38,21 @@ class FormSim:
         return "\n".join(m.get("text") or "" for m in self.said)
 
     def _tracker(self, text: str, intent: str, confidence: float, entities: list, before: str) -> Tracker:
-        latest = {"text": text, "intent": {"name": intent, "confidence": confidence},
-                  "intent_ranking": [{"name": intent, "confidence": confidence}], "entities": entities}
+        latest = {
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [{"name": intent, "confidence": confidence}],
+            "entities": entities,
+        }
         user = {"event": "user", "text": text, "parse_data": latest, "metadata": {"channel": self.channel}}
         events = [*self.history, {"event": "action", "name": "action_listen"}, user]
         if before != "action_listen":
             events.append({"event": "action", "name": before})
         events.append({"event": "action", "name": "request_form"})
         active_loop = {"name": "request_form"} if self.active else {}
-        return Tracker(self.sender, dict(self.slots), latest, events, False, None, active_loop, "request_form")
+        return Tracker(
+            self.sender, dict(self.slots), latest, events, False, None, active_loop, "request_form"
+        )
 
     def _run(self, action: Any, trk: Tracker) -> list[dict]:
         dispatcher = CollectingDispatcher()
@@ -61,8 +67,9 @@ class FormSim:
             if event.get("event") == "active_loop" and event.get("name") is None:
                 self.active = False
 
-    def say(self, text: str, intent: str = "inform", confidence: float = 0.9,
-            entities: list | None = None) -> Any:
+    def say(
+        self, text: str, intent: str = "inform", confidence: float = 0.9, entities: list | None = None
+    ) -> Any:
         """A resident message while the form is open (or the one that opens it)."""
         self.said = []
         trk = self._tracker(text, intent, confidence, entities or [], "action_listen")
@@ -88,7 +95,9 @@ class FormSim:
         self.active = False
         latest = {"text": text, "intent": {"name": "affirm", "confidence": 0.9}, "entities": []}
         user = {"event": "user", "text": text, "parse_data": latest, "metadata": {"channel": self.channel}}
-        trk = Tracker(self.sender, dict(self.slots), latest, [*self.history, user], False, None, {}, "request_form")
+        trk = Tracker(
+            self.sender, dict(self.slots), latest, [*self.history, user], False, None, {}, "request_form"
+        )
         events = self._run(ActionSubmitRequest(), trk)
         self._apply(events)
         return events
@@ -98,6 +107,14 @@ class FormSim:
         latest = {"text": text, "intent": {"name": "cancel", "confidence": 1.0}, "entities": []}
         user = {"event": "user", "text": text, "parse_data": latest, "metadata": {"channel": self.channel}}
         active_loop = {"name": "request_form"} if self.active else {}
-        trk = Tracker(self.sender, dict(self.slots), latest, [*self.history, user], False, None, active_loop,
-                      "action_listen")
+        trk = Tracker(
+            self.sender,
+            dict(self.slots),
+            latest,
+            [*self.history, user],
+            False,
+            None,
+            active_loop,
+            "action_listen",
+        )
         self._apply(self._run(ActionCancelRequest(), trk))

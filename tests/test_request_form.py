@@ -295,16 +295,32 @@ def check(rt, text, sender="web-resident-1"):
     from tests.test_actions import run
 
     latest = {"text": text, "intent": {"name": "check_request", "confidence": 0.9}, "entities": []}
-    trk = Tracker(sender, {}, latest, [{"event": "user", "text": text, "parse_data": latest}], False, None, {},
-                  "action_listen")
+    trk = Tracker(
+        sender,
+        {},
+        latest,
+        [{"event": "user", "text": text, "parse_data": latest}],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
     messages, _ = run(ActionCheckRequest(), trk)
     return messages[0]["text"]
 
 
 def test_progress_by_reference_and_my_requests(rt):
     assert "还没有" in check(rt, "我的申请")
-    new = NewRequest(kind="meal", title="助餐登记", channel="web", conversation_id="web-resident-1",
-                     fields={}, summary="-", contact_name="王秀英", phone="13812345678")
+    new = NewRequest(
+        kind="meal",
+        title="助餐登记",
+        channel="web",
+        conversation_id="web-resident-1",
+        fields={},
+        summary="-",
+        contact_name="王秀英",
+        phone="13812345678",
+    )
     ref = rt.store.requests.create(new)["ref"]
     rt.store.requests.set_status(ref, "accepted", actor="li", note="明天开始送餐")
     text = check(rt, f"查询进度 {ref.lower()}")
@@ -332,18 +348,36 @@ def test_answers_offer_to_apply_online_and_the_button_starts_the_form(rt):
 
 # Every kind of request: opening message, then answers in the order asked, then what is stored.
 SCRIPTS = {
-    "meal": (("帮我爸报个助餐", "request_service"), ["张建国", "七十九", "8栋2单元301", "13812345678", "低盐", "去食堂吃"],
-             {"meal_mode": "食堂就餐", "age": 79}),
-    "homecare": (("帮我妈约个助洁", "request_service"), ["刘桂兰", "6栋1单元202", "后天", "下午", "13912345678"],
-                 {"homecare_service": "助洁", "time": "下午"}),
-    "childcare": (("给孩子报个暑托班", "request_service"), ["孩子叫陈小雨", "三年级", "我叫陈刚", "13700001111", "暑假7月"],
-                  {"childcare_service": "寒暑假看护", "child_age": "三年级"}),
-    "employment": (("我要做失业登记", "request_service"), ["孙丽", "13600002222", "下周一", "上午"],
-                   {"employment_service": "失业登记"}),
-    "certificate": (("我要预约开居住证明", "request_service"), ["赵丽", "11010519491231002X", "13500003333", "明天"],
-                    {"certificate": "cert_residence_permit_proof"}),
-    "report": (("我要投诉", "complaint_report"), ["噪音", "9栋楼下", "每天晚上十点以后还在跳广场舞", "13400004444"],
-               {"report_category": "噪音扰民"}),
+    "meal": (
+        ("帮我爸报个助餐", "request_service"),
+        ["张建国", "七十九", "8栋2单元301", "13812345678", "低盐", "去食堂吃"],
+        {"meal_mode": "食堂就餐", "age": 79},
+    ),
+    "homecare": (
+        ("帮我妈约个助洁", "request_service"),
+        ["刘桂兰", "6栋1单元202", "后天", "下午", "13912345678"],
+        {"homecare_service": "助洁", "time": "下午"},
+    ),
+    "childcare": (
+        ("给孩子报个暑托班", "request_service"),
+        ["孩子叫陈小雨", "三年级", "我叫陈刚", "13700001111", "暑假7月"],
+        {"childcare_service": "寒暑假看护", "child_age": "三年级"},
+    ),
+    "employment": (
+        ("我要做失业登记", "request_service"),
+        ["孙丽", "13600002222", "下周一", "上午"],
+        {"employment_service": "失业登记"},
+    ),
+    "certificate": (
+        ("我要预约开居住证明", "request_service"),
+        ["赵丽", "11010519491231002X", "13500003333", "明天"],
+        {"certificate": "cert_residence_permit_proof"},
+    ),
+    "report": (
+        ("我要投诉", "complaint_report"),
+        ["噪音", "9栋楼下", "每天晚上十点以后还在跳广场舞", "13400004444"],
+        {"report_category": "噪音扰民"},
+    ),
 }
 
 
@@ -380,5 +414,9 @@ def test_every_kind_can_be_cancelled_and_survives_a_question(rt, kind):
 def test_a_menu_button_tapped_in_the_middle_is_answered_then_the_form_goes_on(rt):
     sim = FormSim()
     sim.say("楼道灯坏了", "complaint_report")
-    assert sim.say('/elderly_meal{"menu":"domain"}', "elderly_meal", 1.0,
-                   [{"entity": "menu", "value": "domain"}]) == REJECTED
+    assert (
+        sim.say(
+            '/elderly_meal{"menu":"domain"}', "elderly_meal", 1.0, [{"entity": "menu", "value": "domain"}]
+        )
+        == REJECTED
+    )

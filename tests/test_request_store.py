@@ -13,7 +13,11 @@ TABLES = ("notifications", "request_events", "service_requests", "request_sequen
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    url = (
+        f"sqlite:///{tmp_path / 'store.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
     store = Store.from_url(url)
     _empty(store)
     yield store
@@ -29,10 +33,16 @@ def _empty(store):
 
 def meal(conversation="web-1", **extra):
     values = dict(
-        kind="meal", title="助餐登记", channel="web", conversation_id=conversation,
+        kind="meal",
+        title="助餐登记",
+        channel="web",
+        conversation_id=conversation,
         fields={"elder_name": "张三明", "age": 82, "meal_mode": "delivery"},
         summary="张三明 82岁 3栋2单元501 送餐 13812345678",
-        contact_name="张三明", phone="13812345678", address="3栋2单元501", due_days=3,
+        contact_name="张三明",
+        phone="13812345678",
+        address="3栋2单元501",
+        due_days=3,
     )
     values.update(extra)
     return NewRequest(**values)
@@ -48,7 +58,10 @@ def test_references_are_sequential_per_local_day(store):
     late = store.requests.create(meal(), now=dt.datetime(2026, 11, 29, 15, 30, tzinfo=dt.timezone.utc))
     next_day = store.requests.create(meal(), now=dt.datetime(2026, 11, 29, 16, 30, tzinfo=dt.timezone.utc))
     assert [r["ref"] for r in (first, second, late, next_day)] == [
-        "SQ-20261129-0001", "SQ-20261129-0002", "SQ-20261129-0003", "SQ-20261130-0001",
+        "SQ-20261129-0001",
+        "SQ-20261129-0002",
+        "SQ-20261129-0003",
+        "SQ-20261130-0001",
     ]
     stored = store.requests.get("sq-20261129-0002")
     assert stored["status"] == "submitted" and stored["fields"]["age"] == 82

@@ -14,8 +14,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def request(store, days_ago_closed):
     now = dt.datetime.now(dt.timezone.utc)
-    new = NewRequest(kind="meal", title="助餐登记", channel="web", conversation_id="web-1", fields={"age": 80},
-                     summary="王秀英 13812345678", contact_name="王秀英", phone="13812345678")
+    new = NewRequest(
+        kind="meal",
+        title="助餐登记",
+        channel="web",
+        conversation_id="web-1",
+        fields={"age": 80},
+        summary="王秀英 13812345678",
+        contact_name="王秀英",
+        phone="13812345678",
+    )
     row = store.requests.create(new, now=now - dt.timedelta(days=days_ago_closed + 1))
     store.requests.set_status(row["ref"], "done", actor="li", now=now - dt.timedelta(days=days_ago_closed))
     return row["ref"]
@@ -23,8 +31,12 @@ def request(store, days_ago_closed):
 
 def run(tmp_path, *args, **env):
     return subprocess.run(
-        [sys.executable, "-m", "community.retention", *args], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "VAR_DIR": str(tmp_path), "DATABASE_URL": "", **env}, timeout=120,
+        [sys.executable, "-m", "community.retention", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "VAR_DIR": str(tmp_path), "DATABASE_URL": "", **env},
+        timeout=120,
     )
 
 

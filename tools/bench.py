@@ -176,7 +176,8 @@ def main() -> int:
     for key, label in labels.items():
         r = results[key]
         print(f"{label:28s} p50 {r['p50_ms']} ms   p95 {r['p95_ms']} ms   {r['throughput_msg_per_s']} msg/s")
-    for key, label in (("form_turn", "request form turn"), ("form_confirm_and_store", "confirm (stored, then reply)")):
+    form_labels = {"form_turn": "request form turn", "form_confirm_and_store": "confirm (stored, then reply)"}
+    for key, label in form_labels.items():
         r = results[key]
         print(f"{label:28s} p50 {r['p50_ms']} ms   p95 {r['p95_ms']} ms")
     print(f"{'training time':28s} {results['training_s']} s")
