@@ -77,3 +77,20 @@ def catalogue():
     from community.catalogue import load_catalogue
 
     return load_catalogue(ROOT / "catalogue")
+
+
+@pytest.fixture()
+def rt(tmp_path, catalogue):
+    """The action server's runtime on a fresh SQLite store (actions run in-process)."""
+    from actions import runtime
+    from community.settings import Settings
+    from community.store import Store
+
+    value = runtime.Runtime(
+        settings=Settings(var_dir=tmp_path),
+        catalogue=catalogue,
+        store=Store.from_url(f"sqlite:///{tmp_path / 'store.db'}"),
+    )
+    runtime.configure(value)
+    yield value
+    runtime.configure(None)

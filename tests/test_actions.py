@@ -7,25 +7,10 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
 from actions.answers import ActionAnswerCert, ActionAnswerElderly, ActionAnswerEmergency
 from actions.conversation import ActionRepeat, ActionSlower
 from actions.handoff import ActionHumanHandoff
 from actions.unclear import ActionHandleUnclear
-from community.settings import Settings
-from community.store import Store
-
-
-@pytest.fixture()
-def rt(tmp_path, catalogue):
-    value = runtime.Runtime(
-        settings=Settings(var_dir=tmp_path),
-        catalogue=catalogue,
-        store=Store.from_url(f"sqlite:///{tmp_path / 'store.db'}"),
-    )
-    runtime.configure(value)
-    yield value
-    runtime.configure(None)
 
 
 def tracker(text, intent, confidence=0.95, ranking=None, entities=None, events=(), slots=None):

@@ -5,27 +5,15 @@ import re
 
 import pytest
 
-from actions import runtime
 from actions.requests import ActionCheckRequest, today
 from community.request_store import NewRequest
 from community.sealed import is_sealed
-from community.settings import Settings
 from community.store import Store
 from tests.request_sim import REJECTED, FormSim
 
 REF = re.compile(r"SQ-\d{8}-\d{4}")
 
 
-@pytest.fixture()
-def rt(tmp_path, catalogue):
-    value = runtime.Runtime(
-        settings=Settings(var_dir=tmp_path),
-        catalogue=catalogue,
-        store=Store.from_url(f"sqlite:///{tmp_path / 'store.db'}"),
-    )
-    runtime.configure(value)
-    yield value
-    runtime.configure(None)
 
 
 def clear(rt, sim, name):
