@@ -219,3 +219,58 @@ def test_annotate_a_queued_question(browser, tabs, stack, store, training_root):
         (training_root / "nlu_data" / "nlu" / "reviewed.yml").read_text(encoding="utf-8")
     )
     assert "小区里电动车充电桩坏了找谁修" in str(reviewed["nlu"])
+
+
+AXE = ROOT / "tests" / "webchat" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(driver) -> list[str]:
+    """axe-core's WCAG violations on the page (axe is injected by the test, not by the page)."""
+    import json
+
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    raw = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(JSON.stringify("
+        "  r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(' | ')))))"
+        ".catch(e => done(JSON.stringify(['axe failed: ' + e])));"
+    )
+    return json.loads(raw)
+
+
+def test_console_pages_are_accessible(browser, tabs, stack, store):
+    if not AXE.is_file():
+        import subprocess
+
+        subprocess.run([str(ROOT / "tools" / "ensure_axe.sh")], check=True)
+    store.record_unanswered(
+        text="垃圾分类的桶放哪里",
+        channel="web",
+        conversation_id="web-axe",
+        reason="fallback",
+        top_intents=[IntentScore("community_affairs", 0.3)],
+    )
+    handoff = store.create_handoff(conversation_id="web-axe", channel="web", reason="asked", text="找人")
+    console = staff_tab(browser, tabs)
+    console.set_script_timeout(60)
+    console.get(stack.web + "/staff/review")
+    [link] = [a for a in css(console, "a.qtext") if "垃圾分类" in a.text]
+    review_group = link.get_attribute("href")
+    pages = [
+        "/staff/handoffs",
+        f"/staff/handoffs/{handoff}",
+        "/staff/review",
+        review_group,
+        "/staff/requests",
+        "/staff/stats",
+    ]
+    found = {}
+    for path in pages:
+        console.get(path if path.startswith("http") else stack.web + path)
+        violations = axe_violations(console)
+        if violations:
+            found[path] = violations
+    assert found == {}
+    # Large, readable text.
+    size = console.execute_script("return parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= 18

@@ -15,6 +15,20 @@
     }, 3000);
   }
 
+  // The handoff inbox updates itself (not while a control in it has the focus).
+  const inbox = document.getElementById("inbox");
+  if (inbox && inbox.dataset.refresh) {
+    setInterval(async function () {
+      if (inbox.contains(document.activeElement) && document.activeElement !== document.body) return;
+      try {
+        const response = await fetch(inbox.dataset.refresh, { credentials: "same-origin" });
+        if (!response.ok) return;
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("inbox");
+        if (fresh && fresh.innerHTML !== inbox.innerHTML) inbox.innerHTML = fresh.innerHTML;
+      } catch (err) { /* try again */ }
+    }, 15000);
+  }
+
   // Retraining progress.
   const box = document.getElementById("retrain");
   if (box && box.dataset.statusUrl) {
