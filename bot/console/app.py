@@ -297,10 +297,16 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
 
 
 def same_origin(request: web.Request) -> bool:
+    """The form was posted from our own pages (the browser's ``Origin``). Behind an https reverse
+    proxy (``CONSOLE_SECURE_COOKIES=always``) the browser's origin is https while this server
+    sees http; the proxy must pass the Host header on."""
     origin = request.headers.get("Origin")
     if origin is None:  # not sent by every browser on same-origin form posts
         return True
-    return origin == f"{request.scheme}://{request.host}"
+    allowed = {f"{request.scheme}://{request.host}"}
+    if request.app[CSETTINGS].secure_cookies == "always":
+        allowed.add(f"https://{request.host}")
+    return origin in allowed
 
 
 def forbidden(request: web.Request, message: str) -> web.Response:

@@ -223,6 +223,18 @@ def test_cookies_are_secure_when_configured(harness):
         )
         cookie = response.cookies["sqa_staff"]
         assert response.status == 302 and cookie["secure"] and cookie["httponly"]
+        # Behind an https proxy the browser's Origin is https: accepted, any other host is not.
+        host = f"{h.client.host}:{h.client.port}"
+        for origin, status in ((f"https://{host}", 302), ("https://evil.example", 403)):
+            page = await h.client.get("/staff/login")
+            token = page.cookies["sqa_staff_login"].value
+            response = await h.client.post(
+                "/staff/login",
+                allow_redirects=False,
+                headers={"Cookie": f"sqa_staff_login={token}", "Origin": origin},
+                data={"username": "wang", "password": PASSWORD, "csrf": token},
+            )
+            assert response.status == status, origin
 
     harness(scenario, console_settings=ConsoleSettings(secure_cookies="always"))
 
