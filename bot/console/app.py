@@ -992,32 +992,30 @@ async def stats_page(request: web.Request) -> web.Response:
     domains = sorted(
         {d for r in rows for d in r["domains"]}, key=lambda d: -sum(r["domains"].get(d, 0) for r in rows)
     )
-    chart_domains = charts.stacked_bars(
-        "每天的对话数（按服务领域）",
-        labels,
-        {d: [r["domains"].get(d, 0) for r in rows] for d in domains} or {"对话": [0] * len(rows)},
-        names=DOMAIN_LABELS,
-    )
-    chart_unanswered = charts.rate_bars(
-        "没答上的比例（待答问题 / 居民提问）", labels, [r["unanswered_rate"] for r in rows]
-    )
-    chart_handoff = charts.rate_bars(
-        "转人工的比例（转人工的对话 / 对话）", labels, [r["handoff_rate"] for r in rows]
-    )
-    chart_satisfaction = charts.rate_bars(
-        "满意度（👍 占评价的比例）", labels, [r["satisfaction"] for r in rows]
-    )
-    chart_response = charts.stacked_bars(
-        "转人工后首次回复用时（中位数，分钟）",
-        labels,
-        {"分钟": [round(r["median_response_minutes"] or 0, 1) for r in rows]},
-    )
-    chart_requests = charts.stacked_bars(
-        "工单：每天新提交和办结",
-        labels,
-        {"new": [r["requests"] for r in rows], "closed": [r["closed"] for r in rows]},
-        names={"new": "新提交", "closed": "办结/退回"},
-    )
+    titles = {
+        "domains": "每天的对话数（按服务领域）",
+        "unanswered": "没答上的比例（待答问题 / 居民提问）",
+        "handoff": "转人工的比例（转人工的对话 / 对话）",
+        "response": "转人工后首次回复用时（中位数，分钟）",
+        "satisfaction": "满意度（好评 👍 占全部评价的比例）",
+        "requests": "工单：每天新提交和办结",
+    }
+    by_domain = {d: [r["domains"].get(d, 0) for r in rows] for d in domains} or {"对话": [0] * len(rows)}
+    drawn = {
+        "domains": charts.stacked_bars(titles["domains"], labels, by_domain, names=DOMAIN_LABELS),
+        "unanswered": charts.rate_bars(titles["unanswered"], labels, [r["unanswered_rate"] for r in rows]),
+        "handoff": charts.rate_bars(titles["handoff"], labels, [r["handoff_rate"] for r in rows]),
+        "response": charts.stacked_bars(
+            titles["response"], labels, {"分钟": [round(r["median_response_minutes"] or 0, 1) for r in rows]}
+        ),
+        "satisfaction": charts.rate_bars(titles["satisfaction"], labels, [r["satisfaction"] for r in rows]),
+        "requests": charts.stacked_bars(
+            titles["requests"],
+            labels,
+            {"new": [r["requests"] for r in rows], "closed": [r["closed"] for r in rows]},
+            names={"new": "新提交", "closed": "办结/退回"},
+        ),
+    }
     pending = await run(console(request).pending_questions)
     top = (await run(group_rows, pending))[:10]
     return render(
@@ -1032,14 +1030,7 @@ async def stats_page(request: web.Request) -> web.Response:
         source=data["source"],
         STATUS_LABELS=STATUS_LABELS,
         nav="stats",
-        charts=[
-            chart_domains,
-            chart_unanswered,
-            chart_handoff,
-            chart_response,
-            chart_satisfaction,
-            chart_requests,
-        ],
+        charts=[(titles[k], drawn[k]) for k in titles],
     )
 
 

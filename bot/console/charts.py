@@ -26,13 +26,14 @@ PALETTE = (
     "#7c3aed",
 )
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 48
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 48
 
 
 def _nice_max(value: float) -> float:
+    """A top for the axis whose quarters are round numbers (counts get whole-number ticks)."""
     if value <= 0:
-        return 1.0
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+        return 4.0
+    for step in (4, 8, 12, 20, 40, 60, 100, 200, 400, 600, 1000, 2000, 4000, 10000, 20000, 40000):
         if value <= step:
             return float(step)
     return float(value)
@@ -70,7 +71,7 @@ def stacked_bars(
             'stroke="#d0d7de" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 5:.1f}" text-anchor="end" font-size="14" fill="#333">{text}</text>'
+            f'<text x="{LEFT - 6}" y="{y + 5:.1f}" text-anchor="end" font-size="18" fill="#333">{text}</text>'
         )
     for i, label in enumerate(labels):
         x = LEFT + slot * i + (slot - bar) / 2
@@ -87,10 +88,10 @@ def stacked_bars(
                 f'fill="{PALETTE[n % len(PALETTE)]}">'
                 f"<title>{escape(label)} {escape(names.get(key, key))}: {shown}</title></rect>"
             )
-        if len(labels) <= 16 or i % 2 == 0:
+        if len(labels) <= 8 or (len(labels) - 1 - i) % (2 if len(labels) <= 16 else 4) == 0:
             parts.append(
                 f'<text x="{LEFT + slot * i + slot / 2:.1f}" y="{TOP + plot_h + 20}" text-anchor="middle" '
-                f'font-size="13" fill="#333">{escape(label)}</text>'
+                f'font-size="17" fill="#333">{escape(label)}</text>'
             )
     if len(series) > 1:
         for n, key in enumerate(series):
@@ -100,7 +101,7 @@ def stacked_bars(
                 f'<rect x="{lx}" y="{ly - 12}" width="14" height="14" fill="{PALETTE[n % len(PALETTE)]}"/>'
             )
             parts.append(
-                f'<text x="{lx + 20}" y="{ly}" font-size="14" fill="#222">'
+                f'<text x="{lx + 20}" y="{ly}" font-size="18" fill="#222">'
                 f"{escape(names.get(key, key))}</text>"
             )
     parts.append("</svg>")
