@@ -14,7 +14,8 @@ from actions import runtime
 from actions.common import channel_of, entity_values, intent_ranking, send
 from community.answers import Button, Reply, clarification, handoff_button, payload
 from community.intents import SERVICE_INTENTS
-from community.store import IntentScore
+from community.staff_hours import after_hours_notice
+from community.store import IntentScore, utcnow
 from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, input_problem
 
 # Same value as the FallbackClassifier's ambiguity_threshold in config.yml.
@@ -111,10 +112,12 @@ class ActionHandleUnclear(Action):
                 reason="failed_twice",
                 text=text[:MAX_MESSAGE_CHARS],
             )
+            later = after_hours_notice(rt.settings.staff_hours, utcnow())
             reply = Reply(
                 (
-                    "抱歉，我还是没能帮上您。我已请社区工作人员来回复您，请稍等。",
-                    f"着急的话请打 {rt.settings.community_phone}（{rt.settings.staff_hours}）。",
+                    "抱歉，我还是没能帮上您。我已请社区工作人员来回复您"
+                    + ("。" if later else "，请稍等。"),
+                    later or f"着急的话请打 {rt.settings.community_phone}（{rt.settings.staff_hours}）。",
                 )
             )
             send(dispatcher, reply)

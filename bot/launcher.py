@@ -230,6 +230,8 @@ def run(settings: Settings) -> int:
         print(
             "\n社区服务助手 is running (Ctrl-C stops everything):\n"
             f"  Web chat (居民网页聊天):  http://{shown}:{settings.web_port}/\n"
+            f"  Staff console (工作台):   http://{shown}:{settings.web_port}/staff/  "
+            "(accounts: python -m bot.console create-user NAME --role staff|admin)\n"
             f"  Rasa server (REST):      http://{shown}:{settings.rasa_port}/webhooks/rest/webhook\n"
             f"  Rasa HTTP API:           http://{shown}:{settings.rasa_port}/model/parse\n"
             f"  Action server:           http://127.0.0.1:{settings.action_port}/webhook\n"

@@ -97,6 +97,20 @@ def test_second_failure_in_a_row_goes_to_staff(rt):
     assert handoff["reason"] == "failed_twice"
 
 
+def test_second_failure_after_hours_says_when_someone_will_answer(rt):
+    import dataclasses
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    tomorrow = (dt.datetime.now(ZoneInfo("Asia/Shanghai")).weekday() + 1) % 7
+    rt.settings = dataclasses.replace(rt.settings, staff_hours=f"周{'一二三四五六日'[tomorrow]} 8:30-17:30")
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "greet", "confidence": 0.2}]
+    trk = tracker("那个东西到底咋弄", "nlu_fallback", 0.45, ranking, slots={"unclear_count": 1.0})
+    messages, _ = run(ActionHandleUnclear(), trk)
+    assert "下班时间" in messages[0]["text"] and "明天" in messages[0]["text"]
+    assert rt.store.list_handoffs()[0]["reason"] == "failed_twice"
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [("", "还没有输入"), ("😀😀", "表情"), ("where is the office", "只能看懂中文"),

@@ -436,7 +436,22 @@ class TelegramChannel:
         rate: bool = True, empty: str = texts.NOT_UNDERSTOOD, **meta: str,
     ) -> None:
         answers = await self.ask(chat_id, message, **meta)
+        if not answers and await self.with_staff(chat_id):
+            empty, rate = texts.HELD, False  # the assistant is silent while staff hold the chat
         await self.deliver(chat_id, answers, question=question, spoke=spoke, rate=rate, empty=empty)
+
+    async def with_staff(self, chat_id: int) -> bool:
+        """Whether a staff member holds this chat in the handoff inbox."""
+        if self.store is None:
+            return False
+        from community.console_store import ConsoleStore
+
+        console = ConsoleStore(self.store.engine)
+        try:
+            return await asyncio.to_thread(lambda: console.held(sender_id(chat_id)) is not None)
+        except Exception as err:  # the store is away: say nothing special
+            log.warning("handoff state unknown: %s", type(err).__name__)
+            return False
 
     # --- pushed messages ---------------------------------------------------------------------
 

@@ -83,3 +83,17 @@ def test_no_requests_says_how_to_apply(make_bot):
     bot.send(text_update(CHAT, "/myrequests"))
     text = bot.wait_text("暂无", chat_id=CHAT).params["text"]
     assert text == texts.NO_REQUESTS and "证明办理" in text and "/myrequests" in text
+
+
+def test_while_staff_hold_the_chat_the_resident_is_told_a_person_will_answer(make_bot, sqlite_url):
+    from community.console_store import ConsoleStore
+
+    store = Store.from_url(sqlite_url)
+    handoff = store.create_handoff(conversation_id=f"tg-{CHAT}", channel="telegram", reason="asked", text="找人工")
+    ConsoleStore(store.engine).take(handoff, "wang")
+    bot = make_bot(FakeRasa(lambda text: []), store=store)  # Rasa is paused: it answers nothing
+    bot.send(text_update(CHAT, "我家水管爆了"))
+    call = bot.wait_text(texts.HELD, chat_id=CHAT)
+    assert "👍" not in str(markup(call))
+    bot.send(text_update(OTHER, "你好"))
+    bot.wait_text(texts.NOT_UNDERSTOOD, chat_id=OTHER)  # nobody holds this one
