@@ -23,6 +23,7 @@ from bot.webchat.app import COOKIE, STORE, create_app
 from community.console_store import ConsoleStore
 from community.settings import Settings
 from community.store import Store
+from tests.browser import start_chromium
 from voice.settings import VoiceSettings
 from voice.tts import FakeSynthesizer
 
@@ -215,37 +216,10 @@ async def read_events(stream: Any, want: int = 1, timeout: float = 5) -> list[di
 
 
 # -- real browser ------------------------------------------------------------------------------
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """Debian's headless Chromium driven by selenium (no browser download)."""
-    if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
-        pytest.fail("the browser tests need Debian's chromium: apt-get install chromium chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium==4.15.2")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1200,1000",
-        "--lang=zh-CN",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium"), window="1200,1000")
     yield driver
     driver.quit()
 
