@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.common import channel_of, entity_values, send
+from actions.review_signals import record_review_signals
 from community.answers import (
     Button,
     Reply,
@@ -63,6 +64,7 @@ class CatalogueAnswerAction(Action):
         rt = runtime.get()
         reply = self.compose(tracker, rt.catalogue)
         send(dispatcher, with_apply_button(reply, tracker, rt))
+        await record_review_signals(tracker, answered=True)
         return [SlotSet("unclear_count", 0.0)]
 
 

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.common import channel_of, entity_values, intent_ranking, send
+from actions.review_signals import record_review_signals
 from community.answers import Button, Reply, clarification, handoff_button, payload
 from community.intents import SERVICE_INTENTS
 from community.staff_hours import after_hours_notice
@@ -68,6 +69,7 @@ class ActionHandleUnclear(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         text = tracker.latest_message.get("text") or ""
+        await record_review_signals(tracker, answered=False)
         problem = input_problem(text)
         ranking = intent_ranking(tracker)
         if problem is not None:

@@ -139,3 +139,30 @@ def test_repeat_and_slower_resend_the_last_answer(rt):
     assert any(m["text"] == "【老年餐桌】在驿站" for m in messages)
     assert all(m["custom"] == {"speech_rate": "slow"} for m in messages)
     assert events[0]["name"] == "slow_speech" and events[0]["value"] is True
+
+
+def test_an_answer_given_with_low_confidence_goes_to_review(rt):
+    ranking = [{"name": "elderly_meal", "confidence": 0.38}, {"name": "elderly_daycare", "confidence": 0.2}]
+    messages, _ = run(ActionAnswerElderly(), tracker("老人吃饭那个事儿咋整", "elderly_meal", 0.38, ranking))
+    assert messages  # answered anyway
+    [row] = rt.store.list_unanswered()
+    assert row["reason"] == "low_confidence" and row["text"] == "老人吃饭那个事儿咋整"
+    assert row["top_intents"][0] == {"name": "elderly_meal", "confidence": 0.38}
+    run(ActionAnswerElderly(), tracker("助餐在哪里吃", "elderly_meal", 0.93))
+    assert len(rt.store.list_unanswered()) == 1  # a sure answer is not queued
+
+
+def test_a_clarification_the_resident_ignored_goes_to_review(rt):
+    ranking = [{"name": "elderly_allowance", "confidence": 0.41},
+               {"name": "community_assistance", "confidence": 0.38}]
+    parse = {"intent": {"name": "nlu_fallback", "confidence": 0.41}, "intent_ranking": ranking}
+    asked = {"event": "user", "text": "老人补贴那个钱怎么弄", "parse_data": parse}
+    clarifying = {"event": "bot", "text": "您是想问「高龄津贴、养老补贴」，还是「低保、困难救助」？"}
+    trk = tracker("算了我问问体检", "health_checkup", 0.9, events=[asked, clarifying])
+    run(ActionAnswerCert(), trk)
+    [row] = rt.store.list_unanswered()
+    assert row["reason"] == "clarification_abandoned" and row["text"] == "老人补贴那个钱怎么弄"
+    assert row["top_intents"][0]["name"] == "elderly_allowance"
+    tapped = tracker("/elderly_allowance", "elderly_allowance", 1.0, events=[asked, clarifying])
+    run(ActionAnswerElderly(), tapped)
+    assert len(rt.store.list_unanswered()) == 1  # choosing a button is not abandoning

@@ -89,7 +89,9 @@ def test_while_staff_hold_the_chat_the_resident_is_told_a_person_will_answer(mak
     from community.console_store import ConsoleStore
 
     store = Store.from_url(sqlite_url)
-    handoff = store.create_handoff(conversation_id=f"tg-{CHAT}", channel="telegram", reason="asked", text="找人工")
+    handoff = store.create_handoff(
+        conversation_id=f"tg-{CHAT}", channel="telegram", reason="asked", text="找人工"
+    )
     ConsoleStore(store.engine).take(handoff, "wang")
     bot = make_bot(FakeRasa(lambda text: []), store=store)  # Rasa is paused: it answers nothing
     bot.send(text_update(CHAT, "我家水管爆了"))
