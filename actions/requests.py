@@ -22,7 +22,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import channel_of, send
 from community.answers import Button, Reply, not_issued_answer
-from community.form_filling import FillResult, FormFiller, Turn, looks_like_question, wants_to_cancel
+from community.form_filling import (
+    FillResult,
+    FormFiller,
+    Turn,
+    detect_kind,
+    looks_like_question,
+    wants_to_cancel,
+)
 from community.forms import CONFIRM_FIELD, KIND_FIELD, FormSpec
 from community.intents import SERVICE_INTENTS
 from community.request_store import LOCAL_TZ, STATUS_LABELS, NewRequest
@@ -154,7 +161,7 @@ class ValidateRequestForm(Action):
         elif turn.intent in INTERRUPTS and turn.confidence >= 0.5:
             return []  # rules take over: handoff, emergency, repeat, progress check
         if spec is None:
-            spec = self._detect(rt, turn)
+            spec = detect_kind(rt.forms, rt.catalogue, turn)
             if spec is None:
                 if not activating and is_digression(turn):
                     return []
@@ -182,11 +189,6 @@ class ValidateRequestForm(Action):
         return events + self._apply(dispatcher, filler, spec, values, result, requested, first)
 
     # -- steps ----------------------------------------------------------------------------------
-    def _detect(self, rt: runtime.Runtime, turn: Turn) -> FormSpec | None:
-        from community.form_filling import detect_kind
-
-        return detect_kind(rt.forms, rt.catalogue, turn)
-
     def _ask_kind(
         self, dispatcher: CollectingDispatcher, rt: runtime.Runtime, retries: int
     ) -> List[EventType]:

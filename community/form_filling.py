@@ -15,7 +15,7 @@ from typing import Any
 
 from community.catalogue import Catalogue
 from community.entities import extract_address, extract_age, parse_date, parse_time
-from community.forms import CONFIRM_FIELD, KIND_FIELD, FieldSpec, Forms, FormSpec
+from community.forms import CONFIRM_FIELD, FieldSpec, Forms, FormSpec
 from community.numerals import NUMERAL_CHARS, parse_number
 from community.privacy import mask_id_number
 from community.textnorm import normalize_aligned
@@ -214,8 +214,6 @@ class FormFiller:
         requested = spec.field(turn.requested or "")
         merged = {**values}
         for f in spec.fields:
-            if f.name in found:
-                continue
             is_requested = requested is not None and f.name == requested.name
             value, problem = self._field_value(spec, f, merged, turn, norm, today, is_requested)
             if problem and (is_requested or f.type in ("phone", "id_number", "date")):
@@ -344,9 +342,6 @@ class FormFiller:
 
     def ask(self, spec: FormSpec, f: FieldSpec, values: dict[str, Any]) -> str:
         return f.ask.replace("{who}", who_phrase(values.get("request_who"), spec))
-
-    def kind_field_name(self) -> str:
-        return KIND_FIELD
 
 
 def format_date(value: str) -> str:
