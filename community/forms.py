@@ -7,6 +7,7 @@ and the field. Nothing here imports Rasa.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,7 @@ class Forms:
     def get(self, kind: str | None) -> FormSpec | None:
         return self.kinds.get(kind or "")
 
-    @property
+    @cached_property
     def field_names(self) -> list[str]:
         """Every field of every kind (each is a Rasa slot)."""
         names: list[str] = []
@@ -88,8 +89,13 @@ class Forms:
             names += [f.name for f in spec.fields if f.name not in names]
         return names
 
-    def personal_fields(self) -> set[str]:
-        return {f.name for spec in self.kinds.values() for f in spec.fields if f.personal}
+    def personal_fields(self) -> frozenset[str]:
+        return self._personal
+
+    @cached_property
+    def _personal(self) -> frozenset[str]:
+        # Read on every form answer: computed once.
+        return frozenset(f.name for spec in self.kinds.values() for f in spec.fields if f.personal)
 
     def for_intent(self, intent: str) -> FormSpec | None:
         return next((s for s in self.kinds.values() if intent in s.intents), None)

@@ -94,3 +94,11 @@ def rt(tmp_path, catalogue):
     runtime.configure(value)
     yield value
     runtime.configure(None)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path):
+    """The store's database, once on SQLite and once on PostgreSQL (a session-wide database)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("pg_url")

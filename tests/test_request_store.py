@@ -11,14 +11,9 @@ from community.store import Store
 TABLES = ("notifications", "request_events", "service_requests", "request_sequences")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'store.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    store = Store.from_url(url)
+@pytest.fixture()
+def store(store_url):
+    store = Store.from_url(store_url)
     _empty(store)
     yield store
     _empty(store)

@@ -3,13 +3,9 @@ import pytest
 from community.store import IntentScore, Store
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    store = Store.from_url(url)
+@pytest.fixture()
+def store(store_url):
+    store = Store.from_url(store_url)
     _empty(store)  # the PostgreSQL database is shared with other tests of the session
     yield store
     _empty(store)

@@ -17,14 +17,9 @@ PASSWORD = "correct horse battery"
 NOW = dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.timezone.utc)  # 11:00 in Beijing
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'store.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    store = Store.from_url(url)
+@pytest.fixture()
+def store(store_url):
+    store = Store.from_url(store_url)
     yield store
     store.engine.dispose()
 
