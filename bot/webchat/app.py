@@ -5,7 +5,11 @@ Routes (all assets are served by the app itself; no CDN):
 * ``GET /`` — the page; sets the anonymous resident id cookie.
 * ``POST /api/chat`` ``{"message": …}`` — forwarded to Rasa's REST channel with channel
   metadata and the resident id; answers ``{"messages": [...]}`` where each message also lists
-  the request reference numbers (``SQ-YYYYMMDD-NNNN``) found in its text.
+  the request reference numbers (``SQ-YYYYMMDD-NNNN``) found in its text. The resident never
+  gets an empty reply: while Rasa is down (being restarted) or answers nothing (an action
+  failed), the answer is :func:`community.recovery.recovery_reply` (an emergency gets
+  119/110/120 first) with ``"recovering": true``; while staff hold the conversation the
+  assistant is silent and ``"notice"`` says staff will answer.
 * ``POST /api/rate`` ``{"question", "answer", "rating": "up"|"down"}`` — 好差评, stored with
   :meth:`community.store.Store.record_rating` (a 👎 puts the question in the staff review queue).
 * ``GET /api/events`` — server-sent events: messages pushed to this resident, including the
@@ -14,12 +18,13 @@ Routes (all assets are served by the app itself; no CDN):
 * ``/staff/…`` — the staff console (:mod:`bot.console.app`), mounted as a sub-application.
 * ``POST /api/ack`` ``{"ids": [...]}`` — the page showed these notifications (then, and only
   then, they count as delivered).
-* ``POST /api/push`` ``{"resident": "<id or web-<id>>", "text": …, "kind": "staff"|"status"|"notice"}``
-  — the hook other processes on this machine use to push a message (loopback callers only,
-  JSON only, so a web page cannot forge it).
 * ``GET /api/voice`` — whether voice input is installed; ``POST /api/voice`` (the recording as
   the body) — decoded with ffmpeg, recognised with Vosk, then answered like ``/api/chat``.
 * ``GET|POST /api/speech`` ``text=…&rate=normal|slow`` — the text read aloud, as WAV.
+
+Every response carries a Content-Security-Policy (only this server's own scripts, styles and
+connections; no framing) and the other security headers in :data:`SECURITY_HEADERS`; the staff
+console sets its own.
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ from aiohttp import web
 
 from bot.console.app import install_console
 from bot.webchat.delivery import Delivery
-from bot.webchat.hub import KINDS, PushHub, PushMessage
+from bot.webchat.hub import PushHub
 from community.console_store import ConsoleStore
-from community.settings import Settings, is_loopback
+from community.recovery import recovery_reply
+from community.settings import Settings
 from community.store import RATINGS, Store
 from voice.asr import Recognizer, VoskRecognizer, find_vosk_model, transcribe_pcm
 from voice.asr_text import normalize_asr_text
@@ -61,7 +67,6 @@ MAX_AUDIO_SECONDS = 60.0
 KEEPALIVE_SECONDS = 15.0
 REFERENCE = re.compile(r"SQ-\d{8}-\d{4}")
 
-BUSY = "系统繁忙，请稍后再试。您输入的内容还在输入框里。"
 EMPTY = "请先输入您的问题。"
 TOO_LONG = f"您输入的内容太长了（最多{MAX_MESSAGE_CHARS}字），请分几次说。"
 BAD_REQUEST = "请求格式不对，请刷新页面后再试。"
@@ -78,6 +83,16 @@ SILENT = "没有听到声音，请靠近一点再说，或用文字输入。"
 NOT_HEARD = "没有听清您说的话，请再说一遍，或用文字输入。"
 SPEECH_UNAVAILABLE = "朗读功能暂时用不了，请看文字。"
 HELD = "您的消息已经转给社区工作人员，请稍等，他们会在这里回复您。"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 SETTINGS = web.AppKey("settings", Settings)
 VOICE_SETTINGS = web.AppKey("voice_settings", VoiceSettings)
@@ -124,10 +139,18 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Just before any response's headers go out (pages, API, event streams, static files,
+    errors); what a handler or the console's middleware set is kept."""
+    for key, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+
+
 async def read_json(request: web.Request) -> dict[str, Any] | None:
+    """The JSON object in the body, or None when it is not one (malformed, nested too deep)."""
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return body if isinstance(body, dict) else None
 
@@ -160,7 +183,9 @@ async def ask_rasa(app: web.Application, rid: str, message: str, **metadata: str
 
 def check_message(message: object) -> str | None:
     """A Chinese message saying what is wrong with a resident's text, or None if it can be sent."""
-    if not isinstance(message, str) or not message.strip():
+    if message is not None and not isinstance(message, str):
+        return BAD_REQUEST
+    if not message or not message.strip():
         return EMPTY
     if len(message) > MAX_MESSAGE_CHARS:
         return TOO_LONG
@@ -177,12 +202,26 @@ async def chat(request: web.Request) -> web.Response:
         return error(problem, 413 if problem == TOO_LONG else 400)
     rid, is_new = resident_id(request)
     messages = await ask_rasa(request.app, rid, message)
-    if messages is None:
-        return error(BUSY, 503)
-    body: dict[str, Any] = {"messages": messages}
-    if not messages and await with_staff(request.app, rid):
-        body["notice"] = HELD  # the assistant is silent while staff hold the conversation
+    body = await answer(request.app, rid, message, messages)
     return remember(web.json_response(body), rid, is_new)
+
+
+def shows_something(messages: list[dict]) -> bool:
+    return any(m.get("text") or m.get("buttons") or m.get("image") for m in messages)
+
+
+async def answer(app: web.Application, rid: str, text: str, messages: list[dict] | None) -> dict[str, Any]:
+    """What the page shows for Rasa's ``messages`` (None: Rasa could not be reached). Never
+    nothing: staff holding the conversation are announced (the assistant is silent then);
+    otherwise an unreachable Rasa or an empty reply (an action failed) gets the recovery reply."""
+    if messages and shows_something(messages):
+        return {"messages": messages}
+    if messages is not None and await with_staff(app, rid):
+        return {"messages": messages, "notice": HELD}
+    if messages is not None:
+        log.warning("Rasa answered nothing; the resident is told the system is recovering")
+    reply = recovery_reply(text, app[SETTINGS].community_phone)
+    return {"messages": [{"text": reply.text, "references": []}], "recovering": True}
 
 
 async def with_staff(app: web.Application, rid: str) -> bool:
@@ -280,22 +319,6 @@ async def ack(request: web.Request) -> web.Response:
     return web.json_response({"acknowledged": done})
 
 
-async def push(request: web.Request) -> web.Response:
-    if not is_loopback(request.remote or ""):
-        return error("forbidden", 403)
-    if request.content_type != "application/json":
-        return error("send JSON", 415)
-    body = await read_json(request)
-    if body is None:
-        return error(BAD_REQUEST, 400)
-    resident, text, kind = body.get("resident"), body.get("text"), body.get("kind", "staff")
-    if not isinstance(resident, str) or not isinstance(text, str) or not text.strip() or kind not in KINDS:
-        return error("need resident, text and kind in " + "/".join(KINDS), 400)
-    resident = resident.removeprefix("web-")
-    delivered = request.app[HUB].publish(resident, PushMessage(text[:MAX_RATED_CHARS], kind))
-    return web.json_response({"delivered": delivered})
-
-
 async def voice_status(request: web.Request) -> web.Response:
     available = request.app[RECOGNIZER] is not None
     return web.json_response({"available": available, "message": "" if available else NO_VOICE_MODEL})
@@ -344,9 +367,8 @@ async def voice(request: web.Request) -> web.Response:
         return error(NOT_HEARD, 422, code="not-heard", seconds=seconds)
     rid, is_new = resident_id(request)
     messages = await ask_rasa(request.app, rid, heard[:MAX_MESSAGE_CHARS], input="voice")
-    if messages is None:
-        return error(BUSY, 503, heard=heard, seconds=seconds)
-    reply = web.json_response({"heard": heard, "seconds": seconds, "messages": messages})
+    body = await answer(request.app, rid, heard, messages)
+    reply = web.json_response({"heard": heard, "seconds": seconds, **body})
     return remember(reply, rid, is_new)
 
 
@@ -446,13 +468,13 @@ def create_app(
     app.router.add_post("/api/chat", chat)
     app.router.add_post("/api/rate", rate)
     app.router.add_get("/api/events", events)
-    app.router.add_post("/api/push", push)
     app.router.add_post("/api/ack", ack)
     app.router.add_get("/api/voice", voice_status)
     app.router.add_post("/api/voice", voice)
     app.router.add_get("/api/speech", speech)
     app.router.add_post("/api/speech", speech)
     app.router.add_static("/static/", STATIC)
+    app.on_response_prepare.append(security_headers)
     app.on_startup.append(_open_resources)
     app.on_startup.append(_start_delivery)
     app.on_shutdown.append(_end_streams)

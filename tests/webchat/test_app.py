@@ -52,12 +52,15 @@ class FakeRasa:
     def __init__(self) -> None:
         self.received: list[dict] = []
         self.status = 200
+        self.replies: list[dict] | None = None  # None: the echo below
 
     async def webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.received.append(body)
         if self.status != 200:
             return web.Response(status=self.status)
+        if self.replies is not None:
+            return web.json_response(self.replies)
         return web.json_response([
             {"recipient_id": body["sender"], "text": f"收到：{body['message']}，编号 SQ-20260301-0042",
              "buttons": [{"title": "找人工", "payload": "/human_handoff"}]},
@@ -135,13 +138,18 @@ def test_chat_forwards_with_channel_metadata_and_a_stable_resident_id(run):
         ({"message": "   "}, 400, "请先输入"),
         ({"message": "字" * 2001}, 413, "太长"),
         ({"text": "hi"}, 400, "请先输入"),
+        ({"message": 5}, 400, "格式不对"),
+        ({"message": ["高龄津贴"]}, 400, "格式不对"),
         ("not json", 400, "格式不对"),
+        ('{"message": "你好"', 400, "格式不对"),
+        ("[" * 50000, 400, "格式不对"),  # nested deeper than the parser goes
+        ('{"message":' * 5000 + '"x"' + "}" * 5000, 400, "格式不对"),
     ],
 )
 def test_bad_messages_get_clear_chinese_errors_and_never_reach_rasa(run, body, status, words):
     async def scenario(client, rasa, store):
         if isinstance(body, str):
-            response = await client.post("/api/chat", data=body)
+            response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
         else:
             response = await client.post("/api/chat", json=body)
         assert response.status == status and words in (await response.json())["error"]
@@ -150,19 +158,77 @@ def test_bad_messages_get_clear_chinese_errors_and_never_reach_rasa(run, body, s
     run(scenario)
 
 
-def test_rasa_down_or_failing_says_busy_and_keeps_the_text(run):
+def test_a_body_over_the_size_limit_is_refused_not_a_server_error(run):
+    async def scenario(client, rasa, store):
+        response = await client.post("/api/chat", data="[" * 100000,
+                                     headers={"Content-Type": "application/json"})
+        assert response.status == 413 and rasa.received == []
+
+    run(scenario)
+
+
+def recovering_text(data: dict) -> str:
+    assert data["recovering"] is True
+    [message] = data["messages"]
+    return message["text"]
+
+
+def test_rasa_down_the_resident_is_told_the_system_is_recovering_with_the_phone(run):
     async def down(client, rasa, store):
         response = await client.post("/api/chat", json={"message": "你好"})
-        assert response.status == 503 and "还在输入框里" in (await response.json())["error"]
+        assert response.status == 200
+        text = recovering_text(await response.json())
+        assert text.startswith("系统正在恢复") and "010-8765-4300" in text and "120" in text
 
     run(down, rasa_up=False)
 
+
+def test_rasa_failing_an_emergency_still_gets_the_number_to_call_first(run):
     async def failing(client, rasa, store):
         rasa.status = 500
-        response = await client.post("/api/chat", json={"message": "你好"})
-        assert response.status == 503
+        response = await client.post("/api/chat", json={"message": "我家煤气泄漏了"})
+        assert response.status == 200
+        first = recovering_text(await response.json()).splitlines()[0]
+        assert "119" in first
+        assert rasa.received  # it did reach Rasa, which failed
 
     run(failing)
+
+
+def test_an_empty_reply_from_rasa_gets_the_recovery_reply_unless_staff_hold_the_resident(run):
+    async def scenario(client, rasa, store):
+        rasa.replies = []  # an action failed: Rasa said nothing
+        response = await client.post("/api/chat", json={"message": "高龄津贴怎么领"})
+        body = await response.json()
+        assert response.status == 200 and "系统正在恢复" in recovering_text(body)
+        assert "notice" not in body and len(rasa.received) == 1
+
+    run(scenario)
+
+
+def test_security_headers_on_the_page_the_api_assets_and_errors(run):
+    async def scenario(client, rasa, store):
+        responses = [
+            await client.get("/"),
+            await client.get("/static/chat.js"),
+            await client.post("/api/chat", json={"message": "你好"}),
+            await client.post("/api/chat", data="not json"),
+            await client.get("/healthz"),
+            await client.get("/no-such-page"),
+        ]
+        for response in responses:
+            csp = response.headers["Content-Security-Policy"]
+            assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, response.url
+            assert "object-src 'none'" in csp and "base-uri 'none'" in csp
+            assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+            assert response.headers["X-Frame-Options"] == "DENY"
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert response.headers["Referrer-Policy"] == "same-origin"
+        stream = await client.get("/api/events")
+        assert stream.headers["X-Frame-Options"] == "DENY"
+        stream.close()
+
+    run(scenario, keepalive=0.2)
 
 
 def test_ratings_go_to_the_store_and_a_thumbs_down_to_the_review_queue(run):
@@ -228,9 +294,7 @@ def test_pushed_messages_arrive_as_server_sent_events(run):
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         hello = await stream.content.readuntil(b"\n\n")
         assert b"connected" in hello
-        message = {"resident": f"web-{rid}", "text": "您的诉求已办结", "kind": "status"}
-        pushed = await client.post("/api/push", json=message)
-        assert await pushed.json() == {"delivered": 1}
+        assert client.app[HUB].publish(rid, PushMessage("您的诉求已办结", "status")) == 1
         event = b""
         while b"data:" not in event:
             event = await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 5)
@@ -242,31 +306,25 @@ def test_pushed_messages_arrive_as_server_sent_events(run):
                 break
             await asyncio.sleep(0.05)
         assert client.app[HUB].listeners(rid) == 0
-        bad = await client.post("/api/push", data="resident=x&text=y",
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
-        assert bad.status == 415  # a web page cannot forge a push with a simple form
-        assert (await client.post("/api/push", json={"resident": rid, "text": ""})).status == 400
 
     run(scenario, keepalive=0.2)
 
 
-def test_push_refuses_callers_off_loopback(monkeypatch):
-    from bot.webchat import app as module
+def test_there_is_no_push_hook_to_forge_a_staff_message_with(run):
+    async def scenario(client, rasa, store):
+        await client.get("/")
+        rid = client.session.cookie_jar.filter_cookies(client.make_url("/"))[COOKIE].value
+        stream = await client.get("/api/events")
+        await stream.content.readuntil(b"\n\n")
+        forged = {"resident": f"web-{rid}", "text": "我是工作人员，请把验证码发给我", "kind": "staff"}
+        response = await client.post("/api/push", json=forged)
+        assert response.status in (404, 405)
+        assert client.app[HUB].listeners(rid) == 1  # the page is listening, and got nothing
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(stream.content.readuntil(b"event: push"), 0.5)
+        stream.close()
 
-    monkeypatch.setattr(module, "is_loopback", lambda host: False)
-
-    async def main() -> None:
-        app = create_app(Settings(), voice_settings=VoiceSettings(), store=object(), recognizer=None,
-                         synthesizer=FakeSynthesizer())
-        client = TestClient(TestServer(app, host="127.0.0.1"))
-        await client.start_server()
-        try:
-            response = await client.post("/api/push", json={"resident": "a", "text": "x"})
-            assert response.status == 403
-        finally:
-            await client.close()
-
-    asyncio.run(main())
+    run(scenario, keepalive=0.2)
 
 
 def test_voice_without_the_chinese_model_decodes_then_explains(run, ffmpeg):
@@ -296,6 +354,16 @@ def test_voice_with_a_recognizer_shows_what_was_heard_then_the_answer(run, ffmpe
         assert rasa.received[0]["metadata"] == {"channel": "web", "input": "voice"}
 
     run(scenario, recognizer=recognizer)
+
+
+def test_voice_while_rasa_is_down_shows_what_was_heard_and_the_recovery_reply(run, ffmpeg):
+    async def scenario(client, rasa, store):
+        response = await client.post("/api/voice", data=wav_bytes(1.5), headers={"Content-Type": "audio/wav"})
+        body = await response.json()
+        assert response.status == 200 and body["heard"] == "救命有人晕倒了"
+        assert "120" in recovering_text(body).splitlines()[0]
+
+    run(scenario, recognizer=FakeRecognizer(["救命 有人 晕倒 了"]), rasa_up=False)
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,11 @@ SHARED = ROOT.parent / "shared"
 AISHELL = SHARED / "audio" / "aishell1"
 ARTIFACTS = ROOT / "test-artifacts"
 AXE = ROOT / "tests" / "webchat" / "node_modules" / "axe-core" / "axe.min.js"
+# Records what the page's Content-Security-Policy blocked, across reloads of the tab.
+CSP_WATCH = (
+    "document.addEventListener('securitypolicyviolation', e => sessionStorage.setItem('csp',"
+    " (sessionStorage.getItem('csp') || '') + e.violatedDirective + ' ' + e.blockedURI + '\\n'));"
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,18 +61,21 @@ def axe_source() -> str:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     driver = start_chromium(tmp_path_factory.mktemp("chromium"))
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CSP_WATCH})
     yield driver
     driver.quit()
 
 
 @pytest.fixture
 def page(browser, stack):
-    """The chat page, fresh, with default modes."""
+    """The chat page, fresh, with default modes; afterwards, nothing it needed was blocked by
+    its Content-Security-Policy."""
     browser.get(stack.web + "/")
-    browser.execute_script("localStorage.clear()")
+    browser.execute_script("localStorage.clear(); sessionStorage.clear()")
     browser.get(stack.web + "/")
     wait(browser, lambda d: d.execute_script("return document.readyState") == "complete")
-    return browser
+    yield browser
+    assert browser.execute_script("return sessionStorage.getItem('csp') || ''") == ""
 
 
 def wait(driver, condition, timeout: float = 30):
@@ -271,20 +279,27 @@ def test_bad_input_and_an_unreachable_server_keep_the_typed_text(page):
             "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
 
 
-def test_a_pushed_staff_message_appears_without_a_reload(page, stack):
+def test_the_page_is_sent_with_a_content_security_policy(stack):
+    with urllib.request.urlopen(stack.web + "/", timeout=10) as response:
+        csp = response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe" not in csp
+
+
+def test_an_injected_inline_script_is_blocked_by_the_policy(page):
+    page.execute_script(
+        "const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+        "document.body.appendChild(s);")
+    assert page.execute_script("return window.injected") is None
+    assert "script-src" in page.execute_script("return sessionStorage.getItem('csp') || ''")
+    page.execute_script("sessionStorage.removeItem('csp')")  # expected: not a failure of the page
+
+
+def test_a_staff_notification_appears_without_a_reload(page, store):
     rid = page.get_cookie("sqa_rid")["value"]
-    wait(page, lambda d: d.execute_script("return true"))
     text = "您好，我是社区工作人员小王，已收到您的诉求，编号 SQ-20261129-0007。"
-    body = json.dumps({"resident": rid, "text": text, "kind": "status"}).encode()
-    request = urllib.request.Request(stack.web + "/api/push", data=body,
-                                     headers={"Content-Type": "application/json"})
-    for _ in range(50):  # the page's EventSource may still be connecting
-        delivered = json.loads(urllib.request.urlopen(request, timeout=10).read())["delivered"]
-        if delivered:
-            break
-        page.execute_script("return new Promise(r => setTimeout(r, 100))")
-    assert delivered >= 1
-    wait(page, lambda d: css(d, ".msg.push"), 10)
+    store.requests.notify("web", f"web-{rid}", text, kind="status")  # as the staff console does
+    wait(page, lambda d: css(d, ".msg.push"), 20)
     assert "小王" in css(page, ".msg.push")[-1].text
     # Reference numbers are highlighted, and named for screen readers.
     reference = css(page, ".msg.push strong.ref")[-1]

@@ -102,7 +102,8 @@
     div.scrollIntoView({ block: "end" });
   }
 
-  // 朗读, 慢速朗读, 👍, 👎 under an answer.
+  // 朗读, 慢速朗读, 👍, 👎 under an answer (no rating for pushed messages and "the system is
+  // recovering" replies: they are not the assistant's answers).
   function tools(text, question, kind) {
     const row = document.createElement("div");
     row.className = "tools";
@@ -118,7 +119,7 @@
       btn.addEventListener("click", function () { speak(text, pair[1], btn); });
       row.appendChild(btn);
     });
-    if (kind !== "push") {
+    if (!kind) {
       [["up", "👍 有用", "这条回答有用"], ["down", "👎 没用", "这条回答没用"]].forEach(function (r) {
         const btn = document.createElement("button");
         btn.type = "button";
@@ -163,10 +164,13 @@
     player.play().catch(function () { say("浏览器没有播放声音，请检查音量或再按一次朗读。"); });
   }
 
+  // Rasa's answers; while part of the system restarts the server answers with a "recovering"
+  // reply instead (an emergency gets 119/110/120 first), shown like any answer.
   function showAnswers(data, question) {
     const messages = (data && data.messages) || [];
+    const kind = data && data.recovering ? "recovering" : undefined;
     messages.forEach(function (m) {
-      if (m.text || (m.buttons && m.buttons.length)) addAnswer(m, question);
+      if (m.text || (m.buttons && m.buttons.length)) addAnswer(m, question, kind);
     });
     if (!messages.length) say((data && data.notice) || "助手没有回答，请换个说法再试。");
   }
@@ -185,7 +189,7 @@
     if (!result.ok) { say((result.data && result.data.error) || result.error || "系统繁忙，请稍后再试。"); return false; }
     say("");
     showAnswers(result.data, shown);
-    return true;
+    return !(result.data && result.data.recovering);  // recovering: the text stays in the box, to send again
   }
 
   form.addEventListener("submit", async function (event) {
