@@ -95,19 +95,37 @@ class ConsoleError(ValueError):
 
 @dataclass(frozen=True)
 class Lockout:
+    """Failed logins in a row (within ``window``) that lock an account for ``duration``, and
+    failed logins from one client address (within ``ip_window``) after which that address may
+    not try any account until the oldest of them is ``ip_window`` old."""
+
     max_failures: int = 5
     window: dt.timedelta = dt.timedelta(minutes=15)
     duration: dt.timedelta = dt.timedelta(minutes=15)
+    ip_max_failures: int = 20
+    ip_window: dt.timedelta = dt.timedelta(minutes=15)
 
     def __post_init__(self) -> None:
-        if self.max_failures < 1:
-            raise ValueError("max_failures must be at least 1")
+        if self.max_failures < 1 or self.ip_max_failures < 1:
+            raise ValueError("max_failures and ip_max_failures must be at least 1")
 
 
 @dataclass(frozen=True)
 class LoginResult:
+    """``user`` when the login succeeded. Otherwise ``locked_until`` says until when no try is
+    taken, and ``scope`` whether the account (``"account"``) or the client address
+    (``"address"``) is limited."""
+
     user: dict[str, Any] | None
     locked_until: dt.datetime | None = None
+    scope: str = "account"
+
+
+@dataclass(frozen=True)
+class _Claim:
+    attempt_id: int | None  # the attempt row recorded (as failed) before the check
+    locked_until: dt.datetime | None = None
+    scope: str = "account"
 
 
 def _aware(moment: dt.datetime | None) -> dt.datetime | None:
@@ -186,7 +204,11 @@ class ConsoleStore:
         if not done:
             raise ConsoleError("not-found", f"没有用户 {username} (no such user)")
 
-    def set_active(self, username: str, active: bool) -> None:
+    def set_active(self, username: str, active: bool, *, actor: str | None = None) -> None:
+        """Enable or disable an account (its sessions end). ``actor`` (who asks) may not
+        disable their own account: an admin could lock everyone out that way."""
+        if not active and actor is not None and actor.strip() == (username or "").strip():
+            raise ConsoleError("self", "不能停用自己的账号。请让另一位管理员操作。")
         with self.engine.begin() as connection:
             user = self._user(connection, username)
             if user is None:
@@ -215,34 +237,98 @@ class ConsoleStore:
     # -- logging in ---------------------------------------------------------------------------
     def locked_until(self, username: str, now: dt.datetime | None = None) -> dt.datetime | None:
         """When ``username`` may try again, if too many recent attempts failed."""
-        now = now or utcnow()
+        with self.engine.connect() as connection:
+            return self._account_locked(connection, username[:64], now or utcnow())
+
+    def _account_locked(
+        self, connection: sa.engine.Connection, username: str, now: dt.datetime
+    ) -> dt.datetime | None:
         t = login_attempts.c
         query = (
             sa.select(t.at, t.success)
-            .where(t.username == username[:64], t.at >= now - self.lockout.window - self.lockout.duration)
+            .where(t.username == username, t.at >= now - self.lockout.window - self.lockout.duration)
             .order_by(t.id.desc())
             .limit(self.lockout.max_failures)
         )
-        with self.engine.connect() as connection:
-            recent = [(_aware(at), ok) for at, ok in connection.execute(query)]
+        recent = [(_aware(at), ok) for at, ok in connection.execute(query)]
         if len(recent) < self.lockout.max_failures or any(ok for _, ok in recent):
             return None
         newest, oldest = recent[0][0], recent[-1][0]
-        if newest - oldest > self.lockout.window:
+        if newest - oldest > self.lockout.window:  # type: ignore[operator]
             return None
-        until = newest + self.lockout.duration
+        until = newest + self.lockout.duration  # type: ignore[operator]
         return until if until > now else None
+
+    def _address_limited(
+        self, connection: sa.engine.Connection, ip: str, now: dt.datetime
+    ) -> dt.datetime | None:
+        """Until when ``ip`` may not try, if it failed ``ip_max_failures`` times in ``ip_window``."""
+        if not ip:
+            return None
+        t = login_attempts.c
+        limit = self.lockout.ip_max_failures
+        failures = [
+            _aware(at)
+            for (at,) in connection.execute(
+                sa.select(t.at)
+                .where(t.ip == ip[:64], t.success.is_(False), t.at > now - self.lockout.ip_window)
+                .order_by(t.at.desc(), t.id.desc())
+                .limit(limit)
+            )
+        ]
+        if len(failures) < limit:
+            return None
+        return failures[-1] + self.lockout.ip_window  # type: ignore[operator]
+
+    def _serialize(self, connection: sa.engine.Connection, keys: Iterable[str]) -> None:
+        """Make the rest of this transaction run alone for ``keys``: on PostgreSQL a transaction
+        advisory lock per key (a row lock needs a row, and unknown usernames and addresses have
+        none), taken in a fixed order; on SQLite the whole database (``BEGIN IMMEDIATE``)."""
+        if connection.dialect.name == "postgresql":
+            ids = sorted(
+                int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True) for key in keys
+            )
+            for lock_id in ids:
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_id)))
+        elif connection.dialect.name == "sqlite":
+            # pysqlite begins transactions lazily (at the first write): taking the write lock
+            # first means no two checks read the same count.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _claim(self, username: str, ip: str, now: dt.datetime) -> _Claim:
+        """In one transaction: refuse if the address or the account is limited, else record
+        the attempt as failed (it becomes a success only after the password checked out)."""
+        with self.engine.connect() as connection:
+            self._serialize(connection, [f"console-login:user:{username}", f"console-login:ip:{ip}"])
+            try:
+                limited = self._address_limited(connection, ip, now)
+                if limited is not None:
+                    return _Claim(None, limited, "address")
+                locked = self._account_locked(connection, username, now)
+                if locked is not None:  # not recorded: tries while locked do not prolong the lock
+                    return _Claim(None, locked, "account")
+                attempt_id = connection.execute(
+                    login_attempts.insert().values(at=now, username=username, ip=ip[:64], success=False)
+                ).inserted_primary_key[0]
+                connection.commit()
+                return _Claim(int(attempt_id))
+            finally:
+                if connection.in_transaction():
+                    connection.rollback()
 
     def authenticate(
         self, username: str, password: str, *, ip: str = "", now: dt.datetime | None = None
     ) -> LoginResult:
         """The user if the password is right and the account is active and not locked out.
-        Every checked attempt is recorded; a locked account is not even checked."""
+
+        The attempt is claimed first, atomically: counted as a failure before the password is
+        checked, so parallel tries cannot all pass the lockout check. A locked account (or an
+        address over its limit) is not even checked."""
         now = now or utcnow()
         username = (username or "").strip()[:64]
-        locked = self.locked_until(username, now)
-        if locked:  # not recorded: tries while locked do not make the lock last longer
-            return LoginResult(None, locked)
+        claim = self._claim(username, ip or "", now)
+        if claim.attempt_id is None:
+            return LoginResult(None, claim.locked_until, claim.scope)
         with self.engine.connect() as connection:
             user = self._user(connection, username)
         ok = False
@@ -250,11 +336,13 @@ class ConsoleStore:
             self._verify(self._dummy(), password)  # same time as a real check: no user probing
         else:
             ok = self._verify(user["password_hash"], password) and bool(user["active"])
-        self._attempt(username, ip, ok, now)
         if not ok:
             return LoginResult(None, self.locked_until(username, now))
         assert user is not None
         with self.engine.begin() as connection:
+            connection.execute(
+                login_attempts.update().where(login_attempts.c.id == claim.attempt_id).values(success=True)
+            )
             values: dict[str, Any] = {"last_login_at": now}
             if self.hasher.check_needs_rehash(user["password_hash"]):
                 values["password_hash"] = self.hasher.hash(password)
@@ -272,38 +360,57 @@ class ConsoleStore:
             self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
         return self._dummy_hash
 
-    def _attempt(self, username: str, ip: str, success: bool, now: dt.datetime) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                login_attempts.insert().values(at=now, username=username, ip=ip[:64], success=success)
-            )
-
     # -- sessions -----------------------------------------------------------------------------
     def create_session(
-        self, user_id: int, *, hours: float = 8, now: dt.datetime | None = None
+        self,
+        user_id: int,
+        *,
+        hours: float = 8,
+        idle: dt.timedelta | None = None,
+        now: dt.datetime | None = None,
     ) -> tuple[str, str]:
         """A new session: (the cookie's token, the session's CSRF token). Only a hash of the
-        token is stored, so a copy of the database cannot be used to log in."""
+        token is stored, so a copy of the database cannot be used to log in.
+
+        ``expires_at`` is when the session ends unless it is used again: ``hours`` after the
+        login, or sooner (``idle``) when an idle timeout applies; :meth:`check_session` moves it
+        on with every use, never beyond ``hours`` after the login."""
         now = now or utcnow()
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        expires = now + dt.timedelta(hours=hours)
+        if idle is not None:
+            expires = min(expires, now + idle)
         with self.engine.begin() as connection:
-            connection.execute(sessions.delete().where(sessions.c.expires_at < now))
+            # Ended sessions are kept a day, so a late visit can still be told why it ended.
+            connection.execute(sessions.delete().where(sessions.c.expires_at < now - dt.timedelta(days=1)))
             connection.execute(
                 sessions.insert().values(
                     token_hash=_hash_token(token),
                     user_id=user_id,
                     csrf=csrf,
                     created_at=now,
-                    expires_at=now + dt.timedelta(hours=hours),
+                    expires_at=expires,
                 )
             )
         return token, csrf
 
-    def session(self, token: str, now: dt.datetime | None = None) -> dict[str, Any] | None:
-        """The logged-in user (with the session's ``csrf``), or None."""
+    def check_session(
+        self,
+        token: str,
+        *,
+        idle: dt.timedelta | None = None,
+        hours: float | None = None,
+        touch: bool = True,
+        now: dt.datetime | None = None,
+    ) -> tuple[dict[str, Any] | None, str]:
+        """(the logged-in user with the session's ``csrf``, "ok"), or (None, why): "missing"
+        (no such session), "disabled" (the account), "idle" (no request for ``idle``) or
+        "expired" (``hours`` after the login). With ``idle`` and ``touch``, this use moves the
+        idle deadline on (written at most every minute, or every quarter of ``idle``)."""
         if not token or len(token) > 128:
-            return None
+            return None, "missing"
         now = now or utcnow()
+        token_hash = _hash_token(token)
         query = (
             sa.select(
                 users.c.id,
@@ -311,19 +418,42 @@ class ConsoleStore:
                 users.c.role,
                 users.c.active,
                 sessions.c.csrf,
+                sessions.c.created_at,
                 sessions.c.expires_at,
             )
             .join(users, users.c.id == sessions.c.user_id)
-            .where(sessions.c.token_hash == _hash_token(token))
+            .where(sessions.c.token_hash == token_hash)
         )
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
         if row is None:
-            return None
+            return None, "missing"
         found = dict(row._mapping)
-        if not found["active"] or _aware(found["expires_at"]) <= now:
-            return None
-        return found
+        created, expires = _aware(found.pop("created_at")), _aware(found["expires_at"])
+        assert created is not None and expires is not None
+        end = created + dt.timedelta(hours=hours) if hours is not None else None
+        if not found["active"]:
+            return None, "disabled"
+        if expires <= now:
+            idled = idle is not None and (end is None or expires < end)
+            return None, "idle" if idled else "expired"
+        if end is not None and end <= now:
+            return None, "expired"
+        if idle is not None and touch:
+            moved = now + idle if end is None else min(now + idle, end)
+            if moved - expires >= min(dt.timedelta(minutes=1), idle / 4):
+                with self.engine.begin() as connection:
+                    connection.execute(
+                        sessions.update()
+                        .where(sessions.c.token_hash == token_hash, sessions.c.expires_at < moved)
+                        .values(expires_at=moved)
+                    )
+                found["expires_at"] = moved
+        return found, "ok"
+
+    def session(self, token: str, now: dt.datetime | None = None) -> dict[str, Any] | None:
+        """The logged-in user (with the session's ``csrf``), or None."""
+        return self.check_session(token, now=now)[0]
 
     def end_session(self, token: str) -> None:
         with self.engine.begin() as connection:

@@ -32,9 +32,7 @@ async def users_action(request: web.Request) -> web.StreamResponse:
             await audit(request, "user_create", username, {"role": form.get("role")})
             raise redirect("/users", done="user_created", x=username)
         if action in ("disable", "enable"):
-            if username == me and action == "disable":
-                raise ConsoleError("self", "不能停用自己的账号。")
-            await run(console(request).set_active, username, action == "enable")
+            await run(console(request).set_active, username, action == "enable", actor=me)
         elif action == "password":
             await run(console(request).set_password, username, str(form.get("password", "")))
         else:

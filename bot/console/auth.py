@@ -1,8 +1,10 @@
-"""Who may do what: the session middleware with security headers, role checks and CSRF for
-every route (:func:`requires`), and the login and logout pages with their lockout handling."""
+"""Who may do what: the session middleware with security headers and the idle timeout, role
+checks and CSRF for every route (:func:`requires`), and the login and logout pages with their
+lockout handling (per account and per client address)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hmac
 import logging
@@ -28,6 +30,9 @@ from community.console_store import ROLES
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "sqa_staff"
 LOGIN_COOKIE = "sqa_staff_login"
+# Sent by console.js when an open page refreshes itself: not a sign that someone is there.
+REFRESH_HEADER = "X-Console-Refresh"
+IDLE_NOTICE = "您已经 {minutes} 分钟没有操作，为了安全已自动退出，请重新登录。"
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -46,7 +51,16 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
     if not (request.path == PREFIX or request.path.startswith(PREFIX + "/")):
         return await handler(request)  # the residents' pages are not the console's business
     token = request.cookies.get(SESSION_COOKIE, "")
-    request["user"] = await run(console(request).session, token) if token else None
+    request["user"], request["session_end"] = None, "missing"
+    if token:
+        cs = request.app[CSETTINGS]
+        request["user"], request["session_end"] = await run(
+            console(request).check_session,
+            token,
+            idle=dt.timedelta(minutes=cs.idle_minutes),
+            hours=cs.session_hours,
+            touch=request.headers.get(REFRESH_HEADER) != "1",
+        )
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -81,14 +95,17 @@ def requires(role: str = "staff") -> Callable[[Handler], Handler]:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             user = request.get("user")
             if user is None:
+                idle = request.get("session_end") == "idle"
                 if request.method == "GET":
-                    raise redirect("/login", next=request.path_qs)
+                    raise redirect("/login", next=request.path_qs, idle=1 if idle else None)
                 return render(
                     request,
                     "error.html",
                     status=401,
                     title="请先登录",
-                    message="登录已过期，请重新登录后再操作。",
+                    message=idle_notice(request) + "（刚才的操作没有保存。）"
+                    if idle
+                    else "登录已过期，请重新登录后再操作。",
                 )
             if role == "admin" and user["role"] != "admin":
                 return forbidden(request, "这个页面只有管理员可以使用。")
@@ -105,6 +122,11 @@ def requires(role: str = "staff") -> Callable[[Handler], Handler]:
         return wrapped
 
     return decorate
+
+
+def idle_notice(request: web.Request) -> str:
+    minutes = request.app[CSETTINGS].idle_minutes
+    return IDLE_NOTICE.format(minutes=f"{minutes:g}")
 
 
 def safe_next(value: str) -> str:
@@ -146,7 +168,12 @@ async def login_page(request: web.Request) -> web.Response:
     request["user"] = None  # the login form alone, even for someone still logged in
     token = secrets.token_urlsafe(24)
     response = render(
-        request, "login.html", login_csrf=token, next=safe_next(request.query.get("next", "")), username=""
+        request,
+        "login.html",
+        login_csrf=token,
+        next=safe_next(request.query.get("next", "")),
+        username="",
+        notice=idle_notice(request) if request.query.get("idle") == "1" else "",
     )
     set_cookie(request, response, LOGIN_COOKIE, token, 3600)
     return response
@@ -171,6 +198,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             login_csrf=token,
             next=next_page,
             username=username,
+            notice="",
         )
         set_cookie(request, response, LOGIN_COOKIE, token, 3600)
         return response
@@ -181,6 +209,14 @@ async def login(request: web.Request) -> web.StreamResponse:
         return again("请输入用户名和密码。", 400)
     result = await run(console(request).authenticate, username, password, ip=client_ip(request))
     if result.user is None:
+        if result.locked_until and result.scope == "address":
+            detail = {"ip": client_ip(request)}
+            await run(console(request).audit, username[:64], "login_address_limited", None, detail)
+            return again(
+                "这个网络地址登录失败的次数太多，暂时不能登录，请在 "
+                f"{localtime(result.locked_until, '%H:%M')} 之后再试，或请管理员帮忙。",
+                429,
+            )
         if result.locked_until:
             await run(console(request).audit, username[:64], "login_locked", None, {"ip": client_ip(request)})
             return again(
@@ -193,8 +229,14 @@ async def login(request: web.Request) -> web.StreamResponse:
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         await run(console(request).end_session, old)
-    hours = request.app[CSETTINGS].session_hours
-    token, _csrf = await run(console(request).create_session, result.user["id"], hours=hours)
+    cs = request.app[CSETTINGS]
+    hours = cs.session_hours
+    token, _csrf = await run(
+        console(request).create_session,
+        result.user["id"],
+        hours=hours,
+        idle=dt.timedelta(minutes=cs.idle_minutes),
+    )
     await run(console(request).audit, result.user["username"], "login", None, {"ip": client_ip(request)})
     response = web.HTTPFound(next_page)
     set_cookie(request, response, SESSION_COOKIE, token, int(hours * 3600))

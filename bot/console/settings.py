@@ -3,8 +3,14 @@
 * ``CONSOLE_SECURE_COOKIES``: ``auto`` (default: Secure when the request came over https),
   ``always`` (behind an https reverse proxy), or ``never`` (plain-http development only).
 * ``CONSOLE_SESSION_HOURS``: how long a login lasts (default 8, one working day).
+* ``CONSOLE_IDLE_MINUTES``: a session with no request for this long ends; the next page asks to
+  log in again with a notice (default 30). Pages refreshing themselves do not count as use.
 * ``CONSOLE_LOCKOUT_ATTEMPTS`` / ``CONSOLE_LOCKOUT_MINUTES``: failed logins in a row that lock an
   account, and for how long (default 5 and 15).
+* ``CONSOLE_IP_LOCKOUT_ATTEMPTS``: failed logins from one client address, whatever the accounts,
+  within ``CONSOLE_LOCKOUT_MINUTES`` after which that address may not try again until the
+  oldest of them is that old (default 20). Behind a reverse proxy every client has the proxy's
+  address: raise it there.
 * ``CONSOLE_TRAINING_ROOT``: the project whose ``nlu_data/``, ``domain/`` and ``config.yml``
   reviewed questions are written to and retrained from (default: this project).
 """
@@ -24,8 +30,10 @@ SECURE_MODES = ("auto", "always", "never")
 class ConsoleSettings:
     secure_cookies: str = "auto"
     session_hours: float = 8.0
+    idle_minutes: float = 30.0
     lockout_attempts: int = 5
     lockout_minutes: float = 15.0
+    ip_lockout_attempts: int = 20
     training_root: Path = PROJECT_ROOT
 
     def __post_init__(self) -> None:
@@ -35,8 +43,13 @@ class ConsoleSettings:
             )
         if not 0 < self.session_hours <= 24 * 7:
             raise ValueError("CONSOLE_SESSION_HOURS must be between 0 and 168")
-        if self.lockout_attempts < 1 or self.lockout_minutes <= 0:
-            raise ValueError("CONSOLE_LOCKOUT_ATTEMPTS must be >= 1 and CONSOLE_LOCKOUT_MINUTES > 0")
+        if not 0 < self.idle_minutes <= self.session_hours * 60:
+            raise ValueError("CONSOLE_IDLE_MINUTES must be positive and at most CONSOLE_SESSION_HOURS")
+        if self.lockout_attempts < 1 or self.lockout_minutes <= 0 or self.ip_lockout_attempts < 1:
+            raise ValueError(
+                "CONSOLE_LOCKOUT_ATTEMPTS and CONSOLE_IP_LOCKOUT_ATTEMPTS must be >= 1 "
+                "and CONSOLE_LOCKOUT_MINUTES > 0"
+            )
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ConsoleSettings:
@@ -47,8 +60,10 @@ class ConsoleSettings:
             return cls(
                 secure_cookies=env.get("CONSOLE_SECURE_COOKIES", "auto").strip().lower(),
                 session_hours=float(env.get("CONSOLE_SESSION_HOURS", "8")),
+                idle_minutes=float(env.get("CONSOLE_IDLE_MINUTES", "30")),
                 lockout_attempts=int(env.get("CONSOLE_LOCKOUT_ATTEMPTS", "5")),
                 lockout_minutes=float(env.get("CONSOLE_LOCKOUT_MINUTES", "15")),
+                ip_lockout_attempts=int(env.get("CONSOLE_IP_LOCKOUT_ATTEMPTS", "20")),
                 training_root=Path(env.get("CONSOLE_TRAINING_ROOT") or PROJECT_ROOT),
             )
         except ValueError as err:

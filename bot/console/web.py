@@ -89,9 +89,10 @@ def console(request: web.Request) -> ConsoleStore:
     if hooks.get("console") is None:
         cs = request.app[CSETTINGS]
         minutes = dt.timedelta(minutes=cs.lockout_minutes)
-        hooks["console"] = ConsoleStore(
-            store(request).engine, lockout=Lockout(cs.lockout_attempts, minutes, minutes)
+        lockout = Lockout(
+            cs.lockout_attempts, minutes, minutes, ip_max_failures=cs.ip_lockout_attempts, ip_window=minutes
         )
+        hooks["console"] = ConsoleStore(store(request).engine, lockout=lockout)
     return hooks["console"]
 
 

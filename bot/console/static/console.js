@@ -1,12 +1,23 @@
 "use strict";
 // Small progressive enhancements; every page works without them.
 (function () {
+  // A page refreshing itself says so: it keeps the page current, but is not someone at the desk,
+  // so it does not keep an idle session alive. When the session has ended, go to the login page.
+  async function refresh(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { "X-Console-Refresh": "1" } });
+    if (response.redirected && new URL(response.url).pathname.endsWith("/login")) {
+      window.location.assign(response.url);
+      throw new Error("logged out");
+    }
+    return response;
+  }
+
   // A held conversation's transcript refreshes itself (the server renders and escapes it).
   const transcript = document.getElementById("transcript");
   if (transcript && transcript.dataset.refresh) {
     setInterval(async function () {
       try {
-        const response = await fetch(transcript.dataset.refresh, { credentials: "same-origin" });
+        const response = await refresh(transcript.dataset.refresh);
         if (response.ok) {
           const html = await response.text();
           if (html !== transcript.dataset.last) { transcript.innerHTML = html; transcript.dataset.last = html; }
@@ -21,7 +32,7 @@
     setInterval(async function () {
       if (inbox.contains(document.activeElement) && document.activeElement !== document.body) return;
       try {
-        const response = await fetch(inbox.dataset.refresh, { credentials: "same-origin" });
+        const response = await refresh(inbox.dataset.refresh);
         if (!response.ok) return;
         const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("inbox");
         if (fresh && fresh.innerHTML !== inbox.innerHTML) inbox.innerHTML = fresh.innerHTML;
@@ -41,7 +52,7 @@
     const fmt = function (v) { return (v === null || v === undefined) ? "" : Math.round(v * 100) + "%"; };
     async function poll() {
       try {
-        const response = await fetch(box.dataset.statusUrl, { credentials: "same-origin" });
+        const response = await refresh(box.dataset.statusUrl);
         if (!response.ok) return;
         const s = await response.json();
         state.textContent = s.message || s.state;
