@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -10,7 +9,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.common import channel_of, entity_values, send
+from actions.common import entity_values, send
+from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
 from community.answers import (
     Button,
@@ -141,13 +141,6 @@ class ActionAnswerEmergency(Action):
             reply = Reply((reply.lines[0], *info.lines[:2]), info.buttons)
             send(dispatcher, reply)
             return [SlotSet("unclear_count", 0.0)]
-        send(dispatcher, reply)
-        await asyncio.to_thread(
-            rt.store.create_handoff,
-            conversation_id=tracker.sender_id,
-            channel=channel_of(tracker),
-            reason="emergency",
-            text=text,
-            emergency=True,
-        )
+        send(dispatcher, reply)  # the 119/110/120 line goes out whatever the store does
+        await hand_over(tracker, reason="emergency", text=text, emergency=True)
         return [SlotSet("unclear_count", 0.0)]

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+import asyncio
+from typing import Any, Callable, Dict, List, TypeVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from community.answers import Reply
+
+T = TypeVar("T")
+# A store call that takes longer (a locked or full database) is given up: the resident's reply
+# must not wait on the store. What must not be lost goes to the outbox instead.
+STORE_TIMEOUT_S = 3.0
+
+
+async def in_store(call: Callable[..., T], /, **kwargs: Any) -> T:
+    """``call(**kwargs)`` on a worker thread, given up after :data:`STORE_TIMEOUT_S`."""
+    return await asyncio.wait_for(asyncio.to_thread(call, **kwargs), STORE_TIMEOUT_S)
 
 
 def latest_user_event(tracker: Tracker) -> Dict[str, Any]:

@@ -5,7 +5,6 @@ conversation waits in the inbox either way."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -15,8 +14,22 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import channel_of, send
 from community.answers import Reply
+from community.handoff_keeper import HandoffKeeper
 from community.staff_hours import after_hours_notice
 from community.store import utcnow
+
+
+async def hand_over(tracker: Tracker, *, reason: str, text: str, emergency: bool = False) -> None:
+    """Put the conversation in the staff inbox; never raises (the outbox keeps it if the store
+    can't, and delivers it when the store is back)."""
+    rt = runtime.get()
+    await HandoffKeeper(rt.store, rt.outbox).keep(
+        conversation_id=tracker.sender_id,
+        channel=channel_of(tracker),
+        reason=reason,
+        text=text,
+        emergency=emergency,
+    )
 
 
 class ActionHumanHandoff(Action):
@@ -27,13 +40,7 @@ class ActionHumanHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         rt = runtime.get()
-        await asyncio.to_thread(
-            rt.store.create_handoff,
-            conversation_id=tracker.sender_id,
-            channel=channel_of(tracker),
-            reason="asked",
-            text=tracker.latest_message.get("text") or "",
-        )
+        await hand_over(tracker, reason="asked", text=tracker.latest_message.get("text") or "")
         later = after_hours_notice(rt.settings.staff_hours, utcnow())
         if later:
             reply = Reply(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import re
 from typing import Any, Dict, List
@@ -21,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.common import channel_of, send
+from actions.limits import AttemptLimiter
 from community.answers import Button, Reply, not_issued_answer
 from community.form_filling import (
     FillResult,
@@ -32,6 +34,7 @@ from community.form_filling import (
 )
 from community.forms import CONFIRM_FIELD, KIND_FIELD, FormSpec
 from community.intents import SERVICE_INTENTS
+from community.privacy import known_personal_values
 from community.request_store import LOCAL_TZ, STATUS_LABELS, NewRequest
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,10 @@ WHO = "request_who"
 RETRIES = "form_retries"
 RETRIES_BEFORE_HELP = 3
 # Intents that step out of the form (answered by rules, then the form goes on or ends).
+LOST_ANSWER = "抱歉，刚才系统出了点问题，您上一句没有记下来。"
 INTERRUPTS = {"human_handoff", "emergency_help", "repeat", "slower", "check_request", "cancel"}
+# Wrong last-four-digits answers: at most 5 per conversation and per reference in 30 minutes.
+VERIFICATIONS = AttemptLimiter(limit=5, window_s=30 * 60)
 REF = re.compile(r"SQ\s*-?\s*(\d{8})\s*-?\s*(\d{4})", re.IGNORECASE)
 
 
@@ -54,7 +60,15 @@ def read_values(tracker: Tracker) -> Dict[str, Any]:
     """The form's answers so far, unsealed."""
     rt = runtime.get()
     names = rt.forms.field_names + [KIND_FIELD, WHO]
-    return {name: rt.sealer.unseal(tracker.get_slot(name)) for name in names}
+    values = {name: rt.sealer.unseal(tracker.get_slot(name)) for name in names}
+    personal = rt.forms.personal_fields()
+    # Whatever this action logs (a traceback included) shows these values masked.
+    known_personal_values(
+        (value, value[:1] + "***")
+        for name, value in values.items()
+        if name in personal and isinstance(value, str)
+    )
+    return values
 
 
 def slot_value(name: str, value: Any) -> Any:
@@ -96,6 +110,19 @@ def previous_action(tracker: Tracker) -> str | None:
             continue
         return name
     return None
+
+
+def lost_answer(tracker: Tracker) -> bool:
+    """Whether the resident's previous message went to the form but got no answer at all: the
+    form ran (Rasa logged it) and said nothing, which only happens when the action server could
+    not be reached. That message was never read."""
+    events = list(tracker.events)
+    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return False
+    between = events[users[-2] + 1 : users[-1]]
+    ran_form = any(e.get("event") == "action" and e.get("name") == FORM for e in between)
+    return ran_form and not any(e.get("event") == "bot" for e in between)
 
 
 def is_digression(turn: Turn) -> bool:
@@ -148,6 +175,11 @@ class ValidateRequestForm(Action):
                     self._summary(dispatcher, filler, spec, values, prefix="我们接着办。")
             return [SlotSet(RETRIES, float(retries)), SlotSet(REQUESTED, requested)]
 
+        if not activating and spec is not None and lost_answer(tracker):
+            # The previous answer reached no action (the action server was down): it was never
+            # read, so this message is not taken as that answer; ask the same thing again.
+            return self._ask_again(dispatcher, filler, spec, values, requested, retries)
+
         turn = turn_of(tracker, requested)
         fresh: List[EventType] = []
         if activating:
@@ -189,6 +221,25 @@ class ValidateRequestForm(Action):
         return events + self._apply(dispatcher, filler, spec, values, result, requested, first)
 
     # -- steps ----------------------------------------------------------------------------------
+    def _ask_again(
+        self,
+        dispatcher: CollectingDispatcher,
+        filler: FormFiller,
+        spec: FormSpec,
+        values: Dict[str, Any],
+        requested: str | None,
+        retries: int,
+    ) -> List[EventType]:
+        field_spec = spec.field(requested or "")
+        if requested == CONFIRM_FIELD or field_spec is None:
+            self._summary(dispatcher, filler, spec, values, prefix=LOST_ANSWER)
+            return [SlotSet(RETRIES, float(retries)), SlotSet(REQUESTED, CONFIRM_FIELD)]
+        send(
+            dispatcher,
+            Reply((LOST_ANSWER, filler.ask(spec, field_spec, values)), _choice_buttons(field_spec)),
+        )
+        return [SlotSet(RETRIES, float(retries)), SlotSet(REQUESTED, field_spec.name)]
+
     def _ask_kind(
         self, dispatcher: CollectingDispatcher, rt: runtime.Runtime, retries: int
     ) -> List[EventType]:
@@ -319,6 +370,19 @@ def _has_digits(text: str) -> bool:
     return bool(re.search(r"\d{3,}", text))
 
 
+def form_key(tracker: Tracker) -> str | None:
+    """One key per filling of the form: the conversation and the moment the form started.
+
+    Confirming the same form twice (a retry after a crash between the commit and the reply, a
+    double tap) gives the same key, and the store returns the request already stored under it.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == FORM:
+            seed = f"{tracker.sender_id}\x00{event.get('timestamp')}"
+            return "form-" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:40]
+    return None
+
+
 def build_request(tracker: Tracker, spec: FormSpec, values: Dict[str, Any], filler: FormFiller) -> NewRequest:
     active = {f.name for f in spec.active_fields(values)}
     fields = {k: v for k, v in values.items() if v is not None and (k in active or k == WHO)}
@@ -335,6 +399,7 @@ def build_request(tracker: Tracker, spec: FormSpec, values: Dict[str, Any], fill
         id_number=values.get("id_number"),
         address=values.get("address") or (values.get("location") if spec.kind == "report" else None),
         due_days=spec.due_days,
+        client_key=form_key(tracker),
     )
 
 
@@ -423,7 +488,12 @@ class ActionCancelRequest(Action):
 
 
 class ActionCheckRequest(Action):
-    """查询进度: one request by its reference, or the resident's own requests."""
+    """查询进度: one request by its reference, or the resident's own requests.
+
+    A conversation sees its own requests. A reference from another conversation (a family
+    member's phone, a stranger guessing sequential numbers) is answered only with the last four
+    digits of the phone number given on the form, and failed tries are limited; until then the
+    answer is the same whether the reference exists or not."""
 
     def name(self) -> str:
         return "action_check_request"
@@ -438,7 +508,8 @@ class ActionCheckRequest(Action):
             if match:
                 ref = f"SQ-{match.group(1)}-{match.group(2)}"
                 row = await asyncio.to_thread(rt.store.requests.get, ref)
-                reply = self._one(ref, row, tracker.sender_id)
+                digits = _last_four(text[: match.start()] + " " + text[match.end() :])
+                reply = self._one(ref, row, tracker.sender_id, digits)
             else:
                 rows = await asyncio.to_thread(
                     rt.store.requests.list, conversation_id=tracker.sender_id, limit=5
@@ -453,11 +524,26 @@ class ActionCheckRequest(Action):
         return []
 
     @staticmethod
-    def _one(ref: str, row: Dict[str, Any] | None, sender: str) -> Reply:
-        if row is None:
-            return Reply((f"没找到编号 {ref} 的申请，请核对一下编号（SQ-年月日-四位数字）。",))
+    def _one(ref: str, row: Dict[str, Any] | None, sender: str, digits: str | None = None) -> Reply:
+        own = row is not None and row["conversation_id"] == sender
+        if not own:
+            if not VERIFICATIONS.allowed(sender, ref):
+                phone = runtime.get().settings.community_phone
+                return Reply((f"核对次数太多了，请过一会儿再试，或打社区电话 {phone} 查询。",))
+            if digits is None:
+                return Reply(
+                    (
+                        f"没找到您在这里提交的编号 {ref}。",
+                        "如果是家人帮您办的，请连同申请时留的电话后四位一起发，"
+                        f"比如“查询进度 {ref} 尾号1234”。",
+                    )
+                )
+            if row is None or not str(row.get("phone") or "").endswith(digits):
+                VERIFICATIONS.failed(sender, ref)
+                return Reply((f"没找到编号 {ref} 的申请，或电话后四位不对，请核对后再试。",))
+        assert row is not None
         lines = [f"{ref}（{row['title']}）：{STATUS_LABELS[row['status']]}。"]
-        if row.get("staff_note") and row["conversation_id"] == sender:
+        if row.get("staff_note") and own:
             lines.append(f"工作人员说明：{row['staff_note']}")
         return Reply(tuple(lines))
 
@@ -469,3 +555,9 @@ class ActionCheckRequest(Action):
         items = "；".join(f"{r['ref']} {r['title']}：{STATUS_LABELS[r['status']]}" for r in rows[:3])
         more = f"共{len(rows)}件，最近三件如上。" if len(rows) > 3 else "说“查询进度”加编号可以看详情。"
         return Reply(("您的申请：", items, more))
+
+
+def _last_four(text: str) -> str | None:
+    """The four digits a resident gave to prove a request is theirs ("尾号5678")."""
+    found = re.findall(r"(?<!\d)(\d{4})(?!\d)", text)
+    return found[-1] if found else None

@@ -4,14 +4,13 @@ something else instead of choosing)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, Dict, List, Tuple
 
 from rasa_sdk import Tracker
 
 from actions import runtime
-from actions.common import channel_of, intent_ranking
+from actions.common import channel_of, in_store, intent_ranking
 from community.intents import SERVICE_INTENTS
 from community.store import IntentScore
 from community.textnorm import MAX_MESSAGE_CHARS
@@ -64,7 +63,7 @@ async def record_review_signals(tracker: Tracker, *, answered: bool) -> None:
     store = runtime.get().store
     for text, reason, scores in signals:
         try:
-            await asyncio.to_thread(
+            await in_store(
                 store.record_unanswered, text=text[:MAX_MESSAGE_CHARS], channel=channel_of(tracker),
                 conversation_id=tracker.sender_id, reason=reason, top_intents=scores,
             )

@@ -58,7 +58,9 @@ def get() -> Runtime:
                             type(err).__name__)
             catalogue = load_catalogue(settings.catalogue_dir)
             _runtime = Runtime(settings=settings, catalogue=catalogue, store=store)
-            # Requests confirmed while the database was down are delivered when it is back.
-            _flusher = OutboxFlusher(_runtime.outbox, _runtime.store.requests)
+            # Requests and handoffs kept while the database was down are delivered when it is back.
+            _flusher = OutboxFlusher(
+                _runtime.outbox, _runtime.store.requests, handoffs=_runtime.store.create_handoff
+            )
             _flusher.start()
         return _runtime

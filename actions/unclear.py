@@ -3,7 +3,7 @@ and record the question for staff."""
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -11,13 +11,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.common import channel_of, entity_values, intent_ranking, send
+from actions.common import channel_of, entity_values, in_store, intent_ranking, send
+from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
 from community.answers import Button, Reply, clarification, handoff_button, payload
 from community.intents import SERVICE_INTENTS
 from community.staff_hours import after_hours_notice
 from community.store import IntentScore, utcnow
 from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, input_problem
+
+log = logging.getLogger(__name__)
 
 # Same value as the FallbackClassifier's ambiguity_threshold in config.yml.
 AMBIGUITY_MARGIN = 0.1
@@ -91,14 +94,17 @@ class ActionHandleUnclear(Action):
         scores = [
             IntentScore(r["name"], float(r.get("confidence", 0.0))) for r in ranking[:3] if r.get("name")
         ]
-        await asyncio.to_thread(
-            runtime.get().store.record_unanswered,
-            text=text[:MAX_MESSAGE_CHARS],
-            channel=channel_of(tracker),
-            conversation_id=tracker.sender_id,
-            reason=reason,
-            top_intents=scores,
-        )
+        try:
+            await in_store(
+                runtime.get().store.record_unanswered,
+                text=text[:MAX_MESSAGE_CHARS],
+                channel=channel_of(tracker),
+                conversation_id=tracker.sender_id,
+                reason=reason,
+                top_intents=scores,
+            )
+        except Exception as err:  # noqa: BLE001 - a store that is away never stops an answer
+            log.warning("Review queue not reachable (%s); %s not recorded", type(err).__name__, reason)
 
     async def _admit(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, ranking: List[Dict]
@@ -107,13 +113,7 @@ class ActionHandleUnclear(Action):
         await self._record(tracker, text, "fallback", ranking)
         failures = int(tracker.get_slot("unclear_count") or 0) + 1
         if failures >= FAILURES_BEFORE_HANDOFF:
-            await asyncio.to_thread(
-                rt.store.create_handoff,
-                conversation_id=tracker.sender_id,
-                channel=channel_of(tracker),
-                reason="failed_twice",
-                text=text[:MAX_MESSAGE_CHARS],
-            )
+            await hand_over(tracker, reason="failed_twice", text=text[:MAX_MESSAGE_CHARS])
             later = after_hours_notice(rt.settings.staff_hours, utcnow())
             reply = Reply(
                 (

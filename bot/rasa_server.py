@@ -1,17 +1,29 @@
-"""`python -m bot.rasa_server run ...`: Rasa's own command line, with one speed fix.
+"""`python -m bot.rasa_server run ...`: Rasa's own command line, with one speed fix and three
+safety fixes.
 
-Rasa 3.6 validates every action-server response with ``jsonschema.validate``, which first
-re-checks the (constant) schema against its metaschema: about 120 ms per custom action on this
-machine, most of a resident's round trip. :func:`install_cached_schema_validation` keeps the
-same validation but checks each schema once and reuses its validator.
+* Speed: Rasa 3.6 validates every action-server response with ``jsonschema.validate``, which
+  first re-checks the (constant) schema against its metaschema: about 120 ms per custom action
+  on this machine. :func:`install_cached_schema_validation` keeps the same validation but checks
+  each schema once and reuses its validator.
+* No silent loss: :func:`install_strict_tracker_store` replaces Rasa's in-memory fallback when
+  the conversation store fails by an error the REST channel reports to the resident.
+* A bounded wait: a custom action that does not answer within ``ACTION_TIMEOUT`` seconds (Rasa
+  waits 5 minutes) is given up, and the resident hears that the system is recovering.
+* Personal data never in logs: every record, tracebacks included, is masked.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from typing import Any
+
+from community.privacy import install_log_masking
+from community.settings import Settings
+
+ACTION_TIMEOUT_S = 15.0
 
 _lock = threading.Lock()
 
@@ -42,8 +54,50 @@ def install_cached_schema_validation() -> None:
     jsonschema.validate = validate
 
 
+def install_strict_tracker_store() -> None:
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import InMemoryTrackerStore, TrackerStore
+    from rasa.shared.core.domain import Domain
+
+    from bot.tracker_store import StrictTrackerStore
+
+    def create(store: TrackerStore | None, domain: Domain) -> TrackerStore:
+        if store is not None:
+            store.domain = domain
+        return StrictTrackerStore(store if store is not None else InMemoryTrackerStore(domain))
+
+    Agent._create_tracker_store = staticmethod(create)
+
+
+def install_action_timeout(seconds: float) -> None:
+    import rasa.core.actions.action as rasa_action
+
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = seconds
+
+
+def hide_traceback_locals() -> None:
+    """Rasa renders tracebacks as JSON with every frame's local variables (a resident's words,
+    slot values); keep the frames, drop the locals."""
+    import structlog
+    from structlog.tracebacks import ExceptionDictTransformer
+
+    structlog.processors.dict_tracebacks = structlog.processors.ExceptionRenderer(
+        ExceptionDictTransformer(show_locals=False)
+    )
+
+
 def main() -> None:
+    install_log_masking()
+    hide_traceback_locals()
     install_cached_schema_validation()
+    install_strict_tracker_store()
+    install_action_timeout(float(os.environ.get("ACTION_TIMEOUT", ACTION_TIMEOUT_S)))
+    if sys.argv[1:2] == ["run"] and "--auth-token" not in sys.argv:
+        # Rasa's HTTP API is never open: RASA_AUTH_TOKEN, or the token made in var/ at start.
+        token = Settings.from_env().rasa_auth_token
+        if not token:
+            sys.exit("Rasa's HTTP API needs a token: set RASA_AUTH_TOKEN or start with `python -m bot`.")
+        sys.argv += ["--auth-token", token]
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

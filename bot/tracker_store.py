@@ -10,15 +10,22 @@ Before events are written, the personal details a resident gave in a form (kept 
 slots, see ``community/sealed.py``) are masked wherever they appear in the conversation text, as
 are any phone numbers, 身份证号 and addresses: the conversation log never holds them in clear.
 The running conversation is not affected: Rasa works on the tracker in memory.
+
+Rasa wraps every tracker store in a ``FailSafeTrackerStore`` that, when the database fails,
+silently starts a new empty conversation (retrieve) or keeps it in memory only (save): a
+resident's confirmed request or form answers then vanish without a word. :class:`StrictTrackerStore`
+takes its place (see ``bot.rasa_server``) and raises :class:`ConversationStoreUnavailable`
+instead, so the REST channel tells the resident plainly (``bot.rest_channel``).
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterator
+import logging
+from typing import Any, Iterable, Iterator
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -26,6 +33,8 @@ from community.forms import Forms, forms_path, load_forms
 from community.privacy import mask_address, mask_id_number, mask_known, mask_name, mask_phone
 from community.sealed import Sealer
 from community.settings import Settings
+
+log = logging.getLogger(__name__)
 
 MASKERS = {
     "name": mask_name, "phone": mask_phone, "phone_optional": mask_phone,
@@ -56,8 +65,12 @@ class CommunitySQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            try:
+                with self.engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            except sa.exc.SQLAlchemyError as err:
+                # An unwritable var/: start anyway; each turn then says it can't be saved.
+                log.error("Conversation store not writable at start (%s)", type(err).__name__)
         settings = Settings.from_env()
         self._sealer = Sealer.from_env(settings.var_dir)
         forms: Forms = load_forms(forms_path(settings.catalogue_dir))
@@ -88,3 +101,40 @@ class CommunitySQLTrackerStore(SQLTrackerStore):
                     if isinstance(entity.get("value"), str):
                         entity["value"] = mask_known(entity["value"], known)
             yield _MaskedEvent(event.type_name, data)
+
+
+class ConversationStoreUnavailable(RuntimeError):
+    """The conversation store could not be read or written for this turn."""
+
+
+class StrictTrackerStore(FailSafeTrackerStore):
+    """Rasa's fail-safe wrapper without the silent in-memory fallback: errors are raised."""
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        try:
+            return await self._tracker_store.retrieve(sender_id)
+        except Exception as err:
+            raise self._unavailable("read", err) from err
+
+    async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
+        try:
+            return await self._tracker_store.retrieve_full_tracker(sender_id)
+        except Exception as err:
+            raise self._unavailable("read", err) from err
+
+    async def keys(self) -> Iterable[str]:
+        try:
+            return await self._tracker_store.keys()
+        except Exception as err:
+            raise self._unavailable("list", err) from err
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        try:
+            await self._tracker_store.save(tracker)
+        except Exception as err:
+            raise self._unavailable("write", err) from err
+
+    def _unavailable(self, what: str, err: Exception) -> ConversationStoreUnavailable:
+        # Only the type: a database error can quote the conversation's text.
+        log.error("Conversation store: cannot %s (%s)", what, type(err).__name__)
+        return ConversationStoreUnavailable(f"conversation store: cannot {what} ({type(err).__name__})")

@@ -59,6 +59,10 @@ _LABEL_WORDS: dict[str, tuple[str, ...]] = {
     "time": ("时间", "几点", "钟点"),
     "id_number": ("身份证",),
 }
+# Where the new value starts in a correction: "饮食要求改成没有" → "没有".
+_NEW_VALUE = re.compile(
+    r"(?:改成|改为|换成|写成|更正为|应该是|说错了[，,。 ]*是?|不对[，,。 ]*是?)[:：，,。 ]*"
+)
 _CHILD_AGE = re.compile(
     r"(?P<n>[0-9一二两三四五六七八九十]+)\s*(?P<u>岁半?|个月|周岁)|(?P<g>[一二三四五六1-6初高][一二三1-3]?)\s*年级|(?P<k>小班|中班|大班)"
 )
@@ -149,6 +153,15 @@ def who_phrase(who: str | None, spec: FormSpec) -> str:
     if who == "本人":
         return "您"
     return spec.summary_who or "您"
+
+
+def _new_value(text: str) -> str:
+    """The value a resident gave, without the correction around it: "饮食要求改成没有" → "没有"."""
+    if not _CORRECTION.search(text):
+        return text
+    ends = [m.end() for m in _NEW_VALUE.finditer(text)]
+    rest = text[ends[-1] :] if ends else ""
+    return rest if rest.strip() else text
 
 
 class FormFiller:
@@ -276,7 +289,7 @@ class FormFiller:
                 return None, ("没听出是哪种证明，请说证明的名称，比如“居住证明”。" if requested else None)
             return service.id, None
         if kind == "text" and requested:
-            text = norm.strip()
+            text = _new_value(norm).strip()
             if _NOTHING.match(text) and len(text) <= 6:
                 return "无", None
             if len(text.replace(" ", "")) < 2:

@@ -1,20 +1,28 @@
-"""A durable outbox for requests confirmed while the database is unreachable.
+"""A durable outbox for what must reach the database while it can't be written: requests a
+resident confirmed, and handoffs to staff (emergencies, "找人工").
 
-A request that can't be stored is written here (sealed, fsync'd, renamed into place: it survives
-a crash of the action server) and delivered by :class:`OutboxFlusher` as soon as the database is
-back. Delivery is idempotent (the entry's id is the request's ``client_key``), and the resident
-is then told the reference number on their channel.
+An entry is written here (sealed, fsync'd, renamed into place: it survives a crash of the action
+server) and delivered by :class:`OutboxFlusher` as soon as the database is back. Delivering a
+request is idempotent (the entry's id is the request's ``client_key``) and the resident is then
+told the reference number on their channel; a handoff delivered twice is merged by the store.
+If even the outbox can't be written (a full disk), the entry is kept in memory and retried: a
+handoff must reach staff whatever the disk does.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import fcntl
 import json
 import logging
 import os
 import threading
 import time
 import uuid
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 from community.request_store import NewRequest, RequestStore
 from community.sealed import Sealer
@@ -22,19 +30,53 @@ from community.sealed import Sealer
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class PendingHandoff:
+    """A handoff to staff that could not be written to the database yet."""
+
+    conversation_id: str
+    channel: str
+    reason: str
+    text: str
+    emergency: bool
+    created_at: float  # seconds since the epoch, when the resident asked
+
+    def as_dict(self) -> dict:
+        return {"type": "handoff", **asdict(self)}
+
+
+HandoffSink = Callable[..., int]  # Store.create_handoff
+
+
 class Outbox:
     def __init__(self, directory: Path, sealer: Sealer):
         self.directory = Path(directory)
         self.sealer = sealer
         self._lock = threading.Lock()
+        self._memory: list[PendingHandoff] = []  # handoffs the disk would not take
 
     def put(self, new: NewRequest) -> NewRequest:
         """Keep ``new`` durably; returns it with the ``client_key`` it will be stored under."""
         if not new.client_key:
             new = NewRequest.from_dict({**new.as_dict(), "client_key": f"outbox-{uuid.uuid4().hex}"})
+        self._write(new.as_dict(), new.client_key)
+        return new
+
+    def put_handoff(self, handoff: PendingHandoff) -> bool:
+        """Keep ``handoff`` on disk, or in memory if the disk refuses; True if it is on disk."""
+        try:
+            self._write(handoff.as_dict(), f"handoff-{uuid.uuid4().hex}")
+            return True
+        except OSError as err:
+            log.error("Outbox: handoff kept in memory only, the disk refused it (%s)", type(err).__name__)
+            with self._lock:
+                self._memory.append(handoff)
+            return False
+
+    def _write(self, entry: dict, key: str) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        payload = self.sealer.seal(json.dumps(new.as_dict(), ensure_ascii=False))
-        name = f"{time.time_ns():020d}-{new.client_key}.json"
+        payload = self.sealer.seal(json.dumps(entry, ensure_ascii=False))
+        name = f"{time.time_ns():020d}-{key}.json"
         tmp = self.directory / f".{name}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as handle:
@@ -47,7 +89,25 @@ class Outbox:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-        return new
+
+    @contextlib.contextmanager
+    def _flushing(self) -> Iterator[bool]:
+        """Whether this process may deliver now: one process at a time per outbox folder."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            handle = open(self.directory / ".flush.lock", "a")  # noqa: SIM115 - closed below
+        except OSError:
+            yield True  # no lock file on a full or read-only disk: deliver from this process
+            return
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                yield False
+                return
+            yield True
+        finally:
+            handle.close()
 
     def pending(self) -> list[Path]:
         if not self.directory.exists():
@@ -55,12 +115,20 @@ class Outbox:
         return sorted(p for p in self.directory.glob("*.json"))
 
     def __len__(self) -> int:
-        return len(self.pending())
+        return len(self.pending()) + len(self._memory)
 
-    def flush(self, requests: RequestStore) -> list[dict]:
-        """Deliver what is waiting, oldest first; stops at the first database error."""
+    def flush(self, requests: RequestStore, handoffs: HandoffSink | None = None) -> list[dict]:
+        """Deliver what is waiting, oldest first; stops at the first database error.
+
+        Returns the requests delivered (handoffs go to ``handoffs``, the store's
+        ``create_handoff``)."""
         delivered: list[dict] = []
-        with self._lock:
+        with self._lock, self._flushing() as mine:
+            if not mine:
+                return delivered  # another process (Rasa, the action server) is delivering
+            while self._memory and handoffs is not None:
+                _deliver_handoff(handoffs, self._memory[0])  # raises while the database is down
+                self._memory.pop(0)
             for path in self.pending():
                 clear = self.sealer.unseal(path.read_text(encoding="ascii"))
                 if not isinstance(clear, str):
@@ -68,27 +136,57 @@ class Outbox:
                         "Outbox entry %s cannot be unsealed (was COMMUNITY_SECRET_KEY changed?)", path.name
                     )
                     continue
-                new = NewRequest.from_dict(json.loads(clear))
-                row = requests.create(new)  # raises while the database is still down
-                requests.notify(
-                    row["channel"],
-                    row["conversation_id"],
-                    f"您之前提交的{row['title']}已正式登记，编号 {row['ref']}。"
-                    f"发“查询进度 {row['ref']}”可以看办理进度。",
-                    kind="outbox",
-                    ref=row["ref"],
-                )
+                entry = json.loads(clear)
+                if entry.get("type") == "handoff":
+                    if handoffs is None:
+                        continue
+                    entry.pop("type")
+                    _deliver_handoff(handoffs, PendingHandoff(**entry))
+                else:
+                    delivered.append(self._deliver_request(requests, NewRequest.from_dict(entry)))
                 path.unlink()
-                delivered.append(row)
         return delivered
+
+    @staticmethod
+    def _deliver_request(requests: RequestStore, new: NewRequest) -> dict:
+        row = requests.create(new)  # raises while the database is still down
+        requests.notify(
+            row["channel"],
+            row["conversation_id"],
+            f"您之前提交的{row['title']}已正式登记，编号 {row['ref']}。"
+            f"发“查询进度 {row['ref']}”可以看办理进度。",
+            kind="outbox",
+            ref=row["ref"],
+        )
+        return row
+
+
+def _deliver_handoff(sink: HandoffSink, handoff: PendingHandoff) -> int:
+    handoff_id = sink(
+        conversation_id=handoff.conversation_id,
+        channel=handoff.channel,
+        reason=handoff.reason,
+        text=handoff.text,
+        emergency=handoff.emergency,
+        created_at=dt.datetime.fromtimestamp(handoff.created_at, dt.timezone.utc),
+    )
+    log.info("Outbox: handoff %s (%s) reached the staff inbox", handoff_id, handoff.reason)
+    return handoff_id
 
 
 class OutboxFlusher:
     """Delivers the outbox in the background every ``interval`` seconds while it is not empty."""
 
-    def __init__(self, outbox: Outbox, requests: RequestStore, interval: float = 5.0):
+    def __init__(
+        self,
+        outbox: Outbox,
+        requests: RequestStore,
+        interval: float = 5.0,
+        handoffs: HandoffSink | None = None,
+    ):
         self.outbox = outbox
         self.requests = requests
+        self.handoffs = handoffs
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,10 +203,10 @@ class OutboxFlusher:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            if not self.outbox.pending():
+            if not len(self.outbox):
                 continue
             try:
-                for row in self.outbox.flush(self.requests):
+                for row in self.outbox.flush(self.requests, self.handoffs):
                     log.info("Outbox: request %s stored after the database came back", row["ref"])
             except Exception as err:  # the database is still down: try again later
                 log.warning(

@@ -1,13 +1,17 @@
 """Masking of residents' personal data: 张*明, 138****5678, 1101**********1234.
 
-:class:`MaskingFilter` masks phone numbers and 身份证号 in every log record, so personal data
-never reaches application logs unmasked.
+:class:`MaskingFilter` masks phone numbers, 身份证号, addresses and the personal values the
+current request is known to hold (:func:`known_personal_values`) in every log record, its
+traceback included, so personal data never reaches application logs unmasked. Every process
+installs it once with :func:`install_log_masking`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
+from typing import Iterable
 
 _ID_NUMBER = re.compile(r"(?<!\d)(\d{4})\d{10}(\d{3}[\dXx])(?!\d)")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -48,26 +52,68 @@ def mask_text(text: str) -> str:
     return _LANDLINE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
 
 
+# The personal values (names, phones, addresses) the code running now is handling, value →
+# mask: an action filling a form sets them, so a name in a traceback is masked too.
+_KNOWN: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("known_personal", default=None)
+
+
+def known_personal_values(values: Iterable[tuple[str, str]]) -> None:
+    """Mask these (value, mask) pairs in any log record written from the current context."""
+    known = dict(_KNOWN.get() or {})
+    known.update((v, m) for v, m in values if isinstance(v, str) and len(v) >= 2)
+    _KNOWN.set(known)
+
+
+def mask_log_text(text: str) -> str:
+    return mask_known(text, _KNOWN.get() or {})
+
+
 class MaskingFilter(logging.Filter):
-    """A logging filter that masks personal data in the formatted message."""
+    """Masks personal data in the formatted message and in the traceback of a log record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_masked", False):
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to the handler to report
             return True
-        masked = mask_text(message)
+        masked = mask_log_text(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_log_text(record.exc_text)
+            record.exc_info = None  # handlers print the masked exc_text, never the live exception
+        if record.stack_info:
+            record.stack_info = mask_log_text(record.stack_info)
+        record._masked = True
         return True
 
 
 def install_log_masking(logger: logging.Logger | None = None) -> None:
-    """Attach :class:`MaskingFilter` to every handler of ``logger`` (default: root)."""
+    """Mask every log record of this process, whichever handler prints it.
+
+    Records are masked when they are made (the log record factory), so handlers added later
+    (Rasa and Sanic configure theirs after start-up) print masked text too; the filter is also
+    attached to the handlers of ``logger`` (default: root) that exist now."""
     logger = logger or logging.getLogger()
     for handler in logger.handlers:
         if not any(isinstance(f, MaskingFilter) for f in handler.filters):
             handler.addFilter(MaskingFilter())
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "masks_personal_data", False):
+        return
+    masking = MaskingFilter()
+
+    def masked_record(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        masking.filter(record)
+        return record
+
+    masked_record.masks_personal_data = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masked_record)
 
 
 _ADDRESS = re.compile(

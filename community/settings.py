@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Rasa's HTTP API token when RASA_AUTH_TOKEN is not set: made at first start (mode 600) and
+# read from here by the project's own processes, tools and tests.
+TOKEN_FILE = "rasa_auth_token"
 
 
 def load_dotenv(path: Path = PROJECT_ROOT / ".env") -> None:
@@ -77,15 +81,19 @@ class Settings:
             load_dotenv()
             env = dict(os.environ)
         root = PROJECT_ROOT
+        var_dir = Path(env.get("VAR_DIR", root / "var"))
+        host = env.get("HOST", "127.0.0.1")
+        # The token made in var/ serves loopback; off loopback the operator sets one.
+        token = env.get("RASA_AUTH_TOKEN", "") or (_read_token(var_dir) if is_loopback(host) else "")
         return cls(
-            host=env.get("HOST", "127.0.0.1"),
+            host=host,
             rasa_port=_port(env, "RASA_PORT", 5005),
             action_port=_port(env, "ACTION_PORT", 5055),
             web_port=_port(env, "WEB_PORT", 8000),
-            rasa_auth_token=env.get("RASA_AUTH_TOKEN", ""),
+            rasa_auth_token=token,
             database_url=env.get("DATABASE_URL", ""),
             tracker_database_url=env.get("TRACKER_DATABASE_URL", ""),
-            var_dir=Path(env.get("VAR_DIR", root / "var")),
+            var_dir=var_dir,
             catalogue_dir=Path(env.get("CATALOGUE_DIR", root / "catalogue")),
             model_dir=Path(env.get("MODEL_DIR", root / "models")),
             community_phone=env.get("COMMUNITY_PHONE", "010-8765-4300"),
@@ -113,3 +121,30 @@ class Settings:
     @property
     def action_url(self) -> str:
         return f"http://127.0.0.1:{self.action_port}/webhook"
+
+
+def _read_token(var_dir: Path) -> str:
+    try:
+        return (var_dir / TOKEN_FILE).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def with_api_token(settings: Settings) -> Settings:
+    """``settings`` with a Rasa HTTP API token: RASA_AUTH_TOKEN, or the one in
+    ``var/rasa_auth_token``, made (mode 600) if there is none yet. Rasa's API is never open."""
+    if settings.rasa_auth_token:
+        return settings
+    path = settings.var_dir / TOKEN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        token = _read_token(settings.var_dir)
+        if not token:
+            raise ValueError(f"{path} is empty or unreadable: delete it to make a new token") from None
+        return replace(settings, rasa_auth_token=token)
+    token = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(token + "\n")
+    return replace(settings, rasa_auth_token=token)

@@ -71,6 +71,9 @@ ratings = sa.Table(
     sa.Column("rating", sa.String(8), nullable=False),
 )
 RATINGS = ("up", "down")
+# Handoffs from one conversation within this time are one handoff (see Store.create_handoff).
+HANDOFF_MERGE_WINDOW = dt.timedelta(minutes=10)
+MAX_HANDOFF_TEXT = 2000
 
 
 @dataclass(frozen=True)
@@ -87,13 +90,22 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def _merged_text(before: str, new: str) -> str:
+    """The handoff's words with ``new`` added, once, kept to :data:`MAX_HANDOFF_TEXT`."""
+    if not new or new in before.split("\n"):
+        return before
+    merged = f"{before}\n{new}" if before else new
+    return merged[-MAX_HANDOFF_TEXT:]
+
+
 def make_engine(url: str) -> sa.engine.Engine:
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(url, future=True, connect_args={"timeout": 15})
-    return sa.create_engine(url, future=True, pool_pre_ping=True)
+        return sa.create_engine(url, future=True, hide_parameters=True, connect_args={"timeout": 15})
+    # hide_parameters: a database error never quotes a resident's name, phone or address.
+    return sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
 
 
 class Store:
@@ -188,17 +200,48 @@ class Store:
             return [dict(r._mapping) for r in connection.execute(query)]
 
     def create_handoff(
-        self, *, conversation_id: str, channel: str, reason: str, text: str, emergency: bool = False
+        self,
+        *,
+        conversation_id: str,
+        channel: str,
+        reason: str,
+        text: str,
+        emergency: bool = False,
+        created_at: dt.datetime | None = None,
     ) -> int:
-        row = {
-            "created_at": utcnow(),
-            "channel": channel or "unknown",
-            "conversation_id": conversation_id,
-            "reason": reason,
-            "emergency": emergency,
-            "text": text,
-        }
+        """Put a conversation in the staff inbox; returns the handoff's id.
+
+        A resident who asks again (or reports the same emergency five times) while their handoff
+        of the last :data:`HANDOFF_MERGE_WINDOW` is still open gets that one handoff, not a new
+        one: the new words are added to it, and an emergency makes it an emergency.
+        """
+        now = created_at or utcnow()
         with self.engine.begin() as connection:
+            open_row = connection.execute(
+                handoffs.select()
+                .where(
+                    handoffs.c.conversation_id == conversation_id,
+                    handoffs.c.status.in_(("waiting", "taken")),
+                    handoffs.c.created_at >= now - HANDOFF_MERGE_WINDOW,
+                )
+                .order_by(handoffs.c.id.desc())
+                .limit(1)
+            ).first()
+            if open_row is not None:
+                merged = _merged_text(open_row.text, text)
+                changes: dict[str, Any] = {"text": merged}
+                if emergency and not open_row.emergency:
+                    changes.update(emergency=True, reason=reason)
+                connection.execute(handoffs.update().where(handoffs.c.id == open_row.id).values(**changes))
+                return int(open_row.id)
+            row = {
+                "created_at": now,
+                "channel": channel or "unknown",
+                "conversation_id": conversation_id,
+                "reason": reason,
+                "emergency": emergency,
+                "text": text,
+            }
             return int(connection.execute(handoffs.insert().values(**row)).inserted_primary_key[0])
 
     def list_handoffs(self, status: str | None = "waiting") -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ events are applied, and a finished form runs ``action_submit_request``.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,8 @@ class FormSim:
         events = self._run(ValidateRequestForm(), trk)
         if self.active and not events:
             return REJECTED
+        if not self.active:  # Rasa logs the form's activation (the key of this filling)
+            self.history.append({"event": "active_loop", "name": "request_form", "timestamp": time.time()})
         self.active = True
         self._apply(events)
         self.history.append({"event": "user", "text": text})

@@ -167,6 +167,43 @@ def test_correction_at_the_summary(rt):
     assert row["phone"] == "13987654321" and row["fields"]["age"] == 83
 
 
+def test_correcting_a_free_text_answer_keeps_only_the_new_value(rt):
+    sim = FormSim()
+    meal_until_summary(sim)
+    sim.say("饮食要求改成没有")
+    assert clear(rt, sim, "diet") == "无"
+    assert "饮食要求改为无" in sim.last_text and "改成" not in sim.last_text.split("饮食要求改为")[1][:4]
+
+
+def test_confirming_twice_gives_one_request_and_one_reference(rt):
+    """Rasa died after the request was committed but before the reply was saved: the form is
+    still at the summary, and the resident confirms again."""
+    sim = FormSim()
+    meal_until_summary(sim)
+    before_submit = dict(sim.slots)
+    sim.say("确认", "affirm")
+    [first] = set(REF.findall(sim.last_text))
+    sim.slots, sim.active = before_submit, True  # the tracker as it was saved before the crash
+    sim.say("确认", "affirm")
+    assert set(REF.findall(sim.last_text)) == {first}
+    assert [r["ref"] for r in rt.store.requests.list()] == [first]
+
+
+def test_an_answer_lost_in_an_action_server_crash_is_asked_again(rt):
+    sim = FormSim()
+    sim.say("我想给我妈报个助餐她82了住3栋2单元501", "request_service")
+    sim.say("王秀英")
+    sim.say("13812345678")
+    assert sim.requested == "diet"
+    # "不吃辣" reached Rasa, the form ran, but the action server was down: nothing was said.
+    sim.history += [{"event": "user", "text": "不吃辣"}, {"event": "action", "name": "request_form"}]
+    sim.say("你还在吗")
+    assert clear(rt, sim, "diet") is None and sim.requested == "diet"
+    assert "没有记下来" in sim.last_text and "忌口" in sim.last_text
+    sim.say("不吃辣")
+    assert clear(rt, sim, "diet") == "不吃辣"
+
+
 def test_cancel_stores_nothing(rt):
     sim = FormSim()
     sim.say("给孩子报名课后托管", "request_service")
@@ -314,7 +351,15 @@ def test_progress_by_reference_and_my_requests(rt):
     text = check(rt, f"查询进度 {ref.lower()}")
     assert ref in text and "已受理" in text and "明天开始送餐" in text
     other = check(rt, f"查询进度 {ref}", sender="web-someone-else")
-    assert "已受理" in other and "明天开始送餐" not in other and "王秀英" not in other
+    # A stranger learns neither the kind nor the status, and is asked for the phone's last digits.
+    assert "已受理" not in other and "助餐" not in other and "王秀英" not in other and "后四位" in other
+    unknown = check(rt, "查询进度 SQ-20000101-0009", sender="web-someone-else")
+    # The same words whether the reference exists or not.
+    assert other.replace(ref, "") == unknown.replace("SQ-20000101-0009", "")
+    wrong = check(rt, f"查询进度 {ref} 尾号1111", sender="web-someone-else")
+    assert "已受理" not in wrong and "不对" in wrong
+    family = check(rt, f"查询进度 {ref} 尾号5678", sender="web-family")
+    assert "已受理" in family and "助餐登记" in family and "明天开始送餐" not in family
     mine = check(rt, "我的申请")
     assert ref in mine and "助餐登记" in mine
     assert "没找到" in check(rt, "查询进度 SQ-20000101-0001")
@@ -408,3 +453,22 @@ def test_a_menu_button_tapped_in_the_middle_is_answered_then_the_form_goes_on(rt
         )
         == REJECTED
     )
+
+
+def test_guessing_the_phone_digits_is_limited(rt, monkeypatch):
+    import actions.requests
+    from actions.limits import AttemptLimiter
+
+    monkeypatch.setattr(actions.requests, "VERIFICATIONS", AttemptLimiter(limit=5, window_s=1800))
+    new = NewRequest(
+        kind="meal", title="助餐登记", channel="web", conversation_id="web-owner", fields={},
+        summary="-", phone="13812345678",
+    )
+    ref = rt.store.requests.create(new)["ref"]
+    for guess in range(1000, 1005):
+        assert "不对" in check(rt, f"查询进度 {ref} 尾号{guess}", sender="web-guesser")
+    # The sixth try is refused even with the right digits, from this conversation...
+    assert "太多" in check(rt, f"查询进度 {ref} 尾号5678", sender="web-guesser")
+    # ...and for this reference from any other conversation too.
+    assert "太多" in check(rt, f"查询进度 {ref} 尾号5678", sender="web-another")
+    assert "已受理" not in check(rt, f"查询进度 {ref} 尾号5678", sender="web-another")

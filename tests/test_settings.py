@@ -44,3 +44,25 @@ def test_tracker_can_stay_local_while_requests_go_to_postgresql():
 def test_absolute_sqlite_tracker_path_stays_absolute():
     settings = Settings.from_env({"TRACKER_DATABASE_URL": "sqlite:////srv/assistant/tracker.db"})
     assert tracker_store_config(settings)["db"] == "/srv/assistant/tracker.db"
+
+
+def test_rasas_api_token_is_made_once_and_read_by_every_process(tmp_path):
+    import os
+    import stat
+
+    from community.settings import with_api_token
+
+    settings = with_api_token(Settings.from_env({"VAR_DIR": str(tmp_path)}))
+    token_file = tmp_path / "rasa_auth_token"
+    assert len(settings.rasa_auth_token) >= 32
+    assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+    # Another process (the web chat, a tool, a test) reads the same token...
+    assert Settings.from_env({"VAR_DIR": str(tmp_path)}).rasa_auth_token == settings.rasa_auth_token
+    # ...and a second start keeps it.
+    assert with_api_token(Settings.from_env({"VAR_DIR": str(tmp_path)})) == settings
+    # RASA_AUTH_TOKEN wins over the file.
+    chosen = Settings.from_env({"VAR_DIR": str(tmp_path), "RASA_AUTH_TOKEN": "t0ken"})
+    assert chosen.rasa_auth_token == "t0ken"
+    # Off loopback the made token is not enough: the operator sets one.
+    with pytest.raises(ValueError, match="RASA_AUTH_TOKEN"):
+        Settings.from_env({"VAR_DIR": str(tmp_path), "HOST": "0.0.0.0"})

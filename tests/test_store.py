@@ -65,3 +65,37 @@ def test_thumbs_down_puts_the_question_in_the_review_queue(store):
     assert queued["text"] == "居住证明怎么开" and queued["reason"] == "rated_down"
     with pytest.raises(ValueError):
         store.record_rating(conversation_id="x", channel="web", question="q", answer="a", rating="meh")
+
+
+def test_repeated_handoffs_from_one_conversation_are_one(store):
+    """/emergency_help typed five times, or 找人工 asked again while waiting: one inbox item."""
+    ids = {
+        store.create_handoff(conversation_id="web-x", channel="web", reason="emergency", text="着火了",
+                             emergency=True)
+        for _ in range(5)
+    }
+    assert len(ids) == 1 and len(store.list_handoffs()) == 1
+    [handoff] = store.list_handoffs()
+    assert handoff["text"] == "着火了" and handoff["emergency"]
+
+
+def test_a_later_emergency_makes_the_waiting_handoff_urgent_and_keeps_both_words(store):
+    first = store.create_handoff(conversation_id="web-y", channel="web", reason="asked", text="找人工")
+    again = store.create_handoff(
+        conversation_id="web-y", channel="web", reason="emergency", text="有人晕倒了", emergency=True
+    )
+    [handoff] = store.list_handoffs()
+    assert again == first and handoff["emergency"] and handoff["reason"] == "emergency"
+    assert handoff["text"].splitlines() == ["找人工", "有人晕倒了"]
+
+
+def test_other_conversations_and_old_handoffs_stay_apart(store):
+    import datetime as dt
+
+    from community.store import utcnow
+
+    old = store.create_handoff(conversation_id="web-z", channel="web", reason="asked", text="找人",
+                               created_at=utcnow() - dt.timedelta(hours=1))
+    new = store.create_handoff(conversation_id="web-z", channel="web", reason="asked", text="找人")
+    other = store.create_handoff(conversation_id="web-w", channel="web", reason="asked", text="找人")
+    assert len({old, new, other}) == 3

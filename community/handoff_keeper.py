@@ -1,0 +1,59 @@
+"""Handoffs to staff that must not be lost, whatever the database does.
+
+:class:`HandoffKeeper` writes a handoff to the store; if the store can't take it in time (a
+locked, full or stopped database), to the durable outbox, which delivers it when the store is
+back (or to memory, if even the disk refuses). Used by the actions (emergencies, "找人工",
+repeated failures) and by Rasa's REST channel when a turn failed before any action ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from community.outbox import Outbox, PendingHandoff
+from community.store import Store
+
+log = logging.getLogger(__name__)
+# A store write that takes longer is given up: the resident's reply must not wait on it.
+STORE_TIMEOUT_S = 3.0
+
+
+class HandoffKeeper:
+    def __init__(self, store: Store, outbox: Outbox, timeout: float = STORE_TIMEOUT_S):
+        self.store = store
+        self.outbox = outbox
+        self.timeout = timeout
+
+    async def keep(
+        self, *, conversation_id: str, channel: str, reason: str, text: str, emergency: bool = False
+    ) -> bool:
+        """Put the conversation in the staff inbox; never raises.
+
+        True if it is in the store now, False if it waits in the outbox."""
+        try:
+            await asyncio.wait_for(
+                asyncio.to_thread(
+                    self.store.create_handoff,
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    reason=reason,
+                    text=text,
+                    emergency=emergency,
+                ),
+                self.timeout,
+            )
+            return True
+        except Exception as err:  # noqa: BLE001 - any store failure: keep the handoff anyway
+            log.error("Handoff (%s) not stored (%s); keeping it in the outbox", reason, type(err).__name__)
+        pending = PendingHandoff(
+            conversation_id=conversation_id,
+            channel=channel,
+            reason=reason,
+            text=text,
+            emergency=emergency,
+            created_at=time.time(),
+        )
+        await asyncio.to_thread(self.outbox.put_handoff, pending)
+        return False
