@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from community.intents import INTENT_LABELS, META_INTENTS
+from community.recovery import looks_like_emergency, recovery_reply
 from voice.asr import Recognizer
 from voice.errors import VoiceError
 from voice.grammar import Grammar
@@ -498,7 +499,7 @@ class Kiosk:
         try:
             intents = await self.rasa.parse(text)
         except RasaUnavailable as err:
-            self.rasa_down(err)
+            self.rasa_down(err, text)
             return
         top = intents[0] if intents else None
         s = self.settings
@@ -525,7 +526,7 @@ class Kiosk:
         try:
             messages = await self.rasa.send(self.resident.sender, message)
         except RasaUnavailable as err:
-            self.rasa_down(err)
+            self.rasa_down(err, message)
             return
         shown = "\n".join(m.text for m in messages if m.text) or "（没有回答）"
         self.resident.transcript.append(("助手", shown))
@@ -533,15 +534,15 @@ class Kiosk:
         sentences = sentences_for(messages, self.settings.max_sentence_chars) + _spoken_choices(messages)
         self.say(sentences or [NOT_HEARD])
 
-    def rasa_down(self, err: Exception) -> None:
+    def rasa_down(self, err: Exception, text: str = "") -> None:
+        """The assistant can't answer now: an emergency still hears which number to call first."""
         log.error("Rasa is unavailable: %s", err)
         phone = self.settings.community_phone
-        self.screen.show(
-            answer=f"系统暂时连不上。请打社区电话 {phone}（{self.settings.staff_hours}）", status=""
-        )
-        self.say(
-            ["对不起，系统暂时连不上。", f"请打社区电话{read_phone(phone)}。"], remember=False, pause=False
-        )
+        first = [recovery_reply(text, phone).lines[0]] if looks_like_emergency(text) else []
+        shown = f"系统暂时连不上。请打社区电话 {phone}（{self.settings.staff_hours}）"
+        self.screen.show(answer="\n".join([*first, shown]), status="")
+        spoken = [*first, "对不起，系统暂时连不上。", f"请打社区电话{read_phone(phone)}。"]
+        self.say(spoken, remember=False, pause=False)
 
     # --- playback -------------------------------------------------------------------------
 

@@ -196,3 +196,18 @@ def test_screens(capsys):
     ansi.clear()
     out = capsys.readouterr().out
     assert "\x1b#3" in out and "您说：你好" in out and out.endswith("\x1b[3J\x1b[H")
+
+
+def test_an_emergency_while_rasa_is_down_hears_the_number_to_call_first():
+    async def scenario():
+        kiosk = make_kiosk(
+            f"http://127.0.0.1:{free_port()}", FakeRecognizer(["x"]), community_phone="010-1234-5678"
+        )
+        await kiosk.start(greet=False)
+        await kiosk.handle(Utterance("我家煤气泄漏了", 0.9))
+        await kiosk.close()
+        heard = spoken(kiosk)
+        assert "119" in heard[0] and any("连不上" in t for t in heard[1:])
+        assert kiosk.screen.answer.startswith("请马上拨打 119")
+
+    asyncio.run(scenario())
