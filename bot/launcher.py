@@ -1,5 +1,6 @@
 """Runs the whole assistant in the foreground: the Rasa server, the action server and the web
-app. Ctrl-C (or SIGTERM) stops all of them and leaves no process behind.
+app. A server that dies is restarted (see :mod:`bot.supervisor`); Ctrl-C (or SIGTERM) stops all
+of them and leaves no process behind.
 
 Before anything starts, the service catalogue is validated and the store is migrated, so a
 broken catalogue or an unreachable database stops start-up with a clear message.
@@ -7,21 +8,16 @@ broken catalogue or an unreachable database stops start-up with a clear message.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from bot.supervisor import Child, StartupError, Supervisor
 from community.catalogue import CatalogueError, load_catalogue
 from community.forms import forms_path, load_forms
 from community.sealed import Sealer
@@ -30,19 +26,6 @@ from community.store import Store
 
 log = logging.getLogger("launcher")
 READY_TIMEOUT_S = float(os.environ.get("READY_TIMEOUT", "240"))
-
-
-class StartupError(RuntimeError):
-    """Start-up cannot go on; the message says why, for the operator."""
-
-
-@dataclass
-class Child:
-    name: str
-    command: list[str]
-    health_url: str | None  # None: ready as soon as it runs
-    process: subprocess.Popen | None = None
-    critical: bool = True  # if it stops, everything stops (the channels are not critical)
 
 
 TRACKER_STORE = "bot.tracker_store.CommunitySQLTrackerStore"
@@ -143,15 +126,7 @@ def children(settings: Settings, model: Path, endpoints: Path) -> list[Child]:
     return procs
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the launcher dies, so nothing is left behind."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def start(child: Child, settings: Settings) -> None:
+def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         SANIC_HOST="127.0.0.1",  # the action server is only for Rasa, on this machine
@@ -159,102 +134,44 @@ def start(child: Child, settings: Settings) -> None:
         TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONWARNINGS="ignore",
     )
-    child.process = subprocess.Popen(
-        child.command, cwd=PROJECT_ROOT, env=env, start_new_session=True,
-        preexec_fn=_die_with_parent,
+    return env
+
+
+def banner(settings: Settings, model: Path) -> str:
+    store_kind = "DATABASE_URL" if settings.database_url else f"SQLite under {settings.var_dir}"
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    return (
+        "\n社区服务助手 is running (Ctrl-C stops everything):\n"
+        f"  Web chat (居民网页聊天):  http://{shown}:{settings.web_port}/\n"
+        f"  Staff console (工作台):   http://{shown}:{settings.web_port}/staff/  "
+        "(accounts: python -m bot.console create-user NAME --role staff|admin)\n"
+        f"  Rasa server (REST):      http://{shown}:{settings.rasa_port}/webhooks/rest/webhook\n"
+        f"  Rasa HTTP API:           http://{shown}:{settings.rasa_port}/model/parse\n"
+        f"  Action server:           http://127.0.0.1:{settings.action_port}/webhook\n"
+        f"  Model: {model.name}   Store: {store_kind}\n"
     )
 
 
-def is_up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status < 500
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def wait_until_ready(procs: list[Child]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    pending = list(procs)
-    while pending:
-        for child in list(pending):
-            assert child.process is not None
-            if child.process.poll() is not None:
-                raise StartupError(f"{child.name} exited with code {child.process.returncode}")
-            if child.health_url is None or is_up(child.health_url):
-                log.info("%s is up", child.name)
-                pending.remove(child)
-        if time.monotonic() > deadline:
-            names = ", ".join(c.name for c in pending)
-            raise StartupError(f"{names} did not become ready within {READY_TIMEOUT_S:.0f}s")
-        time.sleep(0.5)
-
-
-def stop(procs: list[Child], grace_s: float = 15.0) -> None:
-    for child in procs:
-        if child.process and child.process.poll() is None:
-            try:
-                os.killpg(child.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    deadline = time.monotonic() + grace_s
-    for child in procs:
-        if not child.process:
-            continue
-        try:
-            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # the whole group: sanic workers and anything else the child started
-            os.killpg(child.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        child.process.wait()
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def run(settings: Settings) -> int:
     model = check_prerequisites(settings)
     endpoints = write_endpoints(settings)
-    procs = children(settings, model, endpoints)
-
-    def on_signal(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
+    supervisor = Supervisor(children(settings, model, endpoints), child_env(), PROJECT_ROOT)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        for child in procs:
-            start(child, settings)
-        wait_until_ready(procs)
-        store_kind = "DATABASE_URL" if settings.database_url else f"SQLite under {settings.var_dir}"
-        shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-        print(
-            "\n社区服务助手 is running (Ctrl-C stops everything):\n"
-            f"  Web chat (居民网页聊天):  http://{shown}:{settings.web_port}/\n"
-            f"  Staff console (工作台):   http://{shown}:{settings.web_port}/staff/  "
-            "(accounts: python -m bot.console create-user NAME --role staff|admin)\n"
-            f"  Rasa server (REST):      http://{shown}:{settings.rasa_port}/webhooks/rest/webhook\n"
-            f"  Rasa HTTP API:           http://{shown}:{settings.rasa_port}/model/parse\n"
-            f"  Action server:           http://127.0.0.1:{settings.action_port}/webhook\n"
-            f"  Model: {model.name}   Store: {store_kind}\n",
-            flush=True,
-        )
-        watched = list(procs)
-        while True:
-            for child in list(watched):
-                assert child.process is not None
-                if child.process.poll() is None:
-                    continue
-                if child.critical:
-                    raise StartupError(f"{child.name} stopped unexpectedly (code {child.process.returncode})")
-                log.error("%s stopped (code %s); the other servers keep running",
-                          child.name, child.process.returncode)
-                watched.remove(child)
-            time.sleep(1)
+        supervisor.start()
+        supervisor.wait_until_ready(READY_TIMEOUT_S)
+        print(banner(settings, model), flush=True)
+        supervisor.watch()  # restarts a server that dies, until Ctrl-C/SIGTERM
     except KeyboardInterrupt:
         log.info("Stopping...")
         return 0
     finally:
-        stop(procs)
+        supervisor.stop()
+    return 0
 
 
 def main() -> int:

@@ -1,4 +1,5 @@
-"""Start and stop the real assistant (`python -m bot`) for end-to-end tests and benchmarks."""
+"""Start and stop the real assistant (`python -m bot`) for end-to-end tests and benchmarks, and
+find (or kill) its servers by name for fault tests."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# What names each server in its command line (the launcher's children).
+COMMANDS = {
+    "actions": ("bot.action_server", "rasa_sdk"),
+    "rasa": ("bot.rasa_server",),
+    "web": ("bot.webchat",),
+}
 
 
 def free_port() -> int:
@@ -39,6 +47,54 @@ class Stack:
     def web(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
+    @property
+    def health(self) -> dict[str, str]:
+        """Each server's health endpoint (what the launcher itself waits on)."""
+        return {
+            "actions": f"http://127.0.0.1:{self.action_port}/health",
+            "rasa": f"{self.rasa}/",
+            "web": f"{self.web}/healthz",
+        }
+
+    def is_up(self, name: str) -> bool:
+        return is_up(self.health[name])
+
+    def wait_up(self, names: list[str] | None = None, timeout: float = 120) -> float:
+        """Wait until the named servers (default: all) answer their health endpoints; the
+        seconds it took. RuntimeError if the launcher exits or the time runs out."""
+        start = time.monotonic()
+        pending = list(names or self.health)
+        while pending:
+            pending = [name for name in pending if not self.is_up(name)]
+            if pending and self.process.poll() is not None:
+                raise RuntimeError(f"the launcher exited ({self.process.returncode}):\n{self.log()[-4000:]}")
+            if pending and time.monotonic() - start > timeout:
+                late = ", ".join(pending)
+                raise RuntimeError(f"{late} not up within {timeout:.0f}s:\n{self.log()[-4000:]}")
+            if pending:
+                time.sleep(0.2)
+        return time.monotonic() - start
+
+    def child(self, name: str) -> int:
+        """The pid of the launcher's child running server ``name`` (actions, rasa, web)."""
+        for pid in self.children():
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(word.encode() in command for word in COMMANDS[name]):
+                return pid
+        raise LookupError(f"no {name} process under the launcher (pid {self.process.pid})")
+
+    def kill(self, name: str, timeout: float = 10) -> int:
+        """``kill -9`` server ``name``; returns once it is dead (a zombie or gone): its pid."""
+        pid = self.child(name)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while is_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return pid
+
     def children(self) -> list[int]:
         pids = []
         task_dir = Path(f"/proc/{self.process.pid}/task")
@@ -49,6 +105,32 @@ class Stack:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def token(self) -> str:
+        """Rasa's HTTP API token (RASA_AUTH_TOKEN, or the one the launcher made in var/)."""
+        return os.environ.get("RASA_AUTH_TOKEN") or (self.var_dir / "rasa_auth_token").read_text().strip()
+
+    def api(self, path: str) -> str:
+        """The URL of Rasa HTTP API endpoint ``path`` (``/model/parse``), with the token."""
+        return f"{self.rasa}{path}?token={self.token}"
+
+
+def is_up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status < 500
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def is_alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "zombie" not in status
 
 
 def post_json(url: str, payload: object, timeout: float = 30, headers: dict | None = None):
@@ -73,12 +155,11 @@ def start_stack(
         [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     stack = Stack(process, ports["RASA_PORT"], ports["ACTION_PORT"], ports["WEB_PORT"], var_dir, log_path)
-    deadline = time.monotonic() + timeout
-    while "is running" not in stack.log():
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_stack(stack)
-            raise RuntimeError("the assistant did not start:\n" + stack.log()[-4000:])
-        time.sleep(0.5)
+    try:
+        stack.wait_up(timeout=timeout)
+    except RuntimeError as err:
+        stop_stack(stack)
+        raise RuntimeError(f"the assistant did not start: {err}") from err
     return stack
 
 
