@@ -102,8 +102,18 @@ notifications = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("ref", sa.String(20), nullable=True),
     sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True, index=True),
+    # Claims (migration 0005): a sender claims a row before sending it and marks it delivered
+    # as soon as the channel accepted it; a row left claimed by a run that stopped is re-sent
+    # once, marked as such (``resend``); a row that keeps failing is given up.
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("not_before", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("gave_up_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_error", sa.String(64), nullable=True),
+    sa.Column("resend", sa.Boolean, nullable=False, server_default=sa.false()),
 )
-NOTIFICATION_KINDS = ("status", "staff_reply", "ack", "release", "outbox")
+# "answer": an assistant's answer the channel could not deliver at the time (kept, not dropped).
+NOTIFICATION_KINDS = ("status", "staff_reply", "ack", "release", "outbox", "answer")
 
 
 class RequestError(ValueError):
@@ -397,7 +407,7 @@ class RequestStore:
         t = notifications.c
         query = (
             notifications.select()
-            .where(t.channel == channel, t.delivered_at.is_(None))
+            .where(t.channel == channel, t.delivered_at.is_(None), t.gave_up_at.is_(None))
             .order_by(t.id)
             .limit(limit)
         )
@@ -405,6 +415,116 @@ class RequestStore:
             query = query.where(t.conversation_id == conversation_id)
         with self.engine.connect() as connection:
             return [dict(r._mapping) for r in connection.execute(query)]
+
+    def due_notifications(
+        self, channel: str, *, limit: int = 100, now: dt.datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of ``channel`` a sender may claim now, oldest first: not delivered, not given
+        up, not claimed, and not waiting for a retry (``not_before``)."""
+        now = now or utcnow()
+        t = notifications.c
+        query = (
+            notifications.select()
+            .where(
+                t.channel == channel,
+                t.delivered_at.is_(None),
+                t.gave_up_at.is_(None),
+                t.claimed_at.is_(None),
+                sa.or_(t.not_before.is_(None), t.not_before <= now),
+            )
+            .order_by(t.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [dict(r._mapping) for r in connection.execute(query)]
+
+    def claim_notification(
+        self, notification_id: int, *, now: dt.datetime | None = None
+    ) -> dict[str, Any] | None:
+        """Claim a row before sending it: one more attempt, counted durably. The claimed row,
+        or None when it is not free (delivered, given up, or claimed by someone else)."""
+        t = notifications.c
+        with self.engine.begin() as connection:
+            claimed = connection.execute(
+                notifications.update()
+                .where(
+                    t.id == notification_id,
+                    t.delivered_at.is_(None),
+                    t.gave_up_at.is_(None),
+                    t.claimed_at.is_(None),
+                )
+                .values(claimed_at=now or utcnow(), attempts=t.attempts + 1)
+            ).rowcount
+            if claimed != 1:
+                return None
+            row = connection.execute(notifications.select().where(t.id == notification_id)).first()
+        return dict(row._mapping) if row else None
+
+    def release_notification(
+        self,
+        notification_id: int,
+        *,
+        error: str,
+        retry_at: dt.datetime | None = None,
+        max_attempts: int | None = None,
+        counted: bool = True,
+        now: dt.datetime | None = None,
+    ) -> bool:
+        """Sending a claimed row failed (the channel did not accept it): free it to be tried
+        again from ``retry_at`` (the conversation's later rows wait as long, so their order
+        holds), or give it up when it has been tried ``max_attempts`` times. ``counted=False``
+        takes the claim's attempt back (the channel itself was down, not the row refused).
+        True if given up."""
+        now = now or utcnow()
+        t = notifications.c
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sa.select(t.attempts, t.channel, t.conversation_id).where(t.id == notification_id)
+            ).first()
+            if row is None:
+                return False
+            give_up = counted and max_attempts is not None and row.attempts >= max_attempts
+            values: dict[str, Any] = {"claimed_at": None, "last_error": error[:64], "not_before": retry_at}
+            if not counted:
+                values["attempts"] = t.attempts - 1  # the claim added one
+            if give_up:
+                values["gave_up_at"] = now
+            connection.execute(notifications.update().where(t.id == notification_id).values(**values))
+            if retry_at is not None and not give_up:
+                connection.execute(
+                    notifications.update()
+                    .where(
+                        t.channel == row.channel,
+                        t.conversation_id == row.conversation_id,
+                        t.id > notification_id,
+                        t.delivered_at.is_(None),
+                        t.gave_up_at.is_(None),
+                        sa.or_(t.not_before.is_(None), t.not_before < retry_at),
+                    )
+                    .values(not_before=retry_at)
+                )
+        return give_up
+
+    def recover_claims(self, channel: str) -> int:
+        """Rows an earlier run of ``channel``'s sender claimed and never confirmed (it stopped
+        between claiming and marking delivered, so the resident may or may not have them):
+        freed, and flagged to go out once more marked as re-sent. Call once at start-up; a
+        channel has one sender at a time. How many rows were recovered."""
+        t = notifications.c
+        with self.engine.begin() as connection:
+            return int(
+                connection.execute(
+                    notifications.update()
+                    .where(
+                        t.channel == channel,
+                        t.claimed_at.isnot(None),
+                        t.delivered_at.is_(None),
+                        t.gave_up_at.is_(None),
+                    )
+                    .values(claimed_at=None, resend=True)
+                ).rowcount
+                or 0
+            )
 
     def mark_delivered(self, ids: Iterable[int]) -> None:
         ids = list(ids)

@@ -2,8 +2,15 @@
 
 * Every chat has its own queue, worked through in order by one task (per-chat ordering), and a
   flood limit (``flood_messages`` per ``flood_seconds``; the resident is told "请慢一点" once).
-* When Rasa or the action server cannot answer, the resident reads "系统繁忙，请稍后再试" once
-  and the message stays at the head of the chat's queue, retried with backoff until it is answered.
+* When Rasa or the action server cannot answer, the resident reads
+  :func:`community.recovery.recovery_reply` once (an emergency gets 119/110/120 first; anything
+  else "系统正在恢复…" with the community's phone number) and the message stays at the head of the
+  chat's queue, retried with backoff until it is answered. Later messages meanwhile are told they
+  are kept, an emergency again gets its numbers at once. An empty answer while staff do not hold
+  the chat gets the recovery reply too: never nothing.
+* An answer Telegram would not take (it was down longer than :func:`with_retry` waits) is not
+  dropped: what was not sent is kept, sealed, as a notification of kind ``answer`` and delivered
+  with the pushed messages when Telegram is back.
 * Rasa buttons become inline keyboards; a substantive answer gets 👍/👎 (stored with
   :meth:`community.store.Store.record_rating`). Long answers are split at line boundaries.
 * Voice messages are downloaded, decoded by :func:`voice.audio.decode_audio`, recognised with the
@@ -32,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+from cryptography.fernet import Fernet
 from telegram import Bot as TelegramBot
 from telegram import (
     BotCommand,
@@ -41,6 +49,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     Update,
 )
+from telegram.error import NetworkError, RetryAfter
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -55,6 +64,8 @@ from bot.telegram.pushes import PushPump
 from bot.telegram.rasa import AssistantUnavailable, RasaClient
 from bot.telegram.retry import with_retry
 from bot.telegram.settings import TelegramSettings
+from community.recovery import looks_like_emergency, recovery_reply
+from community.sealed import Sealer, is_sealed
 from community.store import Store
 from voice.asr import Recognizer, transcribe_pcm
 from voice.asr_text import normalize_asr_text
@@ -125,9 +136,11 @@ class TelegramChannel:
         store: Store | None = None,
         recognizer: Recognizer | None = None,
         synthesizer: Synthesizer | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.sealer = sealer  # seals kept answers in the store (opened in open() when None)
         self.recognizer = recognizer
         self.synthesizer = synthesizer
         self.chats: dict[int, ChatState] = {}
@@ -191,7 +204,10 @@ class TelegramChannel:
             log.warning("no store: pushed messages (staff replies, status changes) are off")
             return
         if self.pushes is None:
-            self.pushes = PushPump(self, self.store.requests, interval=self.settings.notify_interval)
+            self.pushes = PushPump(
+                self, self.store.requests, interval=self.settings.notify_interval,
+                max_attempts=self.settings.notify_max_attempts,
+            )
         self.pushes.start()
 
     async def stop_tasks(self) -> None:
@@ -216,6 +232,11 @@ class TelegramChannel:
             )
         if self.store is None and self.settings.store_url:
             self.store = await asyncio.to_thread(Store.from_url, self.settings.store_url)
+        if self.sealer is None:
+            if self.settings.var_dir is not None:
+                self.sealer = await asyncio.to_thread(Sealer.from_env, self.settings.var_dir)
+            else:  # no key directory configured: answers kept now can be read by this run only
+                self.sealer = Sealer(Fernet.generate_key())
 
     async def close(self) -> None:
         await self.stop_tasks()
@@ -309,10 +330,13 @@ class TelegramChannel:
 
         asyncio.get_running_loop().create_task(send())
 
-    def enqueue(self, chat_id: int, job: Job) -> None:
+    def enqueue(self, chat_id: int, job: Job, said: str = "") -> None:
         state = self.state(chat_id)
         if state.waiting:  # the assistant is down: say the message is kept, not lost
-            self._notify(chat_id, texts.KEPT)
+            if said and looks_like_emergency(said):  # an emergency must not wait for the assistant
+                self._notify(chat_id, self.recovery_text(said))
+            else:
+                self._notify(chat_id, texts.KEPT)
         state.jobs.append(job)
         if state.worker is None or state.worker.done():
             state.worker = asyncio.get_running_loop().create_task(self._drain(chat_id, state))
@@ -328,12 +352,12 @@ class TelegramChannel:
                 log.exception("chat %s: a message could not be handled", chat_id)
             state.jobs.popleft()
 
-    def _accept(self, update: Update, job: Job) -> None:
+    def _accept(self, update: Update, job: Job, said: str = "") -> None:
         chat = update.effective_chat
         if chat is None:
             return
         if self.admit(chat.id):
-            self.enqueue(chat.id, job)
+            self.enqueue(chat.id, job, said)
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -399,17 +423,71 @@ class TelegramChannel:
             answers = [{**answers[0], "text": texts.shorten_for_elders(str(answers[0].get("text") or ""))}]
         async with state.sending:
             said = []
-            for answer in answers:
+            for number, answer in enumerate(answers):
                 text = str(answer.get("text") or "").strip()
                 markup = self._keyboard(answer, question, text if rate else "")
-                await self.send_text(chat_id, text or "请选择：", markup)
+                parts = texts.split_message(text or "请选择：")
+                for index, part in enumerate(parts):
+                    last = index == len(parts) - 1
+                    try:
+                        await with_retry(
+                            lambda p=part, m=markup if last else None: self.bot.send_message(
+                                chat_id, p, reply_markup=m
+                            )
+                        )
+                    except (NetworkError, RetryAfter) as err:  # Telegram is down: keep the rest
+                        rest = ["\n".join(parts[index:])] + [
+                            str(a.get("text") or "").strip() for a in answers[number + 1 :]
+                        ]
+                        await self.keep_answers(chat_id, [r for r in rest if r], question, err)
+                        return
                 if text:
                     said.append(text)
             if said and (spoke or state.voice):
-                await self.send_speech(chat_id, "\n".join(said))
+                try:
+                    await self.send_speech(chat_id, "\n".join(said))
+                except Exception as err:  # the text went out: the voice version is a nicety
+                    log.warning("chat %s: voice reply not sent: %s", chat_id, err)
 
-    async def ask(self, chat_id: int, message: str, **metadata: str) -> list[dict[str, Any]]:
-        """Rasa's answers; while Rasa or the actions are down, say "系统繁忙" once and retry with backoff."""
+    async def keep_answers(self, chat_id: int, kept: list[str], question: str, error: Exception) -> None:
+        """Telegram would not take an answer: keep what was not sent (sealed: answers can hold
+        what the resident told us) as notifications of kind ``answer``, delivered with the
+        pushed messages once Telegram is back."""
+        if not kept:
+            return
+        if self.store is None or self.sealer is None:
+            log.error("chat %s: answer not delivered (%s) and no store to keep it in", chat_id, error)
+            return
+        requests, sealer = self.store.requests, self.sealer
+        heading = texts.LATE_ANSWER.format(question=texts.clip(question, 30))
+        bodies = [heading + "\n" + kept[0], *kept[1:]] if question else kept
+
+        def keep() -> None:
+            for body in bodies:
+                requests.notify(CHANNEL, sender_id(chat_id), sealer.seal(body), kind="answer")
+
+        try:
+            await asyncio.to_thread(keep)
+        except Exception as err:
+            log.error(
+                "chat %s: answer not delivered (%s) and not kept either (%s)",
+                chat_id, error, type(err).__name__,
+            )
+            return
+        log.warning(
+            "chat %s: Telegram unavailable (%s); %d answer(s) kept for later", chat_id, error, len(bodies)
+        )
+
+    def recovery_text(self, said: str) -> str:
+        """What the resident reads while the assistant cannot answer (emergencies first)."""
+        return "\n".join(recovery_reply(said, self.settings.community_phone).lines)
+
+    async def ask(
+        self, chat_id: int, message: str, *, said: str = "", **metadata: str
+    ) -> list[dict[str, Any]]:
+        """Rasa's answers; while Rasa or the actions are down, give the recovery reply once (for
+        ``said``, what the resident wrote: an emergency gets 119/110/120 first) and retry with
+        backoff."""
         assert self.rasa is not None, "open() the channel first"
         delay = self.settings.retry_first_delay
         state = self.state(chat_id)
@@ -421,7 +499,7 @@ class TelegramChannel:
                     log.warning("chat %s: assistant unavailable (%s); retry in %.1f s", chat_id, err, delay)
                     if not state.waiting:
                         state.waiting = True
-                        await self.send_text(chat_id, texts.BUSY)
+                        await self.send_text(chat_id, self.recovery_text(said or message))
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.settings.retry_max_delay)
                     continue
@@ -433,12 +511,20 @@ class TelegramChannel:
 
     async def route(
         self, chat_id: int, message: str, *, question: str, spoke: bool = False,
-        rate: bool = True, empty: str = texts.NOT_UNDERSTOOD, **meta: str,
+        rate: bool = True, empty: str | None = None, **meta: str,
     ) -> None:
-        answers = await self.ask(chat_id, message, **meta)
-        if not answers and await self.with_staff(chat_id):
-            empty, rate = texts.HELD, False  # the assistant is silent while staff hold the chat
-        await self.deliver(chat_id, answers, question=question, spoke=spoke, rate=rate, empty=empty)
+        """Ask Rasa and show its answers. No answer: while staff hold the chat, say so; else
+        ``empty`` if given, or the recovery reply (the assistant failed to answer)."""
+        answers = await self.ask(chat_id, message, said=question, **meta)
+        if not answers:
+            if await self.with_staff(chat_id):
+                empty, rate = texts.HELD, False  # the assistant is silent while staff hold the chat
+            elif empty is None:
+                log.warning("chat %s: the assistant gave no answer; recovery reply", chat_id)
+                empty, rate = self.recovery_text(question), False
+        await self.deliver(
+            chat_id, answers, question=question, spoke=spoke, rate=rate, empty=empty or texts.NOT_UNDERSTOOD
+        )
 
     async def with_staff(self, chat_id: int) -> bool:
         """Whether a staff member holds this chat in the handoff inbox."""
@@ -472,7 +558,13 @@ class TelegramChannel:
         Telegram accepted all of its text, raises otherwise. A part already accepted is not sent
         again when the row is retried. Spoken too when the chat has voice replies on."""
         row_id = int(row["id"])
-        body = texts.notification_text(str(row.get("kind") or ""), str(row.get("text") or ""))
+        text = str(row.get("text") or "")
+        if is_sealed(text):  # a kept answer
+            unsealed = self.sealer.unseal(text) if self.sealer is not None else None
+            if unsealed is None:  # sealed with a key this run does not have
+                raise ValueError("kept answer sealed with another key")
+            text = str(unsealed)
+        body = texts.notification_text(str(row.get("kind") or ""), text, resend=bool(row.get("resend")))
         parts = texts.split_message(body) if body else []
         state = self.state(chat_id)
         async with state.sending:
@@ -562,7 +654,7 @@ class TelegramChannel:
             return
         chat_id, text = update.effective_chat.id, message.text.strip()
         payload = texts.MENU.get(text, text)
-        self._accept(update, lambda: self.route(chat_id, payload, question=text))
+        self._accept(update, lambda: self.route(chat_id, payload, question=text), said=text)
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat is None or update.effective_message is None:

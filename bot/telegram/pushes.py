@@ -1,28 +1,40 @@
 """Pushed messages: rows of the ``notifications`` table delivered to Telegram chats.
 
 Other components (the staff console's handoff inbox, request status changes, the 接诉即办
-acknowledgement) queue notifications with :class:`community.request_store.RequestStore`. A
-:class:`PushPump` started with the application looks at the table every ``interval`` seconds
-and delivers the pending rows of channel "telegram":
+acknowledgement) queue notifications with :class:`community.request_store.RequestStore`, and
+the channel itself keeps there the answers Telegram would not take while it was down (kind
+``answer``). A :class:`PushPump` started with the application looks at the table every
+``interval`` seconds and delivers the due rows of channel "telegram":
 
 * per chat, in the order they were queued, one delivery task per chat at a time, and never in
   the middle of an answer being sent to that chat (see :meth:`TelegramChannel.push_notification`);
-* a row is marked delivered only after Telegram accepted all of its text. Until then it stays
-  pending and is tried again (429 ``retry_after`` and 5xx are honoured by :func:`with_retry`);
-* a row Telegram accepted is never sent again by this process, even when marking it delivered
-  fails for a while (it is remembered and marked at the next look);
-* a row Telegram refuses for good (the resident blocked the bot, the chat is gone) stays pending
-  and is tried again with a growing pause, so nothing is dropped.
+* each row is claimed in the store before it is sent (one more attempt, counted there) and
+  marked delivered as soon as Telegram accepted all of its text. A row Telegram accepted is
+  never sent again by this process, even when marking it delivered fails for a while (it is
+  remembered and marked at the next look);
+* at start-up, rows an earlier run claimed and never confirmed (it stopped between sending and
+  marking, so the resident may or may not have them) go out once more, marked "（补发）":
+  better twice, and said so, than never;
+* while Telegram is down (5xx, timeouts, 429 after :func:`with_retry`) rows wait and are tried
+  again at the next look; that does not count against them;
+* a row Telegram refuses (the resident blocked the bot: 403; a bad request: 400) waits with a
+  growing pause, and the chat's later rows wait behind it (in the store, so other chats are not
+  held up); after ``max_attempts`` refusals it is given up and logged (masked), not retried
+  forever. A row whose conversation is not a Telegram chat is given up at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from community.privacy import mask_text
+from community.sealed import is_sealed
+from community.store import utcnow
 
 if TYPE_CHECKING:
     from bot.telegram.app import TelegramChannel
@@ -34,18 +46,35 @@ CHANNEL = "telegram"
 BATCH = 200  # rows read at one look
 REFUSED_FIRST_PAUSE = 30.0  # seconds before a row Telegram refused is tried again; doubled up to…
 REFUSED_MAX_PAUSE = 3600.0
+MAX_ATTEMPTS = 8  # refusals before a row is given up (TelegramSettings.notify_max_attempts)
+
+
+def preview(row: dict[str, Any]) -> str:
+    """What a log line may show of a row's text: short and masked; a sealed answer not at all."""
+    text = str(row.get("text") or "")
+    if is_sealed(text):
+        return "(sealed)"
+    return mask_text(" ".join(text.split())[:30])
 
 
 class PushPump:
-    def __init__(self, channel: TelegramChannel, requests: RequestStore, *, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        channel: TelegramChannel,
+        requests: RequestStore,
+        *,
+        interval: float = 1.0,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
         self.channel = channel
         self.requests = requests
         self.interval = interval
+        self.max_attempts = max_attempts
         self._task: asyncio.Task[None] | None = None
         self._chats: dict[int, asyncio.Task[None]] = {}  # chat id → its delivery task
         self._unmarked: set[int] = set()  # accepted by Telegram, not yet marked delivered
-        self._paused: dict[int, tuple[float, float]] = {}  # row id → (not before, pause)
-        self._bad_conversations: set[str] = set()
+        self._unreleased: dict[int, dict[str, Any]] = {}  # failed sends not yet released in the store
+        self._recovered = False  # claims of an earlier run freed (once per start)
         self._store_down = False
 
     @property
@@ -54,6 +83,7 @@ class PushPump:
 
     def start(self) -> None:
         if not self.running:
+            self._recovered = False
             self._task = asyncio.get_running_loop().create_task(self._run(), name="telegram-pushes")
 
     async def stop(self) -> None:
@@ -63,6 +93,10 @@ class PushPump:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._task = None
         self._chats.clear()
+        try:  # what Telegram accepted is not re-sent as "（补发）" after a restart, if we can help it
+            await self._flush()
+        except Exception as err:
+            log.warning("notifications: not all confirmed before stopping (%s)", type(err).__name__)
 
     async def _run(self) -> None:
         while True:
@@ -80,68 +114,97 @@ class PushPump:
                 self._store_down = False
             await asyncio.sleep(self.interval)
 
-    async def look(self) -> None:
-        """One look at the table: start delivering to every idle chat with pending rows."""
+    async def _flush(self) -> None:
+        """Write what the store missed: deliveries to mark, failed sends to release."""
         if self._unmarked:
             ids = sorted(self._unmarked)
             await asyncio.to_thread(self.requests.mark_delivered, ids)
             self._unmarked.difference_update(ids)
-        # Chats still being delivered to are left alone: their task may deliver (and mark)
-        # rows this read still sees as pending. A chat idle now stays idle until we start it.
+        for row_id, release in list(self._unreleased.items()):
+            await asyncio.to_thread(self.requests.release_notification, row_id, **release)
+            del self._unreleased[row_id]
+
+    async def look(self) -> None:
+        """One look at the table: start delivering to every idle chat with due rows."""
+        if not self._recovered:
+            recovered = await asyncio.to_thread(self.requests.recover_claims, CHANNEL)
+            if recovered:
+                log.warning("notifications: %d unconfirmed by an earlier run; re-sent marked 补发", recovered)
+            self._recovered = True
+        await self._flush()
+        # Chats still being delivered to are left alone: their task claims its rows one by one.
         for chat in [c for c, t in self._chats.items() if t.done()]:
             del self._chats[chat]
         busy = set(self._chats)
-        rows = await asyncio.to_thread(self.requests.pending_notifications, CHANNEL, None, BATCH)
-        now = time.monotonic()
+        rows = await asyncio.to_thread(self.requests.due_notifications, CHANNEL, limit=BATCH)
         by_chat: dict[int, list[dict[str, Any]]] = {}
         for row in rows:
-            if row["id"] in self._unmarked:
+            if row["id"] in self._unmarked or row["id"] in self._unreleased:
                 continue
-            chat = self._chat_of(row["conversation_id"])
+            chat = await self._chat_of(row)
             if chat is None or chat in busy:
                 continue
             by_chat.setdefault(chat, []).append(row)
         for chat, chat_rows in by_chat.items():
-            if self._paused.get(chat_rows[0]["id"], (0.0, 0.0))[0] > now:
-                continue  # the first is waiting after a refusal; the later ones wait behind it
             self._chats[chat] = asyncio.get_running_loop().create_task(
                 self._deliver(chat, chat_rows), name=f"telegram-pushes-{chat}"
             )
 
-    def _chat_of(self, conversation_id: str) -> int | None:
+    async def _chat_of(self, row: dict[str, Any]) -> int | None:
         from bot.telegram.app import chat_id_of
 
         try:
-            return chat_id_of(conversation_id)
+            return chat_id_of(row["conversation_id"])
         except ValueError:
-            if conversation_id not in self._bad_conversations:
-                self._bad_conversations.add(conversation_id)
-                log.warning("notifications: %r is not a Telegram conversation; left pending", conversation_id)
+            await asyncio.to_thread(
+                self.requests.release_notification, int(row["id"]), error="not-a-telegram-chat",
+                max_attempts=0,
+            )
+            log.warning(
+                "notification %s given up: %r is not a Telegram conversation (%s)",
+                row["id"], mask_text(str(row["conversation_id"])[:40]), preview(row),
+            )
             return None
 
     async def _deliver(self, chat: int, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             row_id = int(row["id"])
+            claimed = await asyncio.to_thread(self.requests.claim_notification, row_id)
+            if claimed is None:  # delivered or given up meanwhile
+                continue
             try:
-                await self.channel.push_notification(chat, row)
-            except asyncio.CancelledError:
+                await self.channel.push_notification(chat, claimed)
+            except asyncio.CancelledError:  # stopping: the claim stays; the next start re-sends it
                 raise
-            except (Forbidden, BadRequest) as err:  # refused for good, for now: pause this chat
-                _, pause = self._paused.get(row_id, (0.0, REFUSED_FIRST_PAUSE / 2))
-                pause = min(pause * 2, REFUSED_MAX_PAUSE)
-                self._paused[row_id] = (time.monotonic() + pause, pause)
-                log.warning(
-                    "chat %s: notification %s refused by Telegram (%s); trying again in %.0f s",
-                    chat, row_id, type(err).__name__, pause,
+            except (Forbidden, BadRequest) as err:  # refused: this row (and the chat's next) wait
+                attempts = int(claimed["attempts"])
+                pause = min(REFUSED_FIRST_PAUSE * 2 ** (attempts - 1), REFUSED_MAX_PAUSE)
+                gave_up = await self._release(
+                    row_id, error=type(err).__name__, retry_at=utcnow() + dt.timedelta(seconds=pause),
+                    max_attempts=self.max_attempts,
+                )
+                if gave_up:
+                    log.warning(
+                        "chat %s: notification %s (%s) given up after %d refusals (%s): %s",
+                        chat, row_id, claimed.get("kind"), attempts, err, preview(claimed),
+                    )
+                else:
+                    log.warning(
+                        "chat %s: notification %s refused by Telegram (%s); trying again in %.0f s",
+                        chat, row_id, type(err).__name__, pause,
+                    )
+                return
+            except (NetworkError, RetryAfter, OSError) as err:  # Telegram is down: next look
+                log.warning("chat %s: notification %s not delivered yet (%s)", chat, row_id, err)
+                await self._release(row_id, error=type(err).__name__, counted=False)
+                return
+            except Exception as err:
+                log.exception("chat %s: notification %s could not be sent", chat, row_id)
+                retry_at = utcnow() + dt.timedelta(seconds=REFUSED_FIRST_PAUSE)
+                await self._release(
+                    row_id, error=type(err).__name__, retry_at=retry_at, max_attempts=self.max_attempts
                 )
                 return
-            except (TelegramError, OSError) as err:  # retries used up: the next look tries again
-                log.warning("chat %s: notification %s not delivered yet (%s)", chat, row_id, err)
-                return
-            except Exception:
-                log.exception("chat %s: notification %s could not be sent; trying again", chat, row_id)
-                return
-            self._paused.pop(row_id, None)
             self._unmarked.add(row_id)
             try:
                 await asyncio.to_thread(self.requests.mark_delivered, [row_id])
@@ -149,3 +212,12 @@ class PushPump:
                 log.warning("notification %s delivered but not yet marked (%s)", row_id, type(err).__name__)
             else:
                 self._unmarked.discard(row_id)
+
+    async def _release(self, row_id: int, **release: Any) -> bool:
+        """Free a claimed row after a failed send; if the store is away, at the next look."""
+        try:
+            return bool(await asyncio.to_thread(self.requests.release_notification, row_id, **release))
+        except Exception as err:
+            log.warning("notification %s: claim not released yet (%s)", row_id, type(err).__name__)
+            self._unreleased[row_id] = release
+            return False

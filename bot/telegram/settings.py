@@ -7,13 +7,15 @@
 | ``TELEGRAM_FILE_URL`` | derived from the API URL (``…/file/bot``) | base URL for file downloads |
 | ``TELEGRAM_FLOOD_MESSAGES`` / ``TELEGRAM_FLOOD_SECONDS`` | 10 / 10 | per-chat flood limit |
 | ``TELEGRAM_NOTIFY_INTERVAL`` | 1 | seconds between looks at the store for pushed messages |
+| ``TELEGRAM_NOTIFY_MAX_ATTEMPTS`` | 8 | times Telegram may refuse a pushed message before it is given up |
 | ``TELEGRAM_WEBHOOK_URL`` | – | public HTTPS URL for updates: set → webhook mode, else polling |
 | ``TELEGRAM_WEBHOOK_SECRET`` | – | needed with a webhook URL: ``secret_token``, 1–256 of A-Z a-z 0-9 _ - |
 | ``TELEGRAM_WEBHOOK_LISTEN`` | 127.0.0.1 | address the webhook server listens on (behind a proxy) |
 | ``TELEGRAM_WEBHOOK_PORT`` | 8443 | port the webhook server listens on |
 | ``TELEGRAM_WEBHOOK_PATH`` | the URL's path | the path the webhook server serves, when a proxy rewrites it |
 
-Rasa's address, its token and the store come from :class:`community.settings.Settings`.
+Rasa's address, its token, the store, the community's phone number (told while the assistant
+is down) and the directory of the sealing key come from :class:`community.settings.Settings`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from community.settings import Settings, load_dotenv
@@ -67,6 +70,9 @@ class TelegramSettings:
     max_voice_seconds: float = 60.0
     poll_timeout: int = 10  # long polling: seconds getUpdates may wait
     notify_interval: float = 1.0  # seconds between looks at the notifications table
+    notify_max_attempts: int = 8  # refusals (4xx) of one pushed message before it is given up
+    community_phone: str = Settings.community_phone
+    var_dir: Path | None = None  # where the key sealing kept answers lives (None: a key per run)
     my_requests_shown: int = 5  # /myrequests: how many of the newest requests are listed
     webhook_url: str = ""  # set: webhook mode; empty: long polling
     webhook_secret: str = ""
@@ -85,7 +91,7 @@ class TelegramSettings:
             raise ValueError("need 0 < retry_first_delay <= retry_max_delay")
         if self.rasa_timeout <= 0 or self.max_voice_seconds <= 0 or self.poll_timeout < 0:
             raise ValueError("timeouts and the voice limit must be positive")
-        if self.notify_interval <= 0 or self.my_requests_shown < 1:
+        if self.notify_interval <= 0 or self.my_requests_shown < 1 or self.notify_max_attempts < 1:
             raise ValueError("the notification interval and the number of requests shown must be positive")
         if self.webhook_url:
             if not self.webhook_url.startswith(("http://", "https://")):
@@ -127,6 +133,9 @@ class TelegramSettings:
             flood_messages=int(_positive(env, "TELEGRAM_FLOOD_MESSAGES", 10)),
             flood_seconds=_positive(env, "TELEGRAM_FLOOD_SECONDS", 10.0),
             notify_interval=_positive(env, "TELEGRAM_NOTIFY_INTERVAL", 1.0),
+            notify_max_attempts=int(_positive(env, "TELEGRAM_NOTIFY_MAX_ATTEMPTS", 8)),
+            community_phone=core.community_phone,
+            var_dir=core.var_dir,
             webhook_url=env.get("TELEGRAM_WEBHOOK_URL", "").strip(),
             webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
             webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "").strip() or "127.0.0.1",

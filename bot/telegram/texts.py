@@ -47,7 +47,6 @@ NO_REQUESTS = (
 REQUESTS_HEADER = "您的办事记录（最新 {n} 件）："
 REQUESTS_MORE = "更早的记录请说“找人工”查询。"
 REQUESTS_UNAVAILABLE = "暂时查不到您的办事记录，请稍后再发 /myrequests 试试。"
-BUSY = "系统繁忙，请稍后再试。您的消息我们已经记下，系统恢复后会马上回答您。"
 KEPT = "已收到，系统恢复后按顺序回答您。"
 FLOOD = "您发得太快了，请慢一点。刚才太快的几条没有处理，请等几秒再发。"
 HELD = "您的消息已经转给社区工作人员，请稍等，他们会在这里回复您。"
@@ -65,6 +64,10 @@ RATING_FAILED = "评价没有保存成功，请稍后再试。"
 BUTTON_EXPIRED = "这个按钮已经失效，请重新提问。"
 STAFF_REPLY = "【社区工作人员回复】\n{text}"
 STAFF_REPLY_PREFIX = "【社区工作人员回复】"
+# A pushed message an earlier run may already have delivered (it stopped before confirming).
+RESENT = "（补发）"
+# The head of an answer kept while Telegram was down, delivered when it is back.
+LATE_ANSWER = "（刚才网络中断，这是您问“{question}”的回答）"
 ONLY_TEXT_OR_VOICE = "请发文字或语音消息。"
 
 # Answers that are not rated: greetings, small talk and the channel's own help.
@@ -120,9 +123,11 @@ def _local_date(moment: Any) -> str:
     return f"{local.month}月{local.day}日"
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """``text`` on one line, at most ``limit`` characters (cut with "…")."""
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 
 def format_requests(rows: Sequence[dict[str, Any]], *, more: bool = False) -> str:
@@ -134,10 +139,10 @@ def format_requests(rows: Sequence[dict[str, Any]], *, more: bool = False) -> st
     for number, row in enumerate(rows, 1):
         status = STATUS_LABELS.get(str(row.get("status")), str(row.get("status") or ""))
         lines.append("")
-        lines.append(f"{number}. {_clip(mask_text(str(row.get('title') or '')), 20)} —— {status}")
+        lines.append(f"{number}. {clip(mask_text(str(row.get('title') or '')), 20)} —— {status}")
         when = _local_date(row.get("created_at"))
         lines.append(f"编号 {row.get('ref')}" + (f"，{when}提交" if when else ""))
-        note = _clip(mask_text(str(row.get("staff_note") or "")), 60)
+        note = clip(mask_text(str(row.get("staff_note") or "")), 60)
         if note:
             lines.append(f"工作人员说明：{note}")
     if more:
@@ -145,9 +150,12 @@ def format_requests(rows: Sequence[dict[str, Any]], *, more: bool = False) -> st
     return "\n".join(lines)
 
 
-def notification_text(kind: str, text: str) -> str:
-    """What a queued notification says in the chat: staff replies are marked as such."""
+def notification_text(kind: str, text: str, *, resend: bool = False) -> str:
+    """What a queued notification says in the chat: staff replies are marked as such, and a
+    message that may have reached the chat already is marked "（补发）"."""
     text = (text or "").strip()
     if kind == "staff_reply" and not text.startswith(STAFF_REPLY_PREFIX):
-        return STAFF_REPLY.format(text=text)
+        text = STAFF_REPLY.format(text=text)
+    if resend and text:
+        text = RESENT + text
     return text

@@ -4,7 +4,8 @@ The bot under test is pointed at it with ``TELEGRAM_API_URL`` (``{url}/bot``). I
 updates through getUpdates (long polling), records every call, answers sendMessage, sendVoice,
 answerCallbackQuery, getFile and the file download, setWebhook/deleteWebhook/getWebhookInfo (while
 a webhook is set, getUpdates is refused with 409 as Telegram does), can be told to fail a method
-with a 429 (``retry_after``), a 5xx or any other error, and to answer a method slowly.
+with a 429 (``retry_after``), a 5xx or any other error, to answer a method slowly, and that a
+chat blocked the bot (403 for everything sent to it).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class Call:
 
 class FakeTelegram:
     def __init__(self) -> None:
-        self.calls: list[Call] = []
+        self.calls: list[Call] = []  # recorded when answered
+        self.arrived: list[Call] = []  # recorded when the request came in (before a slow answer)
         self.updates: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {}
         self.failures: dict[str, collections.deque[tuple[int, float | None]]] = collections.defaultdict(
@@ -50,6 +52,7 @@ class FakeTelegram:
         )
         self.slow: dict[str, float] = {}  # method → seconds to wait before answering
         self.webhook: dict[str, Any] = {}  # what setWebhook set (url, secret_token, …)
+        self.blocked: set[int] = set()  # chats whose resident blocked the bot
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update: asyncio.Event | None = None
@@ -95,6 +98,8 @@ class FakeTelegram:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
+        if method != "getUpdates":
+            self.arrived.append(Call(method, params, 0))
         if method in self.slow:
             await asyncio.sleep(self.slow[method])
         if method == "getUpdates" and self.webhook.get("url"):
@@ -109,6 +114,10 @@ class FakeTelegram:
                 body["parameters"] = {"retry_after": retry_after}
                 body["description"] = f"Too Many Requests: retry after {retry_after}"
             return web.json_response(body, status=status)
+        if method.startswith("send") and int(params.get("chat_id") or 0) in self.blocked:
+            self.calls.append(Call(method, params, 403))
+            body = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+            return web.json_response(body, status=403)
         if method != "getUpdates":
             self.calls.append(Call(method, params, 200))
         handler = getattr(self, f"_{method}", None)

@@ -9,6 +9,8 @@ import pytest
 from bot.telegram import texts
 from bot.telegram.app import push_text
 from bot.telegram.settings import TelegramSettings
+from community.recovery import recovery_reply
+from community.settings import Settings
 from community.store import Store
 from tests.telegram.conftest import TOKEN
 from tests.telegram.fake_api import FakeRasa, callback_update, markup, text_update
@@ -171,11 +173,15 @@ def test_a_pushed_staff_reply_reaches_the_chat(make_bot):
     assert bot.wait_text("已受理").params["text"] == "您的申请已受理。"
 
 
+def recovering(text: str) -> str:
+    return "\n".join(recovery_reply(text, Settings.community_phone).lines)
+
+
 def test_rasa_down_then_up_the_kept_message_is_answered(make_bot):
     port = free_port()
     bot = make_bot(rasa_url=f"http://127.0.0.1:{port}", action_health_url="")
     bot.send(text_update(CHAT, "我想办居住证明"))
-    bot.wait_text("系统繁忙")
+    bot.wait_text("系统正在恢复")
     bot.send(text_update(CHAT, "第二个问题"))
     bot.wait_text(texts.KEPT)
     time.sleep(0.5)
@@ -183,7 +189,9 @@ def test_rasa_down_then_up_the_kept_message_is_answered(make_bot):
     bot.rasa = rasa
     bot.run(rasa.start(port))
     bot.wait_text("答：第二个问题")
-    assert bot.api.texts() == [texts.BUSY, texts.KEPT, "答：我想办居住证明", "答：第二个问题"]
+    assert bot.api.texts() == [
+        recovering("我想办居住证明"), texts.KEPT, "答：我想办居住证明", "答：第二个问题",
+    ]
 
 
 def test_action_server_down_is_busy_too(make_bot):
@@ -191,7 +199,7 @@ def test_action_server_down_is_busy_too(make_bot):
     rasa.healthy = False
     bot = make_bot(rasa)
     bot.send(text_update(CHAT, "高龄津贴"))
-    bot.wait_text("系统繁忙")
+    bot.wait_text("系统正在恢复")
     rasa.healthy = True
     bot.wait_text("答：高龄津贴")
 

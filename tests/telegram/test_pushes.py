@@ -8,7 +8,9 @@ import time
 import pytest
 
 from bot.telegram import pushes, texts
-from community.request_store import NewRequest
+from community.recovery import recovery_reply
+from community.request_store import NewRequest, notifications
+from community.settings import Settings
 from community.store import Store
 from tests.telegram.fake_api import FakeRasa, text_update
 from tools.stack import free_port
@@ -123,7 +125,7 @@ def test_a_push_never_cuts_into_an_answer(make_bot, sqlite_url):
     assert "\n".join(sent[:3]) == long_answer
 
 
-def test_pushes_to_other_channels_and_bad_conversations_are_left_alone(make_bot, sqlite_url):
+def test_pushes_to_other_channels_are_left_alone_and_bad_conversations_given_up(make_bot, sqlite_url):
     bot = make_bot(FakeRasa())
     store = Store.from_url(sqlite_url)
     store.requests.notify("webchat", "web-abc", "网页上的通知")
@@ -132,7 +134,14 @@ def test_pushes_to_other_channels_and_bad_conversations_are_left_alone(make_bot,
     bot.wait_text("给居民的通知", chat_id=CHAT)
     time.sleep(0.5)
     assert bot.api.texts() == ["给居民的通知"]
-    assert [n["text"] for n in pending(store)] == ["无法投递"]  # kept, not dropped
+    assert pending(store) == []  # never deliverable here: given up (kept in the table), not retried
+    with store.engine.connect() as connection:
+        [(error, gave_up)] = connection.execute(
+            notifications.select()
+            .with_only_columns([notifications.c.last_error, notifications.c.gave_up_at])
+            .where(notifications.c.conversation_id == "not-a-chat")
+        ).all()
+    assert error == "not-a-telegram-chat" and gave_up is not None
     assert [n["text"] for n in store.requests.pending_notifications("webchat")] == ["网页上的通知"]
 
 
@@ -155,7 +164,7 @@ def test_a_staff_reply_is_not_held_up_while_the_assistant_is_down(make_bot, sqli
     bot = make_bot(rasa_url=f"http://127.0.0.1:{port}", action_health_url="")
     store = Store.from_url(sqlite_url)
     bot.send(text_update(CHAT, "我想办居住证明"))
-    bot.wait_text("系统繁忙", chat_id=CHAT)
+    bot.wait_text("系统正在恢复", chat_id=CHAT)
     store.requests.notify("telegram", f"tg-{CHAT}", "我是网格员小李，稍后给您回电话。")
     bot.wait_text("网格员小李", chat_id=CHAT)
     rasa = FakeRasa()
@@ -163,5 +172,6 @@ def test_a_staff_reply_is_not_held_up_while_the_assistant_is_down(make_bot, sqli
     bot.run(rasa.start(port))
     bot.wait_text("答：我想办居住证明", chat_id=CHAT)
     assert bot.api.texts(CHAT) == [
-        texts.BUSY, "【社区工作人员回复】\n我是网格员小李，稍后给您回电话。", "答：我想办居住证明",
+        "\n".join(recovery_reply("我想办居住证明", Settings.community_phone).lines),
+        "【社区工作人员回复】\n我是网格员小李，稍后给您回电话。", "答：我想办居住证明",
     ]

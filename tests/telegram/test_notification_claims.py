@@ -1,0 +1,85 @@
+"""The notification claims the Telegram sender relies on, on SQLite and PostgreSQL: a row is
+claimed once, released to wait (its conversation's later rows wait behind it), given up after N
+counted tries, and rows an earlier run left claimed are recovered marked for re-sending."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from community.store import Store, utcnow
+
+
+@pytest.fixture()
+def store(store_url):
+    store = Store.from_url(store_url)
+    yield store
+    store.engine.dispose()
+
+
+def channel() -> str:
+    return "t" + uuid.uuid4().hex[:10]  # the PostgreSQL database is shared by the session
+
+
+def test_a_row_is_claimed_once_even_by_parallel_senders(store):
+    ch = channel()
+    row_id = store.requests.notify(ch, "tg-1", "通知", kind="status")
+    with ThreadPoolExecutor(8) as pool:
+        claims = list(pool.map(lambda _: store.requests.claim_notification(row_id), range(8)))
+    assert len([c for c in claims if c is not None]) == 1
+    assert store.requests.due_notifications(ch) == []  # claimed: not due
+    store.requests.mark_delivered([row_id])
+    assert store.requests.claim_notification(row_id) is None
+
+
+def test_a_released_row_waits_and_its_conversation_waits_behind_it(store):
+    ch = channel()
+    first = store.requests.notify(ch, "tg-1", "一", kind="status")
+    second = store.requests.notify(ch, "tg-1", "二", kind="status")
+    other = store.requests.notify(ch, "tg-2", "别人的", kind="status")
+    assert store.requests.claim_notification(first)["attempts"] == 1
+    later = utcnow() + dt.timedelta(minutes=5)
+    assert not store.requests.release_notification(first, error="Forbidden", retry_at=later, max_attempts=3)
+    assert [r["id"] for r in store.requests.due_notifications(ch)] == [other]
+    due_then = store.requests.due_notifications(ch, now=later + dt.timedelta(seconds=1))
+    assert [r["id"] for r in due_then] == [first, second, other]
+    assert [r["text"] for r in store.requests.pending_notifications(ch)] == ["一", "二", "别人的"]
+
+
+def test_counted_tries_give_a_row_up_uncounted_ones_do_not(store):
+    ch = channel()
+    row_id = store.requests.notify(ch, "tg-1", "通知", kind="status")
+    for _ in range(5):  # the channel was down: these do not count
+        assert store.requests.claim_notification(row_id) is not None
+        released = store.requests.release_notification(
+            row_id, error="NetworkError", counted=False, max_attempts=2
+        )
+        assert not released
+    assert store.requests.claim_notification(row_id)["attempts"] == 1
+    assert not store.requests.release_notification(row_id, error="Forbidden", max_attempts=2)
+    assert store.requests.claim_notification(row_id)["attempts"] == 2
+    assert store.requests.release_notification(row_id, error="Forbidden", max_attempts=2)  # given up
+    assert store.requests.pending_notifications(ch) == [] and store.requests.due_notifications(ch) == []
+    assert store.requests.claim_notification(row_id) is None
+
+
+def test_claims_left_by_an_earlier_run_are_recovered_for_resending(store):
+    ch = channel()
+    unsure = store.requests.notify(ch, "tg-1", "不确定", kind="status")
+    done = store.requests.notify(ch, "tg-1", "已送达", kind="status")
+    untouched = store.requests.notify(ch, "tg-1", "没动过", kind="status")
+    store.requests.claim_notification(unsure)
+    store.requests.claim_notification(done)
+    store.requests.mark_delivered([done])
+    assert store.requests.recover_claims(ch) == 1
+    due = store.requests.due_notifications(ch)
+    assert [(r["id"], r["resend"]) for r in due] == [(unsure, True), (untouched, False)]
+
+
+def test_answers_are_a_notification_kind(store):
+    ch = channel()
+    store.requests.notify(ch, "tg-1", "sealed:xyz", kind="answer")
+    assert [r["kind"] for r in store.requests.pending_notifications(ch)] == ["answer"]
