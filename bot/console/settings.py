@@ -43,8 +43,8 @@ class ConsoleSettings:
             )
         if not 0 < self.session_hours <= 24 * 7:
             raise ValueError("CONSOLE_SESSION_HOURS must be between 0 and 168")
-        if not 0 < self.idle_minutes <= self.session_hours * 60:
-            raise ValueError("CONSOLE_IDLE_MINUTES must be positive and at most CONSOLE_SESSION_HOURS")
+        if self.idle_minutes <= 0:  # longer than CONSOLE_SESSION_HOURS: the hours end it first
+            raise ValueError("CONSOLE_IDLE_MINUTES must be positive")
         if self.lockout_attempts < 1 or self.lockout_minutes <= 0 or self.ip_lockout_attempts < 1:
             raise ValueError(
                 "CONSOLE_LOCKOUT_ATTEMPTS and CONSOLE_IP_LOCKOUT_ATTEMPTS must be >= 1 "
