@@ -21,7 +21,7 @@ from bot.supervisor import Child, StartupError, Supervisor
 from community.catalogue import CatalogueError, load_catalogue
 from community.forms import forms_path, load_forms
 from community.sealed import Sealer
-from community.settings import PROJECT_ROOT, Settings
+from community.settings import PROJECT_ROOT, Settings, with_api_token
 from community.store import Store
 
 log = logging.getLogger("launcher")
@@ -109,12 +109,10 @@ def children(settings: Settings, model: Path, endpoints: Path) -> list[Child]:
         "-m", str(model), "--endpoints", str(endpoints),
         "--credentials", str(PROJECT_ROOT / "credentials.yml"),
     ]
-    if settings.rasa_auth_token:
-        rasa += ["--auth-token", settings.rasa_auth_token]
+    # No --auth-token here (it would show in `ps`): bot.rasa_server reads it from the settings.
     host = "127.0.0.1"
     procs = [
-        Child("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
-                          "-p", str(settings.action_port)],
+        Child("actions", [python, "-m", "bot.action_server", "-p", str(settings.action_port)],
               f"http://{host}:{settings.action_port}/health"),
         Child("rasa", rasa, f"http://{host}:{settings.rasa_port}/"),
         Child("web", [python, "-m", "bot.webchat"], f"http://{host}:{settings.web_port}/healthz"),
@@ -177,7 +175,8 @@ def run(settings: Settings) -> int:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        settings = Settings.from_env()
+        # Rasa's HTTP API always needs a token: RASA_AUTH_TOKEN, or one made in var/.
+        settings = with_api_token(Settings.from_env())
         return run(settings)
     except (StartupError, ValueError) as err:
         print(f"ERROR: {err}", file=sys.stderr)

@@ -30,7 +30,7 @@ from bot.rest_input import InputRefused, RestMessage, command_or_text, parse_bod
 from bot.tracker_store import ConversationStoreUnavailable
 from community.answers import Reply
 from community.handoff_keeper import HandoffKeeper
-from community.outbox import Outbox
+from community.outbox import Outbox, OutboxFlusher
 from community.recovery import looks_like_emergency, recovery_reply, unsaved_reply
 from community.sealed import Sealer
 from community.settings import Settings
@@ -66,10 +66,11 @@ class CommunityRestInput(RestInput):
     def keeper(self) -> HandoffKeeper:
         if self._keeper is None:
             settings = self.settings()
-            self._keeper = HandoffKeeper(
-                Store.from_url(settings.store_url, migrate=False),
-                Outbox(settings.var_dir / "outbox", Sealer.from_env(settings.var_dir)),
-            )
+            store = Store.from_url(settings.store_url, migrate=False)
+            outbox = Outbox(settings.var_dir / "outbox", Sealer.from_env(settings.var_dir))
+            self._keeper = HandoffKeeper(store, outbox)
+            # What this process had to keep in memory (a full disk) is delivered from here.
+            OutboxFlusher(outbox, store.requests, handoffs=store.create_handoff).start()
         return self._keeper
 
     # -- the webhook -----------------------------------------------------------------------------

@@ -136,6 +136,29 @@ def test_a_request_confirmed_while_the_database_is_down_is_kept_and_delivered(st
     assert row["ref"] in say(stack, "e2e-outage", "我的申请")
 
 
+def test_handoffs_made_while_the_database_is_down_reach_the_inbox_when_it_is_back(stack, store, pg):
+    pg.stop()
+    try:
+        started = time.monotonic()
+        gas = say(stack, "e2e-pg-gas", "我家煤气泄漏了")
+        person = say(stack, "e2e-pg-person", "找人工")
+        assert time.monotonic() - started < 15
+        assert gas.startswith("请马上拨打 119") and "工作人员" in person
+    finally:
+        pg.start()
+    deadline = time.monotonic() + 90
+    waiting: dict = {}
+    while time.monotonic() < deadline and len(waiting) < 2:
+        try:
+            waiting = {h["conversation_id"]: h for h in store.list_handoffs()
+                       if h["conversation_id"] in ("e2e-pg-gas", "e2e-pg-person")}
+        except Exception:  # the pool may hold connections from before the restart
+            store.engine.dispose()
+        time.sleep(1)
+    assert waiting["e2e-pg-gas"]["emergency"] and not waiting["e2e-pg-person"]["emergency"]
+    assert waiting["e2e-pg-gas"]["text"] == "我家煤气泄漏了"
+
+
 def test_no_personal_data_in_the_conversation_store_or_the_logs(stack):
     tracker = stack.var_dir / "tracker.db"
     connection = sqlite3.connect(tracker)

@@ -143,13 +143,17 @@ def post_json(url: str, payload: object, timeout: float = 30, headers: dict | No
 
 
 def start_stack(
-    var_dir: Path, database_url: str = "", timeout: float = 300, extra_env: dict[str, str] | None = None
+    var_dir: Path,
+    database_url: str = "",
+    timeout: float = 300,
+    extra_env: dict[str, str] | None = None,
+    log_path: Path | None = None,
 ) -> Stack:
     ports = {"RASA_PORT": free_port(), "ACTION_PORT": free_port(), "WEB_PORT": free_port()}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "VAR_DIR": str(var_dir),
            "DATABASE_URL": database_url, "READY_TIMEOUT": str(timeout), **(extra_env or {})}
     var_dir.mkdir(parents=True, exist_ok=True)
-    log_path = var_dir / "launcher.log"
+    log_path = log_path or var_dir / "launcher.log"  # elsewhere when var/ is made to fill up
     log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
         [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT

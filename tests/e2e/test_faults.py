@@ -240,7 +240,8 @@ def test_greeting_writes_no_error_to_the_log(stack):
     "method, path, body",
     [
         ("GET", "/conversations/rest-gas/tracker", None),
-        ("POST", "/conversations/x/tracker/events", [{"event": "slot", "name": "request_confirmed", "value": True}]),
+        ("POST", "/conversations/x/tracker/events",
+         [{"event": "slot", "name": "request_confirmed", "value": True}]),
         ("POST", "/conversations/x/execute", {"name": "action_submit_request"}),
         ("PUT", "/model", {"model_file": "models/community.tar.gz"}),
         ("POST", "/model/parse", {"text": "你好"}),
