@@ -420,9 +420,24 @@ class RequestStore:
         self, channel: str, *, limit: int = 100, now: dt.datetime | None = None
     ) -> list[dict[str, Any]]:
         """Rows of ``channel`` a sender may claim now, oldest first: not delivered, not given
-        up, not claimed, and not waiting for a retry (``not_before``)."""
+        up, not claimed, not waiting for a retry (``not_before``), and not queued behind an
+        earlier row of their conversation that is waiting or claimed (order holds per chat)."""
         now = now or utcnow()
         t = notifications.c
+        earlier = notifications.alias("earlier")
+        e = earlier.c
+        blocked = (
+            sa.select(e.id)
+            .where(
+                e.channel == t.channel,
+                e.conversation_id == t.conversation_id,
+                e.id < t.id,
+                e.delivered_at.is_(None),
+                e.gave_up_at.is_(None),
+                sa.or_(e.claimed_at.isnot(None), e.not_before > now),
+            )
+            .exists()
+        )
         query = (
             notifications.select()
             .where(
@@ -431,6 +446,7 @@ class RequestStore:
                 t.gave_up_at.is_(None),
                 t.claimed_at.is_(None),
                 sa.or_(t.not_before.is_(None), t.not_before <= now),
+                ~blocked,
             )
             .order_by(t.id)
             .limit(limit)

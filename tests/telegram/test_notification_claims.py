@@ -83,3 +83,17 @@ def test_answers_are_a_notification_kind(store):
     ch = channel()
     store.requests.notify(ch, "tg-1", "sealed:xyz", kind="answer")
     assert [r["kind"] for r in store.requests.pending_notifications(ch)] == ["answer"]
+
+
+def test_a_row_queued_after_its_conversation_started_waiting_waits_too(store):
+    ch = channel()
+    first = store.requests.notify(ch, "tg-1", "一", kind="status")
+    store.requests.claim_notification(first)
+    later = utcnow() + dt.timedelta(minutes=5)
+    store.requests.release_notification(first, error="Forbidden", retry_at=later, max_attempts=3)
+    newer = store.requests.notify(ch, "tg-1", "后来的", kind="status")  # queued while it waits
+    assert store.requests.due_notifications(ch) == []
+    assert store.requests.claim_notification(first) is not None  # while one is claimed, too
+    assert store.requests.due_notifications(ch, now=later + dt.timedelta(seconds=1)) == []
+    store.requests.mark_delivered([first])
+    assert [r["id"] for r in store.requests.due_notifications(ch)] == [newer]
