@@ -45,7 +45,10 @@ from bot.console.app import install_console
 from bot.webchat.delivery import Delivery
 from bot.webchat.hub import PushHub
 from community.console_store import ConsoleStore
-from community.recovery import recovery_reply
+from community.handoff_keeper import HandoffKeeper
+from community.outbox import Outbox, OutboxFlusher
+from community.recovery import looks_like_emergency, recovery_reply
+from community.sealed import Sealer
 from community.settings import Settings
 from community.store import RATINGS, Store
 from voice.asr import Recognizer, VoskRecognizer, find_vosk_model, transcribe_pcm
@@ -104,6 +107,7 @@ SYNTHESIZER = web.AppKey("synthesizer", Synthesizer)
 KEEPALIVE = web.AppKey("keepalive", float)
 STREAMS = web.AppKey("streams", set)  # the tasks serving open event streams
 DELIVERY = web.AppKey("delivery", Delivery)
+KEEPER = web.AppKey("keeper", HandoffKeeper)
 
 
 def error(message: str, status: int, **extra: Any) -> web.Response:
@@ -220,8 +224,24 @@ async def answer(app: web.Application, rid: str, text: str, messages: list[dict]
         return {"messages": messages, "notice": HELD}
     if messages is not None:
         log.warning("Rasa answered nothing; the resident is told the system is recovering")
+    elif looks_like_emergency(text):
+        # Rasa is away: the emergency still reaches staff (the store, or the outbox meanwhile).
+        await keeper(app).keep(
+            conversation_id=f"web-{rid}", channel="web", reason="emergency", text=text, emergency=True
+        )
     reply = recovery_reply(text, app[SETTINGS].community_phone)
     return {"messages": [{"text": reply.text, "references": []}], "recovering": True}
+
+
+def keeper(app: web.Application) -> HandoffKeeper:
+    """Handoffs from this process, opened on first use (with a flusher for what it keeps)."""
+    if KEEPER not in app:
+        settings = app[SETTINGS]
+        outbox = Outbox(settings.var_dir / "outbox", Sealer.from_env(settings.var_dir))
+        store = app[STORE]
+        OutboxFlusher(outbox, store.requests, handoffs=store.create_handoff).start()
+        app[KEEPER] = HandoffKeeper(store, outbox)
+    return app[KEEPER]
 
 
 async def with_staff(app: web.Application, rid: str) -> bool:

@@ -191,6 +191,9 @@ def test_rasa_failing_an_emergency_still_gets_the_number_to_call_first(run):
         first = recovering_text(await response.json()).splitlines()[0]
         assert "119" in first
         assert rasa.received  # it did reach Rasa, which failed
+        [handoff] = store.list_handoffs()  # staff hear of it although Rasa could not answer
+        assert handoff["emergency"] and handoff["text"] == "我家煤气泄漏了"
+        assert handoff["conversation_id"] == rasa.received[0]["sender"]
 
     run(failing)
 
