@@ -197,6 +197,23 @@ class RequestStore:
         under that key is returned as it is.
         """
         now = now or utcnow()
+        try:
+            return self._create(new, now)
+        except sa.exc.IntegrityError:
+            # The same form confirmed twice at once: the other confirmation stored it first.
+            existing = self._by_client_key(new.client_key) if new.client_key else None
+            if existing is None:
+                raise
+            return existing
+
+    def _by_client_key(self, client_key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as connection:
+            existing = connection.execute(
+                service_requests.select().where(service_requests.c.client_key == client_key)
+            ).first()
+        return dict(existing._mapping) if existing else None
+
+    def _create(self, new: NewRequest, now: dt.datetime) -> dict[str, Any]:
         with self.engine.begin() as connection:
             if new.client_key:
                 existing = connection.execute(
