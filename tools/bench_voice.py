@@ -156,7 +156,7 @@ class SubstitutingRecognizer:
 
 async def latency_figures(rasa_url: str, recognizer, speech: bytes, runs: int) -> list[float]:
     from voice.kiosk import BufferSink, Kiosk, KioskSettings, RecordingScreen
-    from voice.pipeline import Listener, RasaClient, pcm_chunks
+    from voice.pipeline import AssistantClient, Listener, pcm_chunks
     from voice.settings import VoiceSettings
     from voice.tts import Pyttsx3Synthesizer
 
@@ -166,7 +166,7 @@ async def latency_figures(rasa_url: str, recognizer, speech: bytes, runs: int) -
     try:
         for _ in range(runs + 1):  # the first run warms Rasa and espeak up
             kiosk = Kiosk(
-                rasa=RasaClient(rasa_url),
+                rasa=AssistantClient(rasa_url),
                 synthesizer=synthesizer,
                 sink=BufferSink(),
                 screen=RecordingScreen(),

@@ -17,6 +17,7 @@ import abc
 import asyncio
 import itertools
 import json
+import logging
 import os
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
@@ -38,6 +39,8 @@ from voice.audio import (
 from voice.errors import VoiceError
 from voice.grammar import UNK, Grammar, build_grammar
 from voice.settings import DEFAULT_VOSK_MODEL, resolve_path
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "AsrEvent",
@@ -177,6 +180,21 @@ def find_vosk_model(setting: str | os.PathLike[str] | None = None) -> Path | Non
         setting = os.environ.get("VOSK_MODEL_PATH") or DEFAULT_VOSK_MODEL
     path = resolve_path(setting)
     return path if is_vosk_model(path) else None
+
+
+def load_recognizer(setting: str | os.PathLike[str] | None = None) -> Recognizer | None:
+    """Vosk with the Chinese model from ``setting`` (see :func:`find_vosk_model`), or None when
+    there is none or it can't be loaded (voice input is then not offered). Every channel loads
+    its recogniser here."""
+    path = find_vosk_model(setting)
+    if path is None:
+        log.info("voice input off: no Chinese Vosk model at %s", setting or "VOSK_MODEL_PATH")
+        return None
+    try:
+        return VoskRecognizer(path)
+    except VoiceError as err:
+        log.warning("voice input off: %s", err)
+        return None
 
 
 def _import_vosk() -> ModuleType:

@@ -30,7 +30,7 @@ from voice.kiosk import (
     after_playback,
     scripted_keys,
 )
-from voice.pipeline import InputEvent, Listener, RasaClient, pcm_chunks
+from voice.pipeline import AssistantClient, InputEvent, Listener, pcm_chunks
 from voice.settings import VoiceSettings
 from voice.tts import FakeSynthesizer, Pyttsx3Synthesizer, Synthesizer
 
@@ -136,7 +136,7 @@ async def run(args: argparse.Namespace) -> int:
 
         sink = SpeakerSink(sd)
     kiosk = Kiosk(
-        rasa=RasaClient(args.rasa or community.rasa_url, token=community.rasa_auth_token),
+        rasa=AssistantClient(args.rasa or community.rasa_url, token=community.rasa_auth_token),
         synthesizer=synthesizer,
         sink=sink,
         screen=AnsiScreen(),

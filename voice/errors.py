@@ -14,6 +14,8 @@ ErrorCode = Literal[
     "tts-failed",  # the synthesiser failed on valid text
     "empty-text",  # nothing left to say once the text is prepared for speech
     "encode-failed",  # audio could not be encoded (e.g. to OGG/Opus)
+    "silent",  # a recording with no voice in it
+    "not-heard",  # a voice, but no words were recognised
 ]
 ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 
@@ -21,12 +23,13 @@ ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 class VoiceError(Exception):
     """A failure in the voice library: ``VoiceError("bad-audio", "cannot decode …")``."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, *, seconds: float | None = None) -> None:
         if code not in ERROR_CODES:
             raise ValueError(f"unknown voice error code {code!r}; known: {sorted(ERROR_CODES)}")
         super().__init__(code, message)
         self.code: ErrorCode = code
         self.message = message
+        self.seconds = seconds  # how long the recording was, once it is known
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

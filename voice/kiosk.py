@@ -22,6 +22,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from bot.resident.rasa import RasaUnavailable
 from community.intents import INTENT_LABELS, META_INTENTS
 from community.recovery import looks_like_emergency, recovery_reply
 from voice.asr import Recognizer
@@ -29,12 +30,11 @@ from voice.errors import VoiceError
 from voice.grammar import Grammar
 from voice.keypad import AFTER_ANSWER_PROMPT, MENU, MENU_PROMPT, Action, CallbackEntry, EntryState, action_for
 from voice.pipeline import (
+    AssistantClient,
     BotMessage,
     Heard,
     InputEvent,
     KeyPressed,
-    RasaClient,
-    RasaUnavailable,
     SpeechEnded,
     SpeechStarted,
     Utterance,
@@ -237,7 +237,7 @@ class Kiosk:
     def __init__(
         self,
         *,
-        rasa: RasaClient,
+        rasa: AssistantClient,
         synthesizer: Synthesizer,
         sink: AudioSink,
         screen: Screen,

@@ -2,13 +2,13 @@
 assist pipeline and the Wyoming protocol).
 
     audio in ─> Endpointer (VAD) ─> ASR stream (partials, final) ─> normalize_asr_text
-             ─> RasaClient ─> reply ─> reply_sentences (for the ear) ─> Synthesizer ─> audio out
+             ─> AssistantClient ─> reply ─> reply_sentences (for the ear) ─> Synthesizer ─> audio out
 
 Events are frozen dataclasses. :class:`Listener` turns 16 kHz mono s16le chunks into
 :class:`SpeechStarted`, :class:`Heard` (partial) and :class:`Utterance` (final) events; the
-recogniser runs off the event loop. :class:`RasaClient` talks to Rasa's REST channel and
-``/model/parse``. :func:`synthesize_reply` speaks a reply sentence by sentence, so the first
-sentence plays while the next is being synthesised.
+recogniser runs off the event loop. :class:`AssistantClient` asks the assistant (through the
+project's one Rasa client) and parses intents. :func:`synthesize_reply` speaks a reply sentence
+by sentence, so the first sentence plays while the next is being synthesised.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from bot.resident.rasa import RasaClient
 from voice.asr import AsrFinal, AsrPartial, Recognizer, combine_finals
 from voice.asr_text import normalize_asr_text
 from voice.audio import BYTES_PER_SECOND, SAMPLE_RATE, SAMPLE_WIDTH, pcm_rms, read_wav
@@ -271,56 +272,25 @@ async def pcm_chunks(
 # --- Rasa ------------------------------------------------------------------------------------
 
 
-class RasaUnavailable(Exception):
-    """Rasa could not be reached or answered with an error."""
+class AssistantClient:
+    """The kiosk's view of the assistant, over the project's one Rasa client
+    (:class:`bot.resident.rasa.RasaClient`): answers as :class:`BotMessage`, intents as
+    :class:`Intent`; failures are :class:`bot.resident.rasa.RasaUnavailable`."""
 
-
-@dataclass
-class RasaClient:
-    """Rasa's REST channel and NLU parse endpoint, over one aiohttp session (open it in ``start``)."""
-
-    url: str
-    token: str = ""
-    channel: str = "kiosk"
-    timeout: float = 20.0
-    _session: Any = field(default=None, repr=False)
-
-    async def start(self) -> None:
-        import aiohttp
-
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+    def __init__(self, url: str, token: str = "", channel: str = "kiosk", timeout: float = 20.0) -> None:
+        self.rasa = RasaClient(url, token=token, timeout=timeout)
+        self.channel = channel
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def _post(self, path: str, payload: dict[str, Any]) -> Any:
-        import aiohttp
-
-        await self.start()
-        params = {"token": self.token} if self.token else None
-        try:
-            async with self._session.post(
-                self.url.rstrip("/") + path, json=payload, params=params
-            ) as response:
-                if response.status != 200:
-                    raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
-                return await response.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as err:
-            raise RasaUnavailable(f"Rasa is not reachable at {self.url}: {err}") from err
+        await self.rasa.close()
 
     async def send(self, sender: str, message: str) -> list[BotMessage]:
-        payload = {"sender": sender, "message": message, "metadata": {"channel": self.channel}}
-        answer = await self._post("/webhooks/rest/webhook", payload)
-        if not isinstance(answer, list):
-            raise RasaUnavailable("Rasa's REST channel did not answer with a list")
-        return [BotMessage.from_rasa(m) for m in answer if isinstance(m, dict)]
+        answer = await self.rasa.send(sender, message, {"channel": self.channel})
+        return [BotMessage.from_rasa(m) for m in answer]
 
     async def parse(self, text: str) -> list[Intent]:
         """The intent ranking for ``text``, best first."""
-        answer = await self._post("/model/parse", {"text": text})
+        answer = await self.rasa.parse(text)
         ranking = answer.get("intent_ranking") or ([answer["intent"]] if answer.get("intent") else [])
         return [
             Intent(str(i.get("name")), min(max(float(i.get("confidence") or 0.0), 0.0), 1.0))

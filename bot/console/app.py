@@ -35,6 +35,7 @@ from aiohttp import web
 
 from bot.console.admin_pages import audit_page, users_action, users_page
 from bot.console.auth import login, login_page, logout, requires, security
+from bot.console.conversations import ConversationControl
 from bot.console.formatting import DOMAIN_LABELS, localtime, percent, waited
 from bot.console.handoff_pages import (
     handoff_inbox,
@@ -44,7 +45,6 @@ from bot.console.handoff_pages import (
     handoff_take,
     handoff_transcript,
 )
-from bot.console.rasa import RasaClient
 from bot.console.request_pages import request_detail, request_export, request_list, request_status
 from bot.console.retrain_pages import retrain_page, retrain_start, retrain_status_json
 from bot.console.review_pages import review_action, review_group, review_queue
@@ -65,6 +65,7 @@ from bot.console.web import (
     redirect,
     run,
 )
+from bot.resident.rasa import RasaClient
 from community.console_store import HANDOFF_REASON_LABELS, ROLE_LABELS, UNANSWERED_REASON_LABELS
 from community.intents import label as intent_label
 from community.privacy import mask_text
@@ -143,7 +144,7 @@ async def _startup(app: web.Application) -> None:
     if STORE not in app and app[HOOKS].get("store_getter") is None:
         app[STORE] = await run(Store.from_url, app[SETTINGS].store_url)
     app[HTTP] = aiohttp.ClientSession()
-    app[RASA] = RasaClient(app[SETTINGS], app[HTTP])
+    app[RASA] = ConversationControl(RasaClient.from_settings(app[SETTINGS], app[HTTP], timeout=10))
     if TRACKER not in app:
         try:
             app[TRACKER] = tracker_engine(app[SETTINGS])

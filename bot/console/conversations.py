@@ -1,62 +1,29 @@
-"""The bits of Rasa's HTTP API the console uses: transcripts, pause/resume, staff replies."""
+"""What staff do to a conversation (through the one Rasa client, :mod:`bot.resident.rasa`):
+read its transcript, pause and resume the assistant, record staff replies."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
-from urllib.parse import quote
 
-import aiohttp
-
-from community.settings import Settings
+from bot.resident.rasa import RasaClient
 
 log = logging.getLogger(__name__)
 
 
-class RasaUnavailable(RuntimeError):
-    """Rasa's HTTP API did not answer as expected."""
+class ConversationControl:
+    """Staff's hand on a conversation, through the project's one Rasa client: read it, pause
+    and resume the assistant, and put staff replies in the transcript."""
 
-
-class RasaClient:
-    def __init__(self, settings: Settings, session: aiohttp.ClientSession, timeout: float = 10):
-        self.settings = settings
-        self.session = session
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-
-    def _url(self, conversation_id: str, suffix: str = "") -> str:
-        return f"{self.settings.rasa_url}/conversations/{quote(conversation_id, safe='')}/tracker{suffix}"
-
-    def _params(self, **extra: str) -> dict[str, str]:
-        params = dict(extra)
-        if self.settings.rasa_auth_token:
-            params["token"] = self.settings.rasa_auth_token
-        return params
+    def __init__(self, rasa: RasaClient):
+        self.rasa = rasa
 
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
-        try:
-            async with self.session.get(
-                self._url(conversation_id), params=self._params(include_events="ALL"), timeout=self.timeout
-            ) as response:
-                if response.status != 200:
-                    raise RasaUnavailable(f"tracker: HTTP {response.status}")
-                return await response.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as err:
-            raise RasaUnavailable(f"tracker: {type(err).__name__}") from err
+        return await self.rasa.tracker(conversation_id)
 
     async def append(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
-        try:
-            async with self.session.post(
-                self._url(conversation_id, "/events"),
-                json=events,
-                params=self._params(),
-                timeout=self.timeout,
-            ) as response:
-                if response.status != 200:
-                    raise RasaUnavailable(f"append events: HTTP {response.status}")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
-            raise RasaUnavailable(f"append events: {type(err).__name__}") from err
+        await self.rasa.append(conversation_id, events)
 
     async def pause(self, conversation_id: str) -> None:
         """Rasa's ConversationPaused: the assistant logs the resident's messages but does not

@@ -9,8 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.console.auth import requires
-from bot.console.rasa import RasaUnavailable, transcript
+from bot.console.conversations import transcript
 from bot.console.web import RASA, audit, console, forbidden, notified, redirect, render, run, store
+from bot.resident.rasa import RasaUnavailable
 from community.console_store import ConsoleError
 from community.privacy import mask_text
 

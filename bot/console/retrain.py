@@ -23,6 +23,7 @@ across processes (an flock), so every web worker sees the same job.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import fcntl
 import json
@@ -34,14 +35,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.resident.rasa import RasaClient, RasaUnavailable
 from community.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -387,27 +386,24 @@ class Retrainer:
 
     # -- the Rasa server -------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, payload: Any = None, timeout: float = 10) -> Any:
-        url = self.settings.rasa_url + path
-        if self.settings.rasa_auth_token:
-            url += "?" + urllib.parse.urlencode({"token": self.settings.rasa_auth_token})
-        data = None if payload is None else json.dumps(payload).encode("utf-8")
-        request = urllib.request.Request(
-            url, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read().decode("utf-8")
-        return json.loads(body) if body.strip() else None
+    def _rasa(self, call: str, *args: Any, timeout: float = 10) -> Any:
+        """One call of the project's Rasa client, from this worker thread."""
+
+        async def run() -> Any:
+            async with RasaClient.from_settings(self.settings, timeout=timeout) as rasa:
+                return await getattr(rasa, call)(*args)
+
+        return asyncio.run(run())
 
     def _current_model(self) -> Path:
         """The model file the running Rasa server has loaded."""
         try:
-            status = self._request("GET", "/status")
-        except urllib.error.HTTPError as err:
-            if err.code in (401, 403):
+            status = self._rasa("status")
+        except RasaUnavailable as err:
+            if err.code == "rasa-auth":
                 raise RetrainError("rasa-auth", "Rasa 服务器拒绝访问：请检查 RASA_AUTH_TOKEN。") from err
-            raise RetrainError("rasa-status", f"Rasa 服务器没有加载模型（HTTP {err.code}）。") from err
-        except (urllib.error.URLError, OSError, ValueError) as err:
+            if err.code == "rasa-status":
+                raise RetrainError("rasa-status", f"Rasa 服务器没有加载模型（HTTP {err.status}）。") from err
             raise RetrainError(
                 "rasa-down",
                 f"连不上 Rasa 服务器（{self.settings.rasa_url}），请先启动助手再训练。",
@@ -425,14 +421,15 @@ class Retrainer:
     def _load(self, model: Path) -> None:
         """``PUT /model``: Rasa loads the new model, then swaps it in; it keeps answering."""
         try:
-            self._request("PUT", "/model", {"model_file": str(model.resolve())}, timeout=self.load_timeout)
-            status = self._request("GET", "/status")
-        except urllib.error.HTTPError as err:
-            detail = err.read().decode("utf-8", "replace")[-300:]
-            raise RetrainError(
-                "load-failed", f"Rasa 服务器加载新模型失败（HTTP {err.code}），当前模型继续服务。", detail
-            ) from err
-        except (urllib.error.URLError, OSError, ValueError) as err:
+            self._rasa("load_model", str(model.resolve()), self.load_timeout, timeout=self.load_timeout)
+            status = self._rasa("status")
+        except RasaUnavailable as err:
+            if err.code in ("rasa-status", "rasa-auth"):
+                raise RetrainError(
+                    "load-failed",
+                    f"Rasa 服务器加载新模型失败（HTTP {err.status}），当前模型继续服务。",
+                    err.message[-300:],
+                ) from err
             raise RetrainError(
                 "load-failed", "加载新模型时连不上 Rasa 服务器，当前模型继续服务。", str(err)
             ) from err

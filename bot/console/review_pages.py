@@ -9,8 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.console.auth import requires
-from bot.console.rasa import RasaUnavailable, transcript
+from bot.console.conversations import transcript
 from bot.console.web import RASA, ROOT, audit, console, redirect, render, run
+from bot.resident.rasa import RasaUnavailable
 from community.intents import label as intent_label
 from community.privacy import mask_text
 

@@ -14,7 +14,7 @@ import aiohttp
 import jinja2
 from aiohttp import web
 
-from bot.console.rasa import RasaClient
+from bot.console.conversations import ConversationControl
 from bot.console.settings import ConsoleSettings
 from community.console_store import ConsoleStore, Lockout
 from community.settings import Settings
@@ -28,7 +28,7 @@ CSETTINGS = web.AppKey("console_settings", ConsoleSettings)
 STORE = web.AppKey("console_base_store", Store)
 JINJA = web.AppKey("console_jinja", jinja2.Environment)
 HTTP = web.AppKey("console_http", aiohttp.ClientSession)
-RASA = web.AppKey("console_rasa", RasaClient)
+RASA = web.AppKey("console_rasa", ConversationControl)
 ROOT = web.AppKey("console_root", Path)
 HOOKS = web.AppKey("console_hooks", dict)  # store_getter, on_notify, retrainer (optional)
 TRACKER = web.AppKey("console_tracker_engine", object)

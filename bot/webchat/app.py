@@ -11,7 +11,7 @@ Routes (all assets are served by the app itself; no CDN):
   119/110/120 first) with ``"recovering": true``; while staff hold the conversation the
   assistant is silent and ``"notice"`` says staff will answer.
 * ``POST /api/rate`` ``{"question", "answer", "rating": "up"|"down"}`` — 好差评, stored with
-  :meth:`community.store.Store.record_rating` (a 👎 puts the question in the staff review queue).
+  :meth:`community.records.ratings.Ratings.record` (a 👎 puts the question in the staff review queue).
 * ``GET /api/events`` — server-sent events: messages pushed to this resident, including the
   notifications the staff console queued for them (staff replies, request status changes;
   see :mod:`bot.webchat.delivery`), delivered when the page is open or at its next visit.
@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -42,21 +41,16 @@ import aiohttp
 from aiohttp import web
 
 from bot.console.app import install_console
+from bot.resident.rasa import RasaClient
+from bot.resident.service import Answer, ResidentService
 from bot.webchat.delivery import Delivery
 from bot.webchat.hub import PushHub
-from community.console_store import ConsoleStore
-from community.handoff_keeper import HandoffKeeper
-from community.outbox import Outbox, OutboxFlusher
-from community.recovery import looks_like_emergency, recovery_reply
-from community.sealed import Sealer
+from community.records.ratings import RATINGS
 from community.settings import Settings
-from community.store import RATINGS, Store
-from voice.asr import Recognizer, VoskRecognizer, find_vosk_model, transcribe_pcm
-from voice.asr_text import normalize_asr_text
-from voice.audio import decode_audio, is_silent, pcm_duration
+from community.store import Store
+from voice.asr import Recognizer, load_recognizer
 from voice.errors import VoiceError
 from voice.settings import VoiceSettings
-from voice.speech_text import speech_text
 from voice.tts import MAX_TEXT_CHARS, Pyttsx3Synthesizer, SpeechRate, Synthesizer
 
 log = logging.getLogger(__name__)
@@ -68,7 +62,6 @@ MAX_RATED_CHARS = 5000
 MAX_AUDIO_BYTES = 2 * 1024 * 1024
 MAX_AUDIO_SECONDS = 60.0
 KEEPALIVE_SECONDS = 15.0
-REFERENCE = re.compile(r"SQ-\d{8}-\d{4}")
 
 EMPTY = "请先输入您的问题。"
 TOO_LONG = f"您输入的内容太长了（最多{MAX_MESSAGE_CHARS}字），请分几次说。"
@@ -81,9 +74,9 @@ VOICE_ERRORS = {
     "no-engine": (503, "服务器缺少声音处理组件，语音暂时用不了，请用文字输入。"),
     "no-model": (503, NO_VOICE_MODEL),
     "asr-failed": (503, "语音识别出错了，请再说一遍，或用文字输入。"),
+    "silent": (422, "没有听到声音，请靠近一点再说，或用文字输入。"),
+    "not-heard": (422, "没有听清您说的话，请再说一遍，或用文字输入。"),
 }
-SILENT = "没有听到声音，请靠近一点再说，或用文字输入。"
-NOT_HEARD = "没有听清您说的话，请再说一遍，或用文字输入。"
 SPEECH_UNAVAILABLE = "朗读功能暂时用不了，请看文字。"
 HELD = "您的消息已经转给社区工作人员，请稍等，他们会在这里回复您。"
 SECURITY_HEADERS = {
@@ -107,7 +100,7 @@ SYNTHESIZER = web.AppKey("synthesizer", Synthesizer)
 KEEPALIVE = web.AppKey("keepalive", float)
 STREAMS = web.AppKey("streams", set)  # the tasks serving open event streams
 DELIVERY = web.AppKey("delivery", Delivery)
-KEEPER = web.AppKey("keeper", HandoffKeeper)
+SERVICE = web.AppKey("service", ResidentService)
 
 
 def error(message: str, status: int, **extra: Any) -> web.Response:
@@ -126,11 +119,6 @@ def remember(response: web.StreamResponse, rid: str, is_new: bool) -> web.Stream
     if is_new:
         response.set_cookie(COOKIE, rid, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
     return response
-
-
-def references(text: str) -> list[str]:
-    """Request reference numbers (SQ-YYYYMMDD-NNNN) in ``text``, in order, without repeats."""
-    return list(dict.fromkeys(REFERENCE.findall(text or "")))
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -159,32 +147,6 @@ async def read_json(request: web.Request) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-async def ask_rasa(app: web.Application, rid: str, message: str, **metadata: str) -> list[dict] | None:
-    """Rasa's answers to ``message`` from resident ``rid``, or None if Rasa cannot answer."""
-    settings = app[SETTINGS]
-    payload = {"sender": f"web-{rid}", "message": message, "metadata": {"channel": "web", **metadata}}
-    params = {"token": settings.rasa_auth_token} if settings.rasa_auth_token else None
-    try:
-        async with app[HTTP].post(
-            f"{settings.rasa_url}/webhooks/rest/webhook", json=payload, params=params,
-            timeout=aiohttp.ClientTimeout(total=30),
-        ) as response:
-            if response.status != 200:
-                log.warning("Rasa answered HTTP %s", response.status)
-                return None
-            messages = await response.json()
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as err:
-        log.warning("Rasa unreachable: %s", type(err).__name__)
-        return None
-    if not isinstance(messages, list):
-        return None
-    out = []
-    for m in messages:
-        if isinstance(m, dict):
-            out.append({**m, "references": references(str(m.get("text") or ""))})
-    return out
-
-
 def check_message(message: object) -> str | None:
     """A Chinese message saying what is wrong with a resident's text, or None if it can be sent."""
     if message is not None and not isinstance(message, str):
@@ -205,55 +167,19 @@ async def chat(request: web.Request) -> web.Response:
     if problem:
         return error(problem, 413 if problem == TOO_LONG else 400)
     rid, is_new = resident_id(request)
-    messages = await ask_rasa(request.app, rid, message)
-    body = await answer(request.app, rid, message, messages)
-    return remember(web.json_response(body), rid, is_new)
+    answer = await request.app[SERVICE].ask(f"web-{rid}", message, "web")
+    return remember(web.json_response(as_json(answer)), rid, is_new)
 
 
-def shows_something(messages: list[dict]) -> bool:
-    return any(m.get("text") or m.get("buttons") or m.get("image") for m in messages)
-
-
-async def answer(app: web.Application, rid: str, text: str, messages: list[dict] | None) -> dict[str, Any]:
-    """What the page shows for Rasa's ``messages`` (None: Rasa could not be reached). Never
-    nothing: staff holding the conversation are announced (the assistant is silent then);
-    otherwise an unreachable Rasa or an empty reply (an action failed) gets the recovery reply."""
-    if messages and shows_something(messages):
-        return {"messages": messages}
-    if messages is not None and await with_staff(app, rid):
-        return {"messages": messages, "notice": HELD}
-    if messages is not None:
-        log.warning("Rasa answered nothing; the resident is told the system is recovering")
-    elif looks_like_emergency(text):
-        # Rasa is away: the emergency still reaches staff (the store, or the outbox meanwhile).
-        await keeper(app).keep(
-            conversation_id=f"web-{rid}", channel="web", reason="emergency", text=text, emergency=True
-        )
-    reply = recovery_reply(text, app[SETTINGS].community_phone)
-    return {"messages": [{"text": reply.text, "references": []}], "recovering": True}
-
-
-def keeper(app: web.Application) -> HandoffKeeper:
-    """Handoffs from this process, opened on first use (with a flusher for what it keeps)."""
-    if KEEPER not in app:
-        settings = app[SETTINGS]
-        outbox = Outbox(settings.var_dir / "outbox", Sealer.from_env(settings.var_dir))
-        store = app[STORE]
-        OutboxFlusher(outbox, store.requests, handoffs=store.create_handoff).start()
-        app[KEEPER] = HandoffKeeper(store, outbox)
-    return app[KEEPER]
-
-
-async def with_staff(app: web.Application, rid: str) -> bool:
-    """Whether this resident waits for, or talks with, a staff member."""
-    accounts = ConsoleStore(app[STORE].engine)
-    try:
-        return await asyncio.to_thread(
-            lambda: accounts.held(f"web-{rid}") is not None or accounts.waiting(f"web-{rid}")
-        )
-    except Exception as err:  # the store is away: say nothing special
-        log.warning("handoff state unknown: %s", type(err).__name__)
-        return False
+def as_json(answer: Answer) -> dict[str, Any]:
+    """What the page shows for an answer: the messages; ``notice`` while staff hold the
+    conversation (the assistant is silent then); ``recovering`` while it can't answer."""
+    body: dict[str, Any] = {"messages": answer.messages}
+    if answer.held:
+        body["notice"] = HELD
+    if answer.recovering:
+        body["recovering"] = True
+    return body
 
 
 async def rate(request: web.Request) -> web.Response:
@@ -267,9 +193,8 @@ async def rate(request: web.Request) -> web.Response:
         return error(BAD_REQUEST, 400)
     rid, is_new = resident_id(request)
     try:
-        row = await asyncio.to_thread(
-            request.app[STORE].record_rating, conversation_id=f"web-{rid}", channel="web",
-            question=question, answer=answer, rating=rating,
+        row = await request.app[SERVICE].rate(
+            f"web-{rid}", "web", question=question, answer=answer, rating=rating
         )
     except Exception as err:  # the database is down or refused the row
         log.warning("rating not stored: %s", type(err).__name__)
@@ -340,7 +265,7 @@ async def ack(request: web.Request) -> web.Response:
 
 
 async def voice_status(request: web.Request) -> web.Response:
-    available = request.app[RECOGNIZER] is not None
+    available = request.app[SERVICE].can_hear
     return web.json_response({"available": available, "message": "" if available else NO_VOICE_MODEL})
 
 
@@ -362,33 +287,20 @@ async def voice(request: web.Request) -> web.Response:
         return error(VOICE_ERRORS["too-long"][1], 413, code="too-long")
     if not audio:
         return error("没有收到录音，请按住按钮说话，说完再松开。", 400, code="bad-audio")
+    service: ResidentService = request.app[SERVICE]
     try:
-        pcm = await asyncio.to_thread(
-            decode_audio, audio, max_seconds=MAX_AUDIO_SECONDS, max_bytes=MAX_AUDIO_BYTES,
+        heard = await service.hear(
+            audio, max_seconds=MAX_AUDIO_SECONDS, max_bytes=MAX_AUDIO_BYTES,
             timeout=request.app[VOICE_SETTINGS].timeout_seconds,
         )
     except VoiceError as err:
         log.info("voice input rejected: %s", err.code)
         status, message = VOICE_ERRORS.get(err.code, (400, VOICE_ERRORS["bad-audio"][1]))
-        return error(message, status, code=err.code)
-    seconds = round(pcm_duration(pcm), 2)
-    if is_silent(pcm):
-        return error(SILENT, 422, code="silent", seconds=seconds)
-    recognizer: Recognizer | None = request.app[RECOGNIZER]  # type: ignore[assignment]
-    if recognizer is None:
-        return error(NO_VOICE_MODEL, 503, code="no-model", seconds=seconds)
-    try:
-        final = await asyncio.to_thread(transcribe_pcm, recognizer, pcm)
-    except VoiceError as err:
-        status, message = VOICE_ERRORS.get(err.code, VOICE_ERRORS["asr-failed"])
-        return error(message, status, code=err.code, seconds=seconds)
-    heard = normalize_asr_text(final.text)
-    if not heard:
-        return error(NOT_HEARD, 422, code="not-heard", seconds=seconds)
+        extra = {"seconds": err.seconds} if err.seconds is not None else {}
+        return error(message, status, code=err.code, **extra)
     rid, is_new = resident_id(request)
-    messages = await ask_rasa(request.app, rid, heard[:MAX_MESSAGE_CHARS], input="voice")
-    body = await answer(request.app, rid, heard, messages)
-    reply = web.json_response({"heard": heard, "seconds": seconds, **body})
+    answer = await service.ask(f"web-{rid}", heard.text[:MAX_MESSAGE_CHARS], "web", input="voice")
+    reply = web.json_response({"heard": heard.text, "seconds": heard.seconds, **as_json(answer)})
     return remember(reply, rid, is_new)
 
 
@@ -402,14 +314,13 @@ async def speech(request: web.Request) -> web.Response:
         text, rate_name = request.query.get("text"), request.query.get("rate", "normal")
     if not isinstance(text, str) or rate_name not in ("normal", "slow"):
         return error(BAD_REQUEST, 400)
-    spoken = speech_text(text)
-    if not spoken.strip():
-        return error("没有可以朗读的文字。", 400)
-    if len(spoken) > MAX_TEXT_CHARS:
+    if len(text) > MAX_TEXT_CHARS:
         return error("这段文字太长，无法朗读。", 413)
     try:
-        wav = await request.app[SYNTHESIZER].synthesize_async(spoken, SpeechRate(rate_name))
+        wav = await request.app[SERVICE].speak(text, SpeechRate(rate_name))
     except VoiceError as err:
+        if err.code == "empty-text":
+            return error("没有可以朗读的文字。", 400)
         log.warning("speech synthesis failed: %s", err.code)
         return error(SPEECH_UNAVAILABLE, 503, code=err.code)
     cache = {"Cache-Control": "private, max-age=3600"}
@@ -421,18 +332,16 @@ async def _open_resources(app: web.Application) -> None:
     if STORE not in app:
         app[STORE] = await asyncio.to_thread(Store.from_url, app[SETTINGS].store_url)
     if RECOGNIZER not in app:
-        model = find_vosk_model(app[VOICE_SETTINGS].vosk_model_path)
-        recognizer = None
-        if model is not None:
-            try:
-                recognizer = await asyncio.to_thread(VoskRecognizer, model)
-            except VoiceError as err:
-                log.warning("voice input disabled: %s", err)
-        else:
-            log.info("voice input disabled: no Chinese Vosk model at %s", app[VOICE_SETTINGS].vosk_model_path)
-        app[RECOGNIZER] = recognizer
+        app[RECOGNIZER] = await asyncio.to_thread(load_recognizer, app[VOICE_SETTINGS].vosk_model_path)
     if SYNTHESIZER not in app:
         app[SYNTHESIZER] = Pyttsx3Synthesizer.from_settings(app[VOICE_SETTINGS])
+    app[SERVICE] = ResidentService(
+        app[SETTINGS],
+        RasaClient.from_settings(app[SETTINGS], app[HTTP]),
+        app[STORE],
+        recognizer=app[RECOGNIZER],  # type: ignore[arg-type]
+        synthesizer=app[SYNTHESIZER],
+    )
 
 
 async def _start_delivery(app: web.Application) -> None:

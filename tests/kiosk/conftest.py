@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from voice.kiosk import BufferSink, Kiosk, KioskSettings, RecordingScreen
-from voice.pipeline import RasaClient
+from voice.pipeline import AssistantClient
 from voice.tts import FakeSynthesizer
 
 
@@ -94,7 +94,7 @@ async def fake_rasa_server() -> AsyncIterator[FakeRasa]:
 
 def make_kiosk(url: str, recognizer=None, *, realtime: bool = False, **settings) -> Kiosk:
     return Kiosk(
-        rasa=RasaClient(url, timeout=3),
+        rasa=AssistantClient(url, timeout=3),
         synthesizer=FakeSynthesizer(seconds_per_char=0.01),
         sink=BufferSink(realtime=realtime),
         screen=RecordingScreen(),

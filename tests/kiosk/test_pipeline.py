@@ -7,19 +7,19 @@ import asyncio
 import numpy as np
 import pytest
 
+from bot.resident.rasa import RasaUnavailable
 from tests.kiosk.conftest import fake_rasa_server, free_port
 from voice.asr import FakeRecognizer
 from voice.audio import BYTES_PER_SECOND, SAMPLE_RATE, pcm_peak, read_wav
 from voice.errors import VoiceError
 from voice.pipeline import (
+    AssistantClient,
     BotMessage,
     Endpointer,
     EndpointerSettings,
     Heard,
     KeyPressed,
     Listener,
-    RasaClient,
-    RasaUnavailable,
     SpeechEnded,
     SpeechStarted,
     Utterance,
@@ -104,7 +104,7 @@ def test_listener_without_recognizer_still_detects_speech():
 def test_rasa_client_sends_kiosk_channel_and_parses():
     async def scenario():
         async with fake_rasa_server() as rasa:
-            client = RasaClient(rasa.url)
+            client = AssistantClient(rasa.url)
             try:
                 messages = await client.send("s1", "/elderly_meal")
                 intents = await client.parse("高龄津贴")
@@ -121,7 +121,7 @@ def test_rasa_client_sends_kiosk_channel_and_parses():
 
 def test_rasa_down_is_one_typed_error():
     async def scenario():
-        client = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=2)
+        client = AssistantClient(f"http://127.0.0.1:{free_port()}", timeout=2)
         try:
             with pytest.raises(RasaUnavailable):
                 await client.send("s1", "你好")

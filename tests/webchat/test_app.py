@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.resident.service import references
 from bot.webchat.app import (
     COOKIE,
     HUB,
@@ -22,7 +23,6 @@ from bot.webchat.app import (
     NO_VOICE_MODEL,
     STORE,
     create_app,
-    references,
 )
 from bot.webchat.hub import PushHub, PushMessage
 from community.settings import Settings

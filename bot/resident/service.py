@@ -1,0 +1,178 @@
+"""The resident service: everything a resident can do, written once for every channel.
+
+The web chat, Telegram, the kiosk (and the coming phone line) are thin adapters: each turns its
+protocol into calls here and the results back into its own UI, and nothing else.
+
+* :meth:`ResidentService.ask`: a message to the assistant. Never nothing comes back: while staff
+  hold the conversation the answer says so (``held``); while the assistant can't answer (Rasa
+  restarting, an action failing) the resident hears that it is recovering, an emergency gets
+  119/110/120 first and still reaches the staff inbox.
+* :meth:`ResidentService.hear`: voice in (decode → silence check → recognise → normalise), with
+  typed :class:`~voice.errors.VoiceError` codes the channel words for its residents.
+* :meth:`ResidentService.with_staff`: one meaning everywhere: a staff member holds the
+  conversation or it waits in the inbox.
+* :meth:`ResidentService.rate`: 好差评 (👍/👎); a 👎 goes to the review queue.
+* :meth:`ResidentService.speak`: text for the ear, synthesised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.resident.rasa import RasaClient, RasaUnavailable
+from community.handoff_keeper import HandoffKeeper
+from community.outbox import Outbox, OutboxFlusher
+from community.recovery import looks_like_emergency, recovery_reply
+from community.sealed import Sealer
+from community.settings import Settings
+from community.store import Store
+from voice.asr import Recognizer, transcribe_pcm
+from voice.asr_text import normalize_asr_text
+from voice.audio import decode_audio, is_silent, pcm_duration
+from voice.errors import VoiceError
+from voice.speech_text import speech_text
+from voice.tts import SpeechRate, Synthesizer
+
+log = logging.getLogger(__name__)
+
+REFERENCE = re.compile(r"SQ-\d{8}-\d{4}")
+
+
+def references(text: str) -> list[str]:
+    """Request reference numbers (SQ-YYYYMMDD-NNNN) in ``text``, in order, without repeats."""
+    return list(dict.fromkeys(REFERENCE.findall(text or "")))
+
+
+def shows_something(messages: list[dict[str, Any]]) -> bool:
+    return any(m.get("text") or m.get("buttons") or m.get("image") for m in messages)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the resident gets for one message."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)  # text, buttons, references
+    held: bool = False  # staff hold (or will take) the conversation: the assistant is silent
+    recovering: bool = False  # the assistant could not answer; ``messages`` says so
+
+    @property
+    def text(self) -> str:
+        return "\n".join(str(m.get("text") or "") for m in self.messages if m.get("text"))
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What a resident said in a recording."""
+
+    text: str
+    seconds: float
+
+
+class ResidentService:
+    def __init__(
+        self,
+        settings: Settings,
+        rasa: RasaClient,
+        store: Store,
+        *,
+        recognizer: Recognizer | None = None,
+        synthesizer: Synthesizer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.rasa = rasa
+        self.store = store
+        self.recognizer = recognizer
+        self.synthesizer = synthesizer
+        self._keeper: HandoffKeeper | None = None
+
+    # -- asking ---------------------------------------------------------------------------------
+    async def ask(self, sender: str, text: str, channel: str, **metadata: str) -> Answer:
+        """The assistant's answer to ``text``; see the module's docstring."""
+        try:
+            messages: list[dict[str, Any]] | None = await self.rasa.send(
+                sender, text, {"channel": channel, **metadata}
+            )
+        except RasaUnavailable as err:
+            log.warning("Rasa could not answer (%s)", err.code)
+            messages = None
+        if messages and shows_something(messages):
+            return Answer([{**m, "references": references(str(m.get("text") or ""))} for m in messages])
+        if messages is not None and await self.with_staff(sender):
+            return Answer(messages, held=True)
+        if messages is not None:
+            log.warning("Rasa answered nothing; the resident is told the system is recovering")
+        elif looks_like_emergency(text):
+            # Rasa is away: the emergency still reaches staff (the store, or the outbox meanwhile).
+            await self.keeper().keep(
+                conversation_id=sender, channel=channel, reason="emergency", text=text, emergency=True
+            )
+        reply = recovery_reply(text, self.settings.community_phone)
+        return Answer([{"text": reply.text, "references": []}], recovering=True)
+
+    def keeper(self) -> HandoffKeeper:
+        """Handoffs from this process, opened on first use (with a flusher for what it keeps)."""
+        if self._keeper is None:
+            outbox = Outbox(self.settings.var_dir / "outbox", Sealer.from_env(self.settings.var_dir))
+            store = self.store
+            OutboxFlusher(outbox, store.requests, store.notifications, handoffs=store.handoffs.create).start()
+            self._keeper = HandoffKeeper(store.handoffs, outbox)
+        return self._keeper
+
+    async def with_staff(self, sender: str) -> bool:
+        """Whether this resident waits for, or talks with, a staff member."""
+        inbox = self.store.handoffs
+        try:
+            return await asyncio.to_thread(
+                lambda: inbox.held(sender) is not None or inbox.waiting(sender)
+            )
+        except Exception as err:  # noqa: BLE001 - the store is away: say nothing special
+            log.warning("handoff state unknown: %s", type(err).__name__)
+            return False
+
+    # -- voice ----------------------------------------------------------------------------------
+    @property
+    def can_hear(self) -> bool:
+        return self.recognizer is not None
+
+    async def hear(
+        self, audio: bytes, *, max_seconds: float, max_bytes: int, timeout: float = 30.0
+    ) -> Heard:
+        """What the resident said; raises VoiceError: ``bad-audio``, ``too-long``, ``timeout``,
+        ``no-engine`` (decoding), ``silent``, ``no-model``, ``asr-failed``, ``not-heard``."""
+        pcm = await asyncio.to_thread(
+            decode_audio, audio, max_seconds=max_seconds, max_bytes=max_bytes, timeout=timeout
+        )
+        seconds = round(pcm_duration(pcm), 2)
+        if is_silent(pcm):
+            raise VoiceError("silent", "the recording is silent", seconds=seconds)
+        if self.recognizer is None:
+            raise VoiceError("no-model", "no speech recognition model", seconds=seconds)
+        try:
+            final = await asyncio.to_thread(transcribe_pcm, self.recognizer, pcm)
+        except VoiceError as err:
+            raise VoiceError(err.code, err.message, seconds=seconds) from err
+        heard = normalize_asr_text(final.text)
+        if not heard:
+            raise VoiceError("not-heard", "nothing was recognised", seconds=seconds)
+        return Heard(heard, seconds)
+
+    async def speak(self, text: str, rate: SpeechRate = SpeechRate.NORMAL) -> bytes:
+        """``text`` read for the ear (numbers in chunks, no markup) as WAV; raises VoiceError."""
+        if self.synthesizer is None:
+            raise VoiceError("no-engine", "no speech synthesiser")
+        spoken = speech_text(text)
+        if not spoken.strip():
+            raise VoiceError("empty-text", "nothing to read")
+        return await self.synthesizer.synthesize_async(spoken, rate)
+
+    # -- 好差评 ----------------------------------------------------------------------------------
+    async def rate(self, sender: str, channel: str, *, question: str, answer: str, rating: str) -> int:
+        """Store a 👍 ("up") or 👎 ("down"); raises on a store error (the channel says so)."""
+        return await asyncio.to_thread(
+            self.store.ratings.record,
+            conversation_id=sender, channel=channel, question=question, answer=answer, rating=rating,
+        )
