@@ -41,8 +41,9 @@ validate: install ## Check training data and domain
 lint: install ## ruff
 	$(PY) -m ruff check .
 
-eval: install ## Held-out NLU evaluation (accuracy, macro-F1, per domain, out-of-scope) + SMP2017
+eval: install $(MODEL) ## Held-out NLU evaluation + residents' outcomes end to end (per domain, per style) + SMP2017
 	$(PY) -m tools.eval_nlu
+	$(PY) -m tools.eval_outcomes
 	$(PY) -m tools.eval_smp2017
 
 bench: install $(MODEL) ## Latency, throughput, training time, cold start, memory
