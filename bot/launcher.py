@@ -21,11 +21,10 @@ from bot.supervisor import Child, StartupError, Supervisor
 from community.catalogue import CatalogueError, load_catalogue
 from community.forms import forms_path, load_forms
 from community.sealed import Sealer
-from community.settings import PROJECT_ROOT, Settings, with_api_token
+from community.settings import PROJECT_ROOT, LauncherSettings, Settings, with_api_token
 from community.store import Store
 
 log = logging.getLogger("launcher")
-READY_TIMEOUT_S = float(os.environ.get("READY_TIMEOUT", "240"))
 
 
 TRACKER_STORE = "bot.tracker_store.CommunitySQLTrackerStore"
@@ -117,7 +116,7 @@ def children(settings: Settings, model: Path, endpoints: Path) -> list[Child]:
         Child("rasa", rasa, f"http://{host}:{settings.rasa_port}/"),
         Child("web", [python, "-m", "bot.webchat"], f"http://{host}:{settings.web_port}/healthz"),
     ]
-    if os.environ.get("TELEGRAM_BOT_TOKEN"):
+    if LauncherSettings.from_env().telegram:
         procs.append(Child("telegram", [python, "-m", "bot.telegram"], None, critical=False))
     else:
         log.info("Telegram is off (set TELEGRAM_BOT_TOKEN to turn it on)")
@@ -161,7 +160,7 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         supervisor.start()
-        supervisor.wait_until_ready(READY_TIMEOUT_S)
+        supervisor.wait_until_ready(LauncherSettings.from_env().ready_timeout)
         print(banner(settings, model), flush=True)
         supervisor.watch()  # restarts a server that dies, until Ctrl-C/SIGTERM
     except KeyboardInterrupt:

@@ -15,15 +15,12 @@ safety fixes.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 from typing import Any
 
 from community.privacy import install_log_masking
-from community.settings import Settings
-
-ACTION_TIMEOUT_S = 15.0
+from community.settings import LauncherSettings, Settings
 
 _lock = threading.Lock()
 
@@ -91,7 +88,7 @@ def main() -> None:
     hide_traceback_locals()
     install_cached_schema_validation()
     install_strict_tracker_store()
-    install_action_timeout(float(os.environ.get("ACTION_TIMEOUT", ACTION_TIMEOUT_S)))
+    install_action_timeout(LauncherSettings.from_env().action_timeout)
     if sys.argv[1:2] == ["run"] and "--auth-token" not in sys.argv:
         # Rasa's HTTP API is never open: RASA_AUTH_TOKEN, or the token made in var/ at start.
         token = Settings.from_env().rasa_auth_token

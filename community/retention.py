@@ -10,9 +10,9 @@ the name, phone number, 身份证号, address and answers. Run it from cron, e.g
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from community.config import environment
 from community.settings import Settings
 from community.store import Store
 
@@ -20,7 +20,7 @@ DEFAULT_DAYS = 365
 
 
 def retention_days(env: dict[str, str] | None = None) -> int:
-    env = os.environ if env is None else env
+    env = environment() if env is None else env
     raw = env.get("REQUEST_RETENTION_DAYS", str(DEFAULT_DAYS))
     try:
         days = int(raw)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from community.config import environment
+
 PREFIX = "sealed:"
 KEY_ENV = "COMMUNITY_SECRET_KEY"
 
@@ -33,7 +35,7 @@ class Sealer:
 
     @classmethod
     def from_env(cls, var_dir: Path, env: dict[str, str] | None = None) -> Sealer:
-        env = os.environ if env is None else env
+        env = environment() if env is None else env
         if env.get(KEY_ENV):
             return cls(env[KEY_ENV])
         return cls(load_or_create_key(var_dir / "secret.key"))

@@ -1,6 +1,7 @@
-"""Settings for the assistant's processes, read from the environment (a ``.env`` file too).
+"""The core settings of every process (ports, stores, the community), and the launcher's.
 
-Every value has an embedded default, so ``make run`` works on a fresh machine with no
+Read through :mod:`community.config` (``.env`` read once; each default written once, on its
+field). Every value has an embedded default, so ``make run`` works on a fresh machine with no
 configuration. See ``.env.example`` for the variables.
 """
 
@@ -12,22 +13,16 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from community.config import PROJECT_ROOT, environment, path, port, read_section, text
+
 # Rasa's HTTP API token when RASA_AUTH_TOKEN is not set: made at first start (mode 600) and
 # read from here by the project's own processes, tools and tests.
 TOKEN_FILE = "rasa_auth_token"
 
 
-def load_dotenv(path: Path = PROJECT_ROOT / ".env") -> None:
-    """Set variables from ``.env`` that are not already in the environment."""
-    if not path.is_file():
-        return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+def load_dotenv() -> None:
+    """Read ``.env`` into the environment (once); kept for scripts that only need that."""
+    environment()
 
 
 def is_loopback(host: str) -> bool:
@@ -37,17 +32,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _port(env: dict[str, str], key: str, default: int) -> int:
-    raw = env.get(key, str(default))
-    try:
-        port = int(raw)
-    except ValueError as err:
-        raise ValueError(f"{key} must be a port number, got {raw!r}") from err
-    if not 0 < port < 65536:
-        raise ValueError(f"{key} must be between 1 and 65535, got {port}")
-    return port
 
 
 @dataclass(frozen=True)
@@ -77,27 +61,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        if env is None:
-            load_dotenv()
-            env = dict(os.environ)
-        root = PROJECT_ROOT
-        var_dir = Path(env.get("VAR_DIR", root / "var"))
-        host = env.get("HOST", "127.0.0.1")
+        env = environment() if env is None else env
+        host = env.get("HOST") or cls.host
+        var_dir = path(env["VAR_DIR"]) if env.get("VAR_DIR") else cls.var_dir
         # The token made in var/ serves loopback; off loopback the operator sets one.
         token = env.get("RASA_AUTH_TOKEN", "") or (_read_token(var_dir) if is_loopback(host) else "")
-        return cls(
-            host=host,
-            rasa_port=_port(env, "RASA_PORT", 5005),
-            action_port=_port(env, "ACTION_PORT", 5055),
-            web_port=_port(env, "WEB_PORT", 8000),
-            rasa_auth_token=token,
-            database_url=env.get("DATABASE_URL", ""),
-            tracker_database_url=env.get("TRACKER_DATABASE_URL", ""),
-            var_dir=var_dir,
-            catalogue_dir=Path(env.get("CATALOGUE_DIR", root / "catalogue")),
-            model_dir=Path(env.get("MODEL_DIR", root / "models")),
-            community_phone=env.get("COMMUNITY_PHONE", "010-8765-4300"),
-            staff_hours=env.get("STAFF_HOURS", "周一至周五 8:30-17:30"),
+        return read_section(
+            cls, env, _VARIABLES, host=host, var_dir=var_dir, rasa_auth_token=token
         )
 
     @property
@@ -121,6 +91,49 @@ class Settings:
     @property
     def action_url(self) -> str:
         return f"http://127.0.0.1:{self.action_port}/webhook"
+
+
+_VARIABLES = {
+    "rasa_port": ("RASA_PORT", port),
+    "action_port": ("ACTION_PORT", port),
+    "web_port": ("WEB_PORT", port),
+    "database_url": ("DATABASE_URL", text),
+    "tracker_database_url": ("TRACKER_DATABASE_URL", text),
+    "catalogue_dir": ("CATALOGUE_DIR", path),
+    "model_dir": ("MODEL_DIR", path),
+    "community_phone": ("COMMUNITY_PHONE", text),
+    "staff_hours": ("STAFF_HOURS", text),
+}
+
+
+@dataclass(frozen=True)
+class LauncherSettings:
+    """``python -m bot``: how long servers may take to start (``READY_TIMEOUT``), how long Rasa
+    waits for a custom action (``ACTION_TIMEOUT``), and whether Telegram runs (a token)."""
+
+    ready_timeout: float = 240.0
+    action_timeout: float = 15.0
+    telegram_token: str = ""
+
+    def __post_init__(self) -> None:
+        if self.ready_timeout <= 0 or self.action_timeout <= 0:
+            raise ValueError("READY_TIMEOUT and ACTION_TIMEOUT must be positive")
+
+    @property
+    def telegram(self) -> bool:
+        return bool(self.telegram_token.strip())
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> LauncherSettings:
+        return read_section(
+            cls,
+            environment() if env is None else env,
+            {
+                "ready_timeout": ("READY_TIMEOUT", float),
+                "action_timeout": ("ACTION_TIMEOUT", float),
+                "telegram_token": ("TELEGRAM_BOT_TOKEN", text),
+            },
+        )
 
 
 def _read_token(var_dir: Path) -> str:

@@ -26,7 +26,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from community.settings import load_dotenv
 from voice.audio import (
     BYTES_PER_SECOND,
     DEFAULT_MAX_SECONDS,
@@ -38,7 +37,7 @@ from voice.audio import (
 )
 from voice.errors import VoiceError
 from voice.grammar import UNK, Grammar, build_grammar
-from voice.settings import DEFAULT_VOSK_MODEL, resolve_path
+from voice.settings import DEFAULT_VOSK_MODEL, VoiceSettings, resolve_path
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +175,7 @@ def find_vosk_model(setting: str | os.PathLike[str] | None = None) -> Path | Non
     """The Chinese model directory from ``setting`` (else ``VOSK_MODEL_PATH``, else the default
     ``var/models/vosk-model-small-cn-0.22``), or ``None`` if no model is there."""
     if setting is None or str(setting) == "":
-        load_dotenv()
-        setting = os.environ.get("VOSK_MODEL_PATH") or DEFAULT_VOSK_MODEL
+        setting = VoiceSettings.from_env().vosk_model_path
     path = resolve_path(setting)
     return path if is_vosk_model(path) else None
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-import os
 import sys
 import time
 import uuid
@@ -23,8 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from bot.resident.rasa import RasaUnavailable
+from community.config import environment, read_section
 from community.intents import INTENT_LABELS, META_INTENTS
 from community.recovery import looks_like_emergency, recovery_reply
+from community.settings import Settings
 from voice.asr import Recognizer
 from voice.errors import VoiceError
 from voice.grammar import Grammar
@@ -64,8 +65,8 @@ class KioskSettings:
     """``KIOSK_IDLE_SECONDS`` (60), ``KIOSK_CONFIRM_LOW``/``KIOSK_CONFIRM_HIGH`` (0.3/0.7: intent
     confidences in between are confirmed first), plus the community's phone and staff hours."""
 
-    community_phone: str = "010-8765-4300"
-    staff_hours: str = "周一至周五 8:30-17:30"
+    community_phone: str = Settings.community_phone
+    staff_hours: str = Settings.staff_hours
     idle_seconds: float = 60.0
     confirm_low: float = 0.3
     confirm_high: float = 0.7
@@ -87,16 +88,18 @@ class KioskSettings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> KioskSettings:
-        from community.settings import Settings
-
+        env = environment() if env is None else env
         community = Settings.from_env(env)
-        env = dict(os.environ) if env is None else env
-        return cls(
+        return read_section(
+            cls,
+            env,
+            {
+                "idle_seconds": ("KIOSK_IDLE_SECONDS", float),
+                "confirm_low": ("KIOSK_CONFIRM_LOW", float),
+                "confirm_high": ("KIOSK_CONFIRM_HIGH", float),
+            },
             community_phone=community.community_phone,
             staff_hours=community.staff_hours,
-            idle_seconds=float(env.get("KIOSK_IDLE_SECONDS") or 60),
-            confirm_low=float(env.get("KIOSK_CONFIRM_LOW") or 0.3),
-            confirm_high=float(env.get("KIOSK_CONFIRM_HIGH") or 0.7),
         )
 
 
@@ -443,7 +446,7 @@ class Kiosk:
         assert self.store_factory is not None
         store = self.store_factory()
         return int(
-            store.create_handoff(
+            store.handoffs.create(
                 conversation_id=self.resident.sender, channel=self.settings.channel, reason="asked", text=text
             )
         )

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from community.settings import PROJECT_ROOT, load_dotenv
+from community.config import PROJECT_ROOT, environment, path, read_section, text
 
 DEFAULT_VOSK_MODEL = Path("var/models/vosk-model-small-cn-0.22")
 # espeak-ng 1.51's plain ``cmn`` voice reads many Chinese characters as English-spelled pinyin
@@ -31,16 +31,6 @@ DEFAULT_TTS_SLOW_RATE = 110
 def resolve_path(value: str | os.PathLike[str], root: Path = PROJECT_ROOT) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else root / path
-
-
-def _number(env: dict[str, str], key: str, default: float) -> float:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as err:
-        raise ValueError(f"{key} must be a number, got {raw!r}") from err
 
 
 @dataclass(frozen=True)
@@ -68,14 +58,15 @@ class VoiceSettings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> VoiceSettings:
-        if env is None:
-            load_dotenv()
-            env = dict(os.environ)
-        return cls(
-            vosk_model_path=resolve_path(env.get("VOSK_MODEL_PATH") or DEFAULT_VOSK_MODEL),
-            tts_voice=env.get("TTS_VOICE", DEFAULT_TTS_VOICE),
-            tts_rate=int(_number(env, "TTS_RATE", DEFAULT_TTS_RATE)),
-            tts_slow_rate=int(_number(env, "TTS_SLOW_RATE", DEFAULT_TTS_SLOW_RATE)),
-            max_seconds=_number(env, "VOICE_MAX_SECONDS", 60.0),
-            timeout_seconds=_number(env, "VOICE_TIMEOUT_SECONDS", 30.0),
+        return read_section(
+            cls,
+            environment() if env is None else env,
+            {
+                "vosk_model_path": ("VOSK_MODEL_PATH", path),
+                "tts_voice": ("TTS_VOICE", text),
+                "tts_rate": ("TTS_RATE", lambda raw: int(float(raw))),
+                "tts_slow_rate": ("TTS_SLOW_RATE", lambda raw: int(float(raw))),
+                "max_seconds": ("VOICE_MAX_SECONDS", float),
+                "timeout_seconds": ("VOICE_TIMEOUT_SECONDS", float),
+            },
         )

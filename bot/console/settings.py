@@ -17,11 +17,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from community.settings import PROJECT_ROOT, load_dotenv
+from community.config import PROJECT_ROOT, environment, path, read_section
 
 SECURE_MODES = ("auto", "always", "never")
 
@@ -53,18 +52,16 @@ class ConsoleSettings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ConsoleSettings:
-        if env is None:
-            load_dotenv()
-            env = dict(os.environ)
-        try:
-            return cls(
-                secure_cookies=env.get("CONSOLE_SECURE_COOKIES", "auto").strip().lower(),
-                session_hours=float(env.get("CONSOLE_SESSION_HOURS", "8")),
-                idle_minutes=float(env.get("CONSOLE_IDLE_MINUTES", "30")),
-                lockout_attempts=int(env.get("CONSOLE_LOCKOUT_ATTEMPTS", "5")),
-                lockout_minutes=float(env.get("CONSOLE_LOCKOUT_MINUTES", "15")),
-                ip_lockout_attempts=int(env.get("CONSOLE_IP_LOCKOUT_ATTEMPTS", "20")),
-                training_root=Path(env.get("CONSOLE_TRAINING_ROOT") or PROJECT_ROOT),
-            )
-        except ValueError as err:
-            raise ValueError(f"console settings: {err}") from err
+        return read_section(
+            cls,
+            environment() if env is None else env,
+            {
+                "secure_cookies": ("CONSOLE_SECURE_COOKIES", lambda raw: raw.lower()),
+                "session_hours": ("CONSOLE_SESSION_HOURS", float),
+                "idle_minutes": ("CONSOLE_IDLE_MINUTES", float),
+                "lockout_attempts": ("CONSOLE_LOCKOUT_ATTEMPTS", int),
+                "lockout_minutes": ("CONSOLE_LOCKOUT_MINUTES", float),
+                "ip_lockout_attempts": ("CONSOLE_IP_LOCKOUT_ATTEMPTS", int),
+                "training_root": ("CONSOLE_TRAINING_ROOT", path),
+            },
+        )
