@@ -14,16 +14,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import channel_of, send
 from community.answers import Reply
+from community.db import utcnow
 from community.handoff_keeper import HandoffKeeper
 from community.staff_hours import after_hours_notice
-from community.store import utcnow
 
 
 async def hand_over(tracker: Tracker, *, reason: str, text: str, emergency: bool = False) -> None:
     """Put the conversation in the staff inbox; never raises (the outbox keeps it if the store
     can't, and delivers it when the store is back)."""
     rt = runtime.get()
-    await HandoffKeeper(rt.store, rt.outbox).keep(
+    await HandoffKeeper(rt.store.handoffs, rt.outbox).keep(
         conversation_id=tracker.sender_id,
         channel=channel_of(tracker),
         reason=reason,

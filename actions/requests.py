@@ -24,6 +24,7 @@ from actions import runtime
 from actions.common import channel_of, send
 from actions.limits import AttemptLimiter
 from community.answers import Button, Reply, not_issued_answer
+from community.db import LOCAL_TZ
 from community.form_filling import (
     FillResult,
     FormFiller,
@@ -35,7 +36,7 @@ from community.form_filling import (
 from community.forms import CONFIRM_FIELD, KIND_FIELD, FormSpec
 from community.intents import SERVICE_INTENTS
 from community.privacy import known_personal_values
-from community.request_store import LOCAL_TZ, STATUS_LABELS, NewRequest
+from community.records.requests import STATUS_LABELS, NewRequest
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from actions import runtime
 from actions.common import channel_of, in_store, intent_ranking
 from community.intents import SERVICE_INTENTS
-from community.store import IntentScore
+from community.records.review_queue import IntentScore
 from community.textnorm import MAX_MESSAGE_CHARS
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ async def record_review_signals(tracker: Tracker, *, answered: bool) -> None:
     for text, reason, scores in signals:
         try:
             await in_store(
-                store.record_unanswered, text=text[:MAX_MESSAGE_CHARS], channel=channel_of(tracker),
+                store.review_queue.record, text=text[:MAX_MESSAGE_CHARS], channel=channel_of(tracker),
                 conversation_id=tracker.sender_id, reason=reason, top_intents=scores,
             )
         except Exception as err:

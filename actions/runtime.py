@@ -60,7 +60,10 @@ def get() -> Runtime:
             _runtime = Runtime(settings=settings, catalogue=catalogue, store=store)
             # Requests and handoffs kept while the database was down are delivered when it is back.
             _flusher = OutboxFlusher(
-                _runtime.outbox, _runtime.store.requests, handoffs=_runtime.store.create_handoff
+                _runtime.outbox,
+                _runtime.store.requests,
+                _runtime.store.notifications,
+                handoffs=_runtime.store.handoffs.create,
             )
             _flusher.start()
         return _runtime

@@ -15,9 +15,10 @@ from actions.common import channel_of, entity_values, in_store, intent_ranking, 
 from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
 from community.answers import Button, Reply, clarification, handoff_button, payload
+from community.db import utcnow
 from community.intents import SERVICE_INTENTS
+from community.records.review_queue import IntentScore
 from community.staff_hours import after_hours_notice
-from community.store import IntentScore, utcnow
 from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, input_problem
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class ActionHandleUnclear(Action):
         ]
         try:
             await in_store(
-                runtime.get().store.record_unanswered,
+                runtime.get().store.review_queue.record,
                 text=text[:MAX_MESSAGE_CHARS],
                 channel=channel_of(tracker),
                 conversation_id=tracker.sender_id,

@@ -68,9 +68,9 @@ class CommunityRestInput(RestInput):
             settings = self.settings()
             store = Store.from_url(settings.store_url, migrate=False)
             outbox = Outbox(settings.var_dir / "outbox", Sealer.from_env(settings.var_dir))
-            self._keeper = HandoffKeeper(store, outbox)
+            self._keeper = HandoffKeeper(store.handoffs, outbox)
             # What this process had to keep in memory (a full disk) is delivered from here.
-            OutboxFlusher(outbox, store.requests, handoffs=store.create_handoff).start()
+            OutboxFlusher(outbox, store.requests, store.notifications, handoffs=store.handoffs.create).start()
         return self._keeper
 
     # -- the webhook -----------------------------------------------------------------------------

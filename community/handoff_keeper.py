@@ -13,7 +13,7 @@ import logging
 import time
 
 from community.outbox import Outbox, PendingHandoff
-from community.store import Store
+from community.records.handoffs import Handoffs
 
 log = logging.getLogger(__name__)
 # A store write that takes longer is given up: the resident's reply must not wait on it.
@@ -21,8 +21,8 @@ STORE_TIMEOUT_S = 3.0
 
 
 class HandoffKeeper:
-    def __init__(self, store: Store, outbox: Outbox, timeout: float = STORE_TIMEOUT_S):
-        self.store = store
+    def __init__(self, handoffs: Handoffs, outbox: Outbox, timeout: float = STORE_TIMEOUT_S):
+        self.handoffs = handoffs
         self.outbox = outbox
         self.timeout = timeout
 
@@ -35,7 +35,7 @@ class HandoffKeeper:
         try:
             await asyncio.wait_for(
                 asyncio.to_thread(
-                    self.store.create_handoff,
+                    self.handoffs.create,
                     conversation_id=conversation_id,
                     channel=channel,
                     reason=reason,

@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from community.request_store import NewRequest, RequestStore
+from community.records.notifications import Notifications
+from community.records.requests import NewRequest, Requests
 from community.sealed import Sealer
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class PendingHandoff:
         return {"type": "handoff", **asdict(self)}
 
 
-HandoffSink = Callable[..., int]  # Store.create_handoff
+HandoffSink = Callable[..., int]  # Handoffs.create
 
 
 class Outbox:
@@ -117,11 +118,13 @@ class Outbox:
     def __len__(self) -> int:
         return len(self.pending()) + len(self._memory)
 
-    def flush(self, requests: RequestStore, handoffs: HandoffSink | None = None) -> list[dict]:
+    def flush(
+        self, requests: Requests, notifications: Notifications, handoffs: HandoffSink | None = None
+    ) -> list[dict]:
         """Deliver what is waiting, oldest first; stops at the first database error.
 
-        Returns the requests delivered (handoffs go to ``handoffs``, the store's
-        ``create_handoff``)."""
+        Returns the requests delivered (each resident is told, in ``notifications``; handoffs go
+        to ``handoffs``, the store's ``handoffs.create``)."""
         delivered: list[dict] = []
         with self._lock, self._flushing() as mine:
             if not mine:
@@ -143,14 +146,15 @@ class Outbox:
                     entry.pop("type")
                     _deliver_handoff(handoffs, PendingHandoff(**entry))
                 else:
-                    delivered.append(self._deliver_request(requests, NewRequest.from_dict(entry)))
+                    new = NewRequest.from_dict(entry)
+                    delivered.append(self._deliver_request(requests, notifications, new))
                 path.unlink()
         return delivered
 
     @staticmethod
-    def _deliver_request(requests: RequestStore, new: NewRequest) -> dict:
+    def _deliver_request(requests: Requests, notifications: Notifications, new: NewRequest) -> dict:
         row = requests.create(new)  # raises while the database is still down
-        requests.notify(
+        notifications.notify(
             row["channel"],
             row["conversation_id"],
             f"您之前提交的{row['title']}已正式登记，编号 {row['ref']}。"
@@ -180,12 +184,14 @@ class OutboxFlusher:
     def __init__(
         self,
         outbox: Outbox,
-        requests: RequestStore,
+        requests: Requests,
+        notifications: Notifications,
         interval: float = 5.0,
         handoffs: HandoffSink | None = None,
     ):
         self.outbox = outbox
         self.requests = requests
+        self.notifications = notifications
         self.handoffs = handoffs
         self.interval = interval
         self._stop = threading.Event()
@@ -206,7 +212,7 @@ class OutboxFlusher:
             if not len(self.outbox):
                 continue
             try:
-                for row in self.outbox.flush(self.requests, self.handoffs):
+                for row in self.outbox.flush(self.requests, self.notifications, self.handoffs):
                     log.info("Outbox: request %s stored after the database came back", row["ref"])
             except Exception as err:  # the database is still down: try again later
                 log.warning(

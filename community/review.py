@@ -118,7 +118,7 @@ def _merge_intents(rows: list[dict], limit: int = 3) -> list[dict]:
 
 
 def group_questions(rows: list[dict], threshold: float = GROUP_THRESHOLD) -> list[QuestionGroup]:
-    """Group near-duplicate questions (rows as from ``Store.list_unanswered()``).
+    """Group near-duplicate questions (rows as from ``ReviewQueue.list()``).
 
     Questions are reduced to :func:`question_key`; equal keys are one group at once, and a key
     joins an existing group when its character n-gram similarity to the group's leader (its

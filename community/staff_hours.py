@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from community.db import LOCAL_TZ
+
 DAY_NAMES = "一二三四五六日"
 _DAY = r"(?:周|星期|礼拜)([一二三四五六日天])"
 _RANGE = re.compile(_DAY + r"\s*(?:至|到|-|—|~|－)\s*" + _DAY)

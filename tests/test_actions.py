@@ -61,7 +61,7 @@ def test_detail_button_answers_that_detail(rt, catalogue):
 def test_emergency_first_line_and_staff_alert(rt):
     messages, _ = run(ActionAnswerEmergency(), tracker("我爸突然晕倒了叫不醒", "emergency_help"))
     assert messages[0]["text"].splitlines()[0].startswith("请马上拨打 120")
-    [handoff] = rt.store.list_handoffs()
+    [handoff] = rt.store.handoffs.list()
     assert handoff["emergency"] and handoff["reason"] == "emergency"
     assert handoff["channel"] == "web" and handoff["conversation_id"] == "web-resident-1"
 
@@ -72,7 +72,7 @@ def test_close_intents_get_one_clarifying_question(rt):
     messages, _ = run(ActionHandleUnclear(), tracker("跟邻居闹矛盾想找个律师", "nlu_fallback", 0.45, ranking))
     assert messages[0]["text"].startswith("您是想问")
     assert [b["payload"] for b in messages[0]["buttons"]][:2] == ["/legal_aid", "/legal_mediation"]
-    assert rt.store.list_unanswered() == []
+    assert rt.store.review_queue.list() == []
 
 
 def test_unknown_question_is_admitted_and_recorded(rt):
@@ -82,7 +82,7 @@ def test_unknown_question_is_admitted_and_recorded(rt):
     trk = tracker("小区能装电动车充电桩吗", "nlu_fallback", 0.45, ranking)
     messages, events = run(ActionHandleUnclear(), trk)
     assert "暂时答不上来" in messages[0]["text"]
-    [row] = rt.store.list_unanswered()
+    [row] = rt.store.review_queue.list()
     assert row["text"] == "小区能装电动车充电桩吗" and row["channel"] == "web"
     assert row["top_intents"][0]["name"] == "community_affairs"
     assert {"event": "slot", "name": "unclear_count", "value": 1.0, "timestamp": None} in events
@@ -93,7 +93,7 @@ def test_second_failure_in_a_row_goes_to_staff(rt):
     trk = tracker("那个东西到底咋弄", "nlu_fallback", 0.45, ranking, slots={"unclear_count": 1.0})
     messages, _ = run(ActionHandleUnclear(), trk)
     assert "工作人员" in messages[0]["text"]
-    [handoff] = rt.store.list_handoffs()
+    [handoff] = rt.store.handoffs.list()
     assert handoff["reason"] == "failed_twice"
 
 
@@ -108,7 +108,7 @@ def test_second_failure_after_hours_says_when_someone_will_answer(rt):
     trk = tracker("那个东西到底咋弄", "nlu_fallback", 0.45, ranking, slots={"unclear_count": 1.0})
     messages, _ = run(ActionHandleUnclear(), trk)
     assert "下班时间" in messages[0]["text"] and "明天" in messages[0]["text"]
-    assert rt.store.list_handoffs()[0]["reason"] == "failed_twice"
+    assert rt.store.handoffs.list()[0]["reason"] == "failed_twice"
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_bad_input_gets_a_clear_chinese_reply(rt, text, expected):
 def test_human_handoff_is_recorded(rt):
     messages, _ = run(ActionHumanHandoff(), tracker("我要找真人", "human_handoff"))
     assert "工作人员" in messages[0]["text"]
-    assert rt.store.list_handoffs()[0]["reason"] == "asked"
+    assert rt.store.handoffs.list()[0]["reason"] == "asked"
 
 
 def test_repeat_and_slower_resend_the_last_answer(rt):
@@ -145,11 +145,11 @@ def test_an_answer_given_with_low_confidence_goes_to_review(rt):
     ranking = [{"name": "elderly_meal", "confidence": 0.38}, {"name": "elderly_daycare", "confidence": 0.2}]
     messages, _ = run(ActionAnswerElderly(), tracker("老人吃饭那个事儿咋整", "elderly_meal", 0.38, ranking))
     assert messages  # answered anyway
-    [row] = rt.store.list_unanswered()
+    [row] = rt.store.review_queue.list()
     assert row["reason"] == "low_confidence" and row["text"] == "老人吃饭那个事儿咋整"
     assert row["top_intents"][0] == {"name": "elderly_meal", "confidence": 0.38}
     run(ActionAnswerElderly(), tracker("助餐在哪里吃", "elderly_meal", 0.93))
-    assert len(rt.store.list_unanswered()) == 1  # a sure answer is not queued
+    assert len(rt.store.review_queue.list()) == 1  # a sure answer is not queued
 
 
 def test_a_clarification_the_resident_ignored_goes_to_review(rt):
@@ -160,9 +160,9 @@ def test_a_clarification_the_resident_ignored_goes_to_review(rt):
     clarifying = {"event": "bot", "text": "您是想问「高龄津贴、养老补贴」，还是「低保、困难救助」？"}
     trk = tracker("算了我问问体检", "health_checkup", 0.9, events=[asked, clarifying])
     run(ActionAnswerCert(), trk)
-    [row] = rt.store.list_unanswered()
+    [row] = rt.store.review_queue.list()
     assert row["reason"] == "clarification_abandoned" and row["text"] == "老人补贴那个钱怎么弄"
     assert row["top_intents"][0]["name"] == "elderly_allowance"
     tapped = tracker("/elderly_allowance", "elderly_allowance", 1.0, events=[asked, clarifying])
     run(ActionAnswerElderly(), tapped)
-    assert len(rt.store.list_unanswered()) == 1  # choosing a button is not abandoning
+    assert len(rt.store.review_queue.list()) == 1  # choosing a button is not abandoning

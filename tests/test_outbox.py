@@ -14,12 +14,12 @@ from community.store import Store
 class BrokenStore:
     """A store whose database refuses every write (a full disk, a locked file)."""
 
-    def create_handoff(self, **_):
+    def create(self, **_):
         raise OSError("database or disk is full")
 
 
 class SlowStore:
-    def create_handoff(self, **_):
+    def create(self, **_):
         time.sleep(5)
         return 1
 
@@ -40,8 +40,9 @@ def test_a_handoff_the_store_refuses_waits_in_the_outbox_then_reaches_the_inbox(
     [entry] = outbox.pending()
     assert "煤气" not in entry.read_text()  # sealed on disk
     store = Store.from_url(f"sqlite:///{tmp_path / 'store.db'}")
-    assert outbox.flush(store.requests, store.create_handoff) == []  # no requests, one handoff
-    [handoff] = store.list_handoffs()
+    # no requests, one handoff
+    assert outbox.flush(store.requests, store.notifications, store.handoffs.create) == []
+    [handoff] = store.handoffs.list()
     assert handoff["emergency"] and handoff["text"] == "我家煤气泄漏了" and handoff["channel"] == "web"
     assert len(outbox) == 0
 
@@ -64,8 +65,8 @@ def test_delivering_twice_gives_one_handoff(tmp_path, outbox):
     copy = entry.with_name("0" + entry.name)
     copy.write_bytes(entry.read_bytes())  # a crash between storing and removing the entry
     store = Store.from_url(f"sqlite:///{tmp_path / 'store.db'}")
-    outbox.flush(store.requests, store.create_handoff)
-    assert len(store.list_handoffs()) == 1
+    outbox.flush(store.requests, store.notifications, store.handoffs.create)
+    assert len(store.handoffs.list()) == 1
 
 
 def test_when_even_the_disk_refuses_the_handoff_is_kept_in_memory(tmp_path):
@@ -77,8 +78,8 @@ def test_when_even_the_disk_refuses_the_handoff_is_kept_in_memory(tmp_path):
     ) is False
     assert len(outbox) == 1
     store = Store.from_url(f"sqlite:///{tmp_path / 'store.db'}")
-    outbox.flush(store.requests, store.create_handoff)
-    assert [h["text"] for h in store.list_handoffs()] == ["找人工"] and len(outbox) == 0
+    outbox.flush(store.requests, store.notifications, store.handoffs.create)
+    assert [h["text"] for h in store.handoffs.list()] == ["找人工"] and len(outbox) == 0
 
 
 def test_one_process_at_a_time_delivers(tmp_path, outbox):
@@ -88,7 +89,7 @@ def test_one_process_at_a_time_delivers(tmp_path, outbox):
     store = Store.from_url(f"sqlite:///{tmp_path / 'store.db'}")
     with open(outbox.directory / ".flush.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # another process is delivering
-        outbox.flush(store.requests, store.create_handoff)
-        assert store.list_handoffs() == [] and len(outbox) == 1
-    outbox.flush(store.requests, store.create_handoff)
-    assert len(store.list_handoffs()) == 1
+        outbox.flush(store.requests, store.notifications, store.handoffs.create)
+        assert store.handoffs.list() == [] and len(outbox) == 1
+    outbox.flush(store.requests, store.notifications, store.handoffs.create)
+    assert len(store.handoffs.list()) == 1

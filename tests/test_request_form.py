@@ -6,7 +6,7 @@ import re
 import pytest
 
 from actions.requests import ActionCheckRequest, today
-from community.request_store import NewRequest
+from community.records.requests import NewRequest
 from community.sealed import is_sealed
 from community.store import Store
 from tests.request_sim import REJECTED, FormSim
@@ -307,11 +307,12 @@ def test_database_down_keeps_the_request_in_the_outbox(rt, tmp_path):
     entry = rt.outbox.pending()[0].read_text()
     assert "13812345678" not in entry and "王秀英" not in entry  # sealed on disk
     working = Store.from_url(f"sqlite:///{tmp_path / 'back.db'}")
-    [row] = rt.outbox.flush(working.requests)
+    [row] = rt.outbox.flush(working.requests, working.notifications)
     assert row["phone"] == "13812345678" and len(rt.outbox) == 0
-    [note] = working.requests.pending_notifications("web", "web-resident-1")
+    [note] = working.notifications.pending("web", "web-resident-1")
     assert note["kind"] == "outbox" and row["ref"] in note["text"]
-    assert rt.outbox.flush(working.requests) == [] and len(working.requests.list()) == 1
+    assert rt.outbox.flush(working.requests, working.notifications) == []
+    assert len(working.requests.list()) == 1
 
 
 def check(rt, text, sender="web-resident-1"):

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from community.request_store import NewRequest, RequestError, masked
+from community.records.requests import NewRequest, RequestError, masked
 from community.store import Store
 
 TABLES = ("notifications", "request_events", "service_requests", "request_sequences")
@@ -77,18 +77,18 @@ def test_status_change_is_recorded_and_notified(store):
     history = store.requests.history(ref)
     assert [h["status"] for h in history] == ["submitted", "accepted", "done"]
     assert history[-1]["actor"] == "wang"
-    pending = store.requests.pending_notifications("telegram", "tg-42")
+    pending = store.notifications.pending("telegram", "tg-42")
     assert [n["kind"] for n in pending] == ["status", "status"]
     assert "已办结" in pending[-1]["text"] and "已安排每天中午送餐" in pending[-1]["text"]
-    store.requests.mark_delivered(n["id"] for n in pending)
-    assert store.requests.pending_notifications("telegram") == []
+    store.notifications.mark_delivered(n["id"] for n in pending)
+    assert store.notifications.pending("telegram") == []
 
 
 def test_report_acceptance_is_a_jiesu_jiban_acknowledgement(store):
     report = meal(kind="report", title="问题反映", contact_name=None, phone=None, address=None)
     ref = store.requests.create(report)["ref"]
     store.requests.set_status(ref, "accepted", actor="li")
-    [note] = store.requests.pending_notifications("web")
+    [note] = store.notifications.pending("web")
     assert note["kind"] == "ack" and "接诉即办" in note["text"] and ref in note["text"]
 
 

@@ -131,7 +131,7 @@ def test_a_request_confirmed_while_the_database_is_down_is_kept_and_delivered(st
         time.sleep(1)
     [row] = rows
     assert row["phone"] == PHONE and row["fields"]["meal_mode"] == "送餐上门"
-    [note] = store.requests.pending_notifications("web", "e2e-outage")
+    [note] = store.notifications.pending("web", "e2e-outage")
     assert note["kind"] == "outbox" and row["ref"] in note["text"]
     assert row["ref"] in say(stack, "e2e-outage", "我的申请")
 
@@ -150,7 +150,7 @@ def test_handoffs_made_while_the_database_is_down_reach_the_inbox_when_it_is_bac
     waiting: dict = {}
     while time.monotonic() < deadline and len(waiting) < 2:
         try:
-            waiting = {h["conversation_id"]: h for h in store.list_handoffs()
+            waiting = {h["conversation_id"]: h for h in store.handoffs.list()
                        if h["conversation_id"] in ("e2e-pg-gas", "e2e-pg-person")}
         except Exception:  # the pool may hold connections from before the restart
             store.engine.dispose()

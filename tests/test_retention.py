@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from community.request_store import NewRequest
+from community.records.requests import NewRequest
 from community.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,7 @@
 import pytest
 
-from community.store import IntentScore, Store
+from community.records.review_queue import IntentScore
+from community.store import Store
 
 
 @pytest.fixture()
@@ -20,14 +21,14 @@ def _empty(store):
 
 
 def test_unanswered_question_is_kept_with_its_context(store):
-    row_id = store.record_unanswered(
+    row_id = store.review_queue.record(
         text="小区能不能装个充电桩",
         channel="web",
         conversation_id="web-abc",
         reason="fallback",
         top_intents=[IntentScore("complaint_report", 0.31), IntentScore("community_affairs", 0.22)],
     )
-    [row] = store.list_unanswered()
+    [row] = store.review_queue.list()
     assert row["id"] == row_id
     assert row["text"] == "小区能不能装个充电桩"
     assert row["channel"] == "web" and row["conversation_id"] == "web-abc"
@@ -36,18 +37,18 @@ def test_unanswered_question_is_kept_with_its_context(store):
 
 
 def test_emergency_handoffs_come_first(store):
-    store.create_handoff(conversation_id="a", channel="web", reason="asked", text="找人工")
-    store.create_handoff(
+    store.handoffs.create(conversation_id="a", channel="web", reason="asked", text="找人工")
+    store.handoffs.create(
         conversation_id="b", channel="telegram", reason="emergency", text="着火了", emergency=True
     )
-    waiting = store.list_handoffs()
+    waiting = store.handoffs.list()
     assert [h["conversation_id"] for h in waiting] == ["b", "a"]
 
 
 def test_migrating_twice_is_harmless(store):
     store.migrate()
     store.migrate()
-    assert store.list_unanswered() == []
+    assert store.review_queue.list() == []
 
 
 def test_confidence_must_be_a_probability():
@@ -56,35 +57,35 @@ def test_confidence_must_be_a_probability():
 
 
 def test_thumbs_down_puts_the_question_in_the_review_queue(store):
-    store.record_rating(conversation_id="web-1", channel="web", question="助餐多少钱",
+    store.ratings.record(conversation_id="web-1", channel="web", question="助餐多少钱",
                         answer="【老年餐桌】…", rating="up")
-    store.record_rating(conversation_id="web-1", channel="web", question="居住证明怎么开",
+    store.ratings.record(conversation_id="web-1", channel="web", question="居住证明怎么开",
                         answer="【居住证明】…", rating="down")
-    assert [r["rating"] for r in store.list_ratings("web-1")] == ["up", "down"]
-    [queued] = store.list_unanswered()
+    assert [r["rating"] for r in store.ratings.list("web-1")] == ["up", "down"]
+    [queued] = store.review_queue.list()
     assert queued["text"] == "居住证明怎么开" and queued["reason"] == "rated_down"
     with pytest.raises(ValueError):
-        store.record_rating(conversation_id="x", channel="web", question="q", answer="a", rating="meh")
+        store.ratings.record(conversation_id="x", channel="web", question="q", answer="a", rating="meh")
 
 
 def test_repeated_handoffs_from_one_conversation_are_one(store):
     """/emergency_help typed five times, or 找人工 asked again while waiting: one inbox item."""
     ids = {
-        store.create_handoff(conversation_id="web-x", channel="web", reason="emergency", text="着火了",
+        store.handoffs.create(conversation_id="web-x", channel="web", reason="emergency", text="着火了",
                              emergency=True)
         for _ in range(5)
     }
-    assert len(ids) == 1 and len(store.list_handoffs()) == 1
-    [handoff] = store.list_handoffs()
+    assert len(ids) == 1 and len(store.handoffs.list()) == 1
+    [handoff] = store.handoffs.list()
     assert handoff["text"] == "着火了" and handoff["emergency"]
 
 
 def test_a_later_emergency_makes_the_waiting_handoff_urgent_and_keeps_both_words(store):
-    first = store.create_handoff(conversation_id="web-y", channel="web", reason="asked", text="找人工")
-    again = store.create_handoff(
+    first = store.handoffs.create(conversation_id="web-y", channel="web", reason="asked", text="找人工")
+    again = store.handoffs.create(
         conversation_id="web-y", channel="web", reason="emergency", text="有人晕倒了", emergency=True
     )
-    [handoff] = store.list_handoffs()
+    [handoff] = store.handoffs.list()
     assert again == first and handoff["emergency"] and handoff["reason"] == "emergency"
     assert handoff["text"].splitlines() == ["找人工", "有人晕倒了"]
 
@@ -92,10 +93,10 @@ def test_a_later_emergency_makes_the_waiting_handoff_urgent_and_keeps_both_words
 def test_other_conversations_and_old_handoffs_stay_apart(store):
     import datetime as dt
 
-    from community.store import utcnow
+    from community.db import utcnow
 
-    old = store.create_handoff(conversation_id="web-z", channel="web", reason="asked", text="找人",
+    old = store.handoffs.create(conversation_id="web-z", channel="web", reason="asked", text="找人",
                                created_at=utcnow() - dt.timedelta(hours=1))
-    new = store.create_handoff(conversation_id="web-z", channel="web", reason="asked", text="找人")
-    other = store.create_handoff(conversation_id="web-w", channel="web", reason="asked", text="找人")
+    new = store.handoffs.create(conversation_id="web-z", channel="web", reason="asked", text="找人")
+    other = store.handoffs.create(conversation_id="web-w", channel="web", reason="asked", text="找人")
     assert len({old, new, other}) == 3

@@ -6,13 +6,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.console.auth import requires
-from bot.console.web import audit, console, redirect, render, run
-from community.console_store import ROLES, ConsoleError
+from bot.console.web import accounts, audit, redirect, render, run, store
+from community.records import ConsoleError
+from community.records.accounts import ROLES
 
 
 @requires("admin")
 async def users_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
-    users = await run(console(request).list_users)
+    users = await run(accounts(request).list_users)
     return render(request, "users.html", status=status, error=error, users=users, ROLES=ROLES, nav="users")
 
 
@@ -24,7 +25,7 @@ async def users_action(request: web.Request) -> web.StreamResponse:
     try:
         if action == "create":
             await run(
-                console(request).create_user,
+                accounts(request).create_user,
                 username,
                 str(form.get("password", "")),
                 str(form.get("role", "")),
@@ -32,9 +33,9 @@ async def users_action(request: web.Request) -> web.StreamResponse:
             await audit(request, "user_create", username, {"role": form.get("role")})
             raise redirect("/users", done="user_created", x=username)
         if action in ("disable", "enable"):
-            await run(console(request).set_active, username, action == "enable", actor=me)
+            await run(accounts(request).set_active, username, action == "enable", actor=me)
         elif action == "password":
-            await run(console(request).set_password, username, str(form.get("password", "")))
+            await run(accounts(request).set_password, username, str(form.get("password", "")))
         else:
             raise ConsoleError("bad-action", "请选择要做的操作。")
     except ConsoleError as err:
@@ -45,5 +46,5 @@ async def users_action(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def audit_page(request: web.Request) -> web.Response:
-    rows = await run(console(request).list_audit, 300, request.query.get("actor") or None)
+    rows = await run(store(request).audit.list, 300, request.query.get("actor") or None)
     return render(request, "audit.html", rows=rows, nav="audit")

@@ -66,11 +66,14 @@ from bot.console.web import (
     run,
 )
 from bot.resident.rasa import RasaClient
-from community.console_store import HANDOFF_REASON_LABELS, ROLE_LABELS, UNANSWERED_REASON_LABELS
+from community.db import make_engine
 from community.intents import label as intent_label
 from community.privacy import mask_text
+from community.records.accounts import ROLE_LABELS
+from community.records.handoffs import HANDOFF_REASON_LABELS
+from community.records.review_queue import UNANSWERED_REASON_LABELS
 from community.settings import Settings
-from community.store import Store, make_engine
+from community.store import Store
 
 __all__ = ["PREFIX", "ROUTES", "create_console_app", "install_console"]
 

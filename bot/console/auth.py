@@ -18,14 +18,15 @@ from bot.console.web import (
     CSETTINGS,
     PREFIX,
     Handler,
+    accounts,
     audit,
-    console,
     forbidden,
     redirect,
     render,
     run,
+    store,
 )
-from community.console_store import ROLES
+from community.records.accounts import ROLES
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "sqa_staff"
@@ -55,7 +56,7 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
     if token:
         cs = request.app[CSETTINGS]
         request["user"], request["session_end"] = await run(
-            console(request).check_session,
+            accounts(request).check_session,
             token,
             idle=dt.timedelta(minutes=cs.idle_minutes),
             hours=cs.session_hours,
@@ -207,37 +208,40 @@ async def login(request: web.Request) -> web.StreamResponse:
         return again("登录页面已过期（CSRF 校验失败），请重新输入后登录。", 403)
     if not username or not password:
         return again("请输入用户名和密码。", 400)
-    result = await run(console(request).authenticate, username, password, ip=client_ip(request))
+    result = await run(accounts(request).authenticate, username, password, ip=client_ip(request))
     if result.user is None:
         if result.locked_until and result.scope == "address":
             detail = {"ip": client_ip(request)}
-            await run(console(request).audit, username[:64], "login_address_limited", None, detail)
+            await run(store(request).audit.record, username[:64], "login_address_limited", None, detail)
             return again(
                 "这个网络地址登录失败的次数太多，暂时不能登录，请在 "
                 f"{localtime(result.locked_until, '%H:%M')} 之后再试，或请管理员帮忙。",
                 429,
             )
         if result.locked_until:
-            await run(console(request).audit, username[:64], "login_locked", None, {"ip": client_ip(request)})
+            await run(
+                store(request).audit.record, username[:64], "login_locked", None, {"ip": client_ip(request)}
+            )
             return again(
                 f"登录失败次数太多，账号已锁定，请在 {localtime(result.locked_until, '%H:%M')} 之后再试，"
                 "或请管理员帮忙。",
                 429,
             )
-        await run(console(request).audit, username[:64], "login_failed", None, {"ip": client_ip(request)})
+        detail = {"ip": client_ip(request)}
+        await run(store(request).audit.record, username[:64], "login_failed", None, detail)
         return again("用户名或密码不对。", 401)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
-        await run(console(request).end_session, old)
+        await run(accounts(request).end_session, old)
     cs = request.app[CSETTINGS]
     hours = cs.session_hours
     token, _csrf = await run(
-        console(request).create_session,
+        accounts(request).create_session,
         result.user["id"],
         hours=hours,
         idle=dt.timedelta(minutes=cs.idle_minutes),
     )
-    await run(console(request).audit, result.user["username"], "login", None, {"ip": client_ip(request)})
+    await run(store(request).audit.record, result.user["username"], "login", None, {"ip": client_ip(request)})
     response = web.HTTPFound(next_page)
     set_cookie(request, response, SESSION_COOKIE, token, int(hours * 3600))
     response.del_cookie(LOGIN_COOKIE, path=PREFIX)
@@ -246,7 +250,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 @requires("staff")
 async def logout(request: web.Request) -> web.StreamResponse:
-    await run(console(request).end_session, request.cookies.get(SESSION_COOKIE, ""))
+    await run(accounts(request).end_session, request.cookies.get(SESSION_COOKIE, ""))
     await audit(request, "logout")
     response = web.HTTPFound(PREFIX + "/login")
     response.del_cookie(SESSION_COOKIE, path=PREFIX)

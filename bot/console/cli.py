@@ -15,7 +15,8 @@ import argparse
 import getpass
 import sys
 
-from community.console_store import ROLES, ConsoleError, ConsoleStore
+from community.records import ConsoleError
+from community.records.accounts import ROLES
 from community.settings import Settings
 from community.store import Store
 
@@ -61,19 +62,19 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    accounts = ConsoleStore(base.engine)
+    accounts, audit = base.accounts, base.audit
     try:
         if args.command == "create-user":
             user = accounts.create_user(args.name, read_password(args.password), args.role)
-            accounts.audit("cli", "user_create", user["username"], {"role": args.role})
+            audit.record("cli", "user_create", user["username"], {"role": args.role})
             print(f"created {user['username']} ({user['role']}) / 已创建账号")
         elif args.command == "set-password":
             accounts.set_password(args.name, read_password(args.password))
-            accounts.audit("cli", "user_password", args.name)
+            audit.record("cli", "user_password", args.name)
             print(f"password set for {args.name} / 已重设密码")
         elif args.command in ("disable-user", "enable-user"):
             accounts.set_active(args.name, args.command == "enable-user")
-            accounts.audit("cli", args.command.replace("-", "_"), args.name)
+            audit.record("cli", args.command.replace("-", "_"), args.name)
             print(f"{args.command.split('-')[0]}d {args.name}")
         else:
             for user in accounts.list_users():

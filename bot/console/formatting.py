@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from community.console_store import LOCAL_TZ
+from community.db import LOCAL_TZ
 
 DOMAIN_LABELS = {
     "cert": "证明",

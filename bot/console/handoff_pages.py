@@ -10,10 +10,10 @@ from aiohttp import web
 
 from bot.console.auth import requires
 from bot.console.conversations import transcript
-from bot.console.web import RASA, audit, console, forbidden, notified, redirect, render, run, store
+from bot.console.web import RASA, audit, forbidden, notified, redirect, render, run, store
 from bot.resident.rasa import RasaUnavailable
-from community.console_store import ConsoleError
 from community.privacy import mask_text
+from community.records import ConsoleError
 
 log = logging.getLogger(__name__)
 MAX_REPLY_CHARS = 2000
@@ -21,7 +21,7 @@ MAX_REPLY_CHARS = 2000
 
 @requires("staff")
 async def handoff_inbox(request: web.Request) -> web.Response:
-    rows = await run(console(request).inbox)
+    rows = await run(store(request).handoffs.inbox)
     waiting = [r for r in rows if r["status"] == "waiting"]
     taken = [r for r in rows if r["status"] == "taken"]
     return render(request, "handoffs.html", waiting=waiting, taken=taken, nav="handoffs")
@@ -32,7 +32,7 @@ async def load_handoff(request: web.Request) -> dict[str, Any]:
         handoff_id = int(request.match_info["id"])
     except ValueError as err:
         raise web.HTTPNotFound() from err
-    row = await run(console(request).handoff, handoff_id)
+    row = await run(store(request).handoffs.get, handoff_id)
     if row is None:
         raise web.HTTPNotFound(text="没有这条转人工记录")
     return row
@@ -72,7 +72,7 @@ async def handoff_transcript(request: web.Request) -> web.Response:
 
 async def tell_resident(request: web.Request, row: dict[str, Any], text: str, kind: str) -> None:
     """Queue ``text`` for the resident on their own channel, and have it delivered now."""
-    await run(store(request).requests.notify, row["channel"], row["conversation_id"], text, kind=kind)
+    await run(store(request).notifications.notify, row["channel"], row["conversation_id"], text, kind=kind)
     notified(request)
 
 
@@ -81,7 +81,7 @@ async def handoff_take(request: web.Request) -> web.StreamResponse:
     row = await load_handoff(request)
     user = request["user"]["username"]
     try:
-        row = await run(console(request).take, row["id"], user)
+        row = await run(store(request).handoffs.take, row["id"], user)
     except ConsoleError as err:
         return render(request, "error.html", status=409, title="不能接手", message=str(err))
     warn = None
@@ -117,7 +117,7 @@ async def handoff_reply(request: web.Request) -> web.StreamResponse:
             max_reply=MAX_REPLY_CHARS,
         )
     await tell_resident(request, row, text, "staff_reply")
-    await run(console(request).responded, row["id"])
+    await run(store(request).handoffs.responded, row["id"])
     try:
         await request.app[RASA].record_staff_reply(row["conversation_id"], text, user)
     except RasaUnavailable as err:
@@ -133,7 +133,7 @@ async def handoff_release(request: web.Request) -> web.StreamResponse:
     if row["status"] == "taken" and row["taken_by"] != user["username"] and user["role"] != "admin":
         return forbidden(request, f"这位居民由 {row['taken_by']} 接待，只有他本人或管理员可以交回。")
     try:
-        row = await run(console(request).release, row["id"], user["username"])
+        row = await run(store(request).handoffs.release, row["id"], user["username"])
     except ConsoleError as err:
         return render(request, "error.html", status=409, title="不能交回", message=str(err))
     try:

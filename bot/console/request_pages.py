@@ -9,13 +9,13 @@ import io
 from typing import Any
 from urllib.parse import quote
 
-import sqlalchemy as sa
 from aiohttp import web
 
 from bot.console.auth import requires
 from bot.console.formatting import localtime
 from bot.console.web import audit, notified, redirect, render, run, store
-from community.console_store import LOCAL_TZ
+from community.db import LOCAL_TZ
+from community.records.requests import STATUS_LABELS, STATUSES, TRANSITIONS, RequestError, masked
 
 
 def _date(value: str) -> dt.datetime | None:
@@ -27,8 +27,6 @@ def _date(value: str) -> dt.datetime | None:
 
 
 def request_filters(request: web.Request) -> dict[str, Any]:
-    from community.request_store import STATUSES
-
     q = request.query
     status = q.get("status", "")
     since, until = _date(q.get("since", "")), _date(q.get("until", ""))
@@ -42,25 +40,11 @@ def request_filters(request: web.Request) -> dict[str, Any]:
 
 
 async def request_kinds(request: web.Request) -> list[tuple[str, str]]:
-    from community.request_store import service_requests
-
-    def query() -> list[tuple[str, str]]:
-        t = service_requests.c
-        with store(request).engine.connect() as connection:
-            return [
-                (k, title)
-                for k, title in connection.execute(
-                    sa.select(t.kind, sa.func.min(t.title)).group_by(t.kind).order_by(t.kind)
-                )
-            ]
-
-    return await run(query)
+    return await run(store(request).requests.kinds)
 
 
 @requires("staff")
 async def request_list(request: web.Request) -> web.Response:
-    from community.request_store import STATUS_LABELS, STATUSES, masked
-
     filters = request_filters(request)
     rows = await run(store(request).requests.list, **filters)
     counts = await run(store(request).requests.counts_by_status)
@@ -110,8 +94,6 @@ def csv_cell(value: Any) -> str:
 
 @requires("staff")
 async def request_export(request: web.Request) -> web.Response:
-    from community.request_store import STATUS_LABELS, masked
-
     rows = await run(store(request).requests.list, **request_filters(request), limit=100000)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -132,8 +114,6 @@ async def request_export(request: web.Request) -> web.Response:
 
 @requires("staff")
 async def request_detail(request: web.Request, error: str = "", status: int = 200) -> web.Response:
-    from community.request_store import STATUS_LABELS, TRANSITIONS
-
     ref = request.match_info["ref"]
     row = await run(store(request).requests.get, ref)
     if row is None:
@@ -155,8 +135,6 @@ async def request_detail(request: web.Request, error: str = "", status: int = 20
 
 @requires("staff")
 async def request_status(request: web.Request) -> web.StreamResponse:
-    from community.request_store import RequestError
-
     ref = request.match_info["ref"]
     form = request["form"]
     new_status, note = str(form.get("status", "")), str(form.get("note", "")).strip()[:1000]

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.console.auth import requires
 from bot.console.conversations import transcript
-from bot.console.web import RASA, ROOT, audit, console, redirect, render, run
+from bot.console.web import RASA, ROOT, audit, redirect, render, run, store
 from bot.resident.rasa import RasaUnavailable
 from community.intents import label as intent_label
 from community.privacy import mask_text
@@ -81,7 +81,7 @@ def training_data(request: web.Request) -> Any | None:
 
 @requires("staff")
 async def review_queue(request: web.Request) -> web.Response:
-    rows = await run(console(request).pending_questions)
+    rows = await run(store(request).review_queue.pending)
     groups = await run(group_rows, rows)
     return render(request, "review.html", groups=groups, total=len(rows), nav="review")
 
@@ -120,7 +120,7 @@ def intent_choices(data: Any) -> list[tuple[str, str]]:
 
 
 async def find_group(request: web.Request, key: str) -> tuple[Any | None, list[dict[str, Any]]]:
-    rows = await run(console(request).pending_questions)
+    rows = await run(store(request).review_queue.pending)
     groups = await run(group_rows, rows)
     group = next((g for g in groups if g.key == key), None)
     if group is None:
@@ -170,7 +170,7 @@ async def review_action(request: web.Request) -> web.StreamResponse:
         ids = sorted({int(i) for i in form.getall("ids", [])})
     except ValueError:
         ids = []
-    rows = [r for r in await run(console(request).questions, ids) if r["status"] == "new"]
+    rows = [r for r in await run(store(request).review_queue.questions, ids) if r["status"] == "new"]
     if not rows:
         return await review_group_page(request, key, "请至少勾选一条还没处理的问题。", 400, form)
     texts, corrected = [], {}
@@ -184,7 +184,7 @@ async def review_action(request: web.Request) -> web.StreamResponse:
             corrected[row["id"]] = text
     ids = [r["id"] for r in rows]
     if action == "noise":
-        n = await run(console(request).review, ids, "noise", reviewer=user, group_key=key)
+        n = await run(store(request).review_queue.review, ids, "noise", reviewer=user, group_key=key)
         await audit(request, "review_noise", key, {"ids": ids})
         raise redirect("/review", done="noise", n=n)
     data = training_data(request)
@@ -212,7 +212,7 @@ async def review_action(request: web.Request) -> web.StreamResponse:
     n = 0
     for row in rows:
         n += await run(
-            console(request).review,
+            store(request).review_queue.review,
             [row["id"]],
             status,
             reviewer=user,

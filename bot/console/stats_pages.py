@@ -9,19 +9,20 @@ from bot.console import charts
 from bot.console.auth import requires
 from bot.console.formatting import DOMAIN_LABELS
 from bot.console.review_pages import group_rows
-from bot.console.web import TRACKER, console, render, run
+from bot.console.tracker import resident_messages
+from bot.console.web import TRACKER, render, run, store
+from community.records.requests import STATUS_LABELS
 
 
 @requires("staff")
 async def stats_page(request: web.Request) -> web.Response:
-    from community.request_store import STATUS_LABELS
-
     try:
         days = int(request.query.get("days", "14"))
     except ValueError:
         days = 14
     days = days if days in (7, 14, 30) else 14
-    data = await run(console(request).daily_stats, days, tracker_engine=request.app.get(TRACKER))
+    messages = resident_messages(request.app.get(TRACKER))
+    data = await run(store(request).statistics.daily, days, messages=messages)
     rows = data["days"]
     labels = [f"{r['date'].month}/{r['date'].day}" for r in rows]
     domains = sorted(
@@ -51,7 +52,7 @@ async def stats_page(request: web.Request) -> web.Response:
             names={"new": "新提交", "closed": "办结/退回"},
         ),
     }
-    pending = await run(console(request).pending_questions)
+    pending = await run(store(request).review_queue.pending)
     top = (await run(group_rows, pending))[:10]
     return render(
         request,

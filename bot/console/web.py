@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.console.conversations import ConversationControl
 from bot.console.settings import ConsoleSettings
-from community.console_store import ConsoleStore, Lockout
+from community.records.accounts import Accounts, Lockout
 from community.settings import Settings
 from community.store import Store
 
@@ -83,17 +83,18 @@ def forbidden(request: web.Request, message: str) -> web.Response:
     return render(request, "error.html", status=403, title="不能这样做", message=message)
 
 
-def console(request: web.Request) -> ConsoleStore:
-    """The console's data, opened on first use (the web app opens the store at start-up)."""
+def accounts(request: web.Request) -> Accounts:
+    """Staff accounts with the console's login limits, opened on first use (the web app opens
+    the store at start-up)."""
     hooks = request.app[HOOKS]
-    if hooks.get("console") is None:
+    if hooks.get("accounts") is None:
         cs = request.app[CSETTINGS]
         minutes = dt.timedelta(minutes=cs.lockout_minutes)
         lockout = Lockout(
             cs.lockout_attempts, minutes, minutes, ip_max_failures=cs.ip_lockout_attempts, ip_window=minutes
         )
-        hooks["console"] = ConsoleStore(store(request).engine, lockout=lockout)
-    return hooks["console"]
+        hooks["accounts"] = Accounts(store(request).engine, lockout=lockout)
+    return hooks["accounts"]
 
 
 def store(request: web.Request) -> Store:
@@ -108,7 +109,7 @@ async def run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 async def audit(request: web.Request, action: str, target: Any = None, detail: Any = None) -> None:
-    await run(console(request).audit, request["user"]["username"], action, target, detail)
+    await run(store(request).audit.record, request["user"]["username"], action, target, detail)
 
 
 def notified(request: web.Request) -> None:

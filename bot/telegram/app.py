@@ -12,7 +12,7 @@
   dropped: what was not sent is kept, sealed, as a notification of kind ``answer`` and delivered
   with the pushed messages when Telegram is back.
 * Rasa buttons become inline keyboards; a substantive answer gets 👍/👎 (stored with
-  :meth:`community.store.Store.record_rating`). Long answers are split at line boundaries.
+  :meth:`community.records.ratings.Ratings.record`). Long answers are split at line boundaries.
 * Voice messages are downloaded, decoded by :func:`voice.audio.decode_audio`, recognised with the
   Chinese Vosk model (when present), echoed ("我听到的是：……") and routed like text. Voice replies
   (:mod:`voice.speech_text` → TTS → OGG/Opus) go out when the resident spoke or asked for them.
@@ -205,7 +205,7 @@ class TelegramChannel:
             return
         if self.pushes is None:
             self.pushes = PushPump(
-                self, self.store.requests, interval=self.settings.notify_interval,
+                self, self.store.notifications, interval=self.settings.notify_interval,
                 max_attempts=self.settings.notify_max_attempts,
             )
         self.pushes.start()
@@ -458,13 +458,13 @@ class TelegramChannel:
         if self.store is None or self.sealer is None:
             log.error("chat %s: answer not delivered (%s) and no store to keep it in", chat_id, error)
             return
-        requests, sealer = self.store.requests, self.sealer
+        notifications, sealer = self.store.notifications, self.sealer
         heading = texts.LATE_ANSWER.format(question=texts.clip(question, 30))
         bodies = [heading + "\n" + kept[0], *kept[1:]] if question else kept
 
         def keep() -> None:
             for body in bodies:
-                requests.notify(CHANNEL, sender_id(chat_id), sealer.seal(body), kind="answer")
+                notifications.notify(CHANNEL, sender_id(chat_id), sealer.seal(body), kind="answer")
 
         try:
             await asyncio.to_thread(keep)
@@ -530,11 +530,9 @@ class TelegramChannel:
         """Whether a staff member holds this chat in the handoff inbox."""
         if self.store is None:
             return False
-        from community.console_store import ConsoleStore
-
-        console = ConsoleStore(self.store.engine)
+        handoffs = self.store.handoffs
         try:
-            return await asyncio.to_thread(lambda: console.held(sender_id(chat_id)) is not None)
+            return await asyncio.to_thread(lambda: handoffs.held(sender_id(chat_id)) is not None)
         except Exception as err:  # the store is away: say nothing special
             log.warning("handoff state unknown: %s", type(err).__name__)
             return False
@@ -732,7 +730,7 @@ class TelegramChannel:
             question, answer = entry
             try:
                 await asyncio.to_thread(
-                    self.store.record_rating, conversation_id=sender_id(chat_id), channel=CHANNEL,
+                    self.store.ratings.record, conversation_id=sender_id(chat_id), channel=CHANNEL,
                     question=question, answer=answer, rating=rating,
                 )
             except Exception as err:  # the database is down or refused the row

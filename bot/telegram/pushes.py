@@ -1,7 +1,7 @@
 """Pushed messages: rows of the ``notifications`` table delivered to Telegram chats.
 
 Other components (the staff console's handoff inbox, request status changes, the 接诉即办
-acknowledgement) queue notifications with :class:`community.request_store.RequestStore`, and
+acknowledgement) queue notifications with :class:`community.records.notifications.Notifications`, and
 the channel itself keeps there the answers Telegram would not take while it was down (kind
 ``answer``). A :class:`PushPump` started with the application looks at the table every
 ``interval`` seconds and delivers the due rows of channel "telegram":
@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
+from community.db import utcnow
 from community.privacy import mask_text
 from community.sealed import is_sealed
-from community.store import utcnow
 
 if TYPE_CHECKING:
     from bot.telegram.app import TelegramChannel
-    from community.request_store import RequestStore
+    from community.records.notifications import Notifications
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +61,13 @@ class PushPump:
     def __init__(
         self,
         channel: TelegramChannel,
-        requests: RequestStore,
+        notifications: Notifications,
         *,
         interval: float = 1.0,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.channel = channel
-        self.requests = requests
+        self.notifications = notifications
         self.interval = interval
         self.max_attempts = max_attempts
         self._task: asyncio.Task[None] | None = None
@@ -118,16 +118,16 @@ class PushPump:
         """Write what the store missed: deliveries to mark, failed sends to release."""
         if self._unmarked:
             ids = sorted(self._unmarked)
-            await asyncio.to_thread(self.requests.mark_delivered, ids)
+            await asyncio.to_thread(self.notifications.mark_delivered, ids)
             self._unmarked.difference_update(ids)
         for row_id, release in list(self._unreleased.items()):
-            await asyncio.to_thread(self.requests.release_notification, row_id, **release)
+            await asyncio.to_thread(self.notifications.release, row_id, **release)
             del self._unreleased[row_id]
 
     async def look(self) -> None:
         """One look at the table: start delivering to every idle chat with due rows."""
         if not self._recovered:
-            recovered = await asyncio.to_thread(self.requests.recover_claims, CHANNEL)
+            recovered = await asyncio.to_thread(self.notifications.recover_claims, CHANNEL)
             if recovered:
                 log.warning("notifications: %d unconfirmed by an earlier run; re-sent marked 补发", recovered)
             self._recovered = True
@@ -136,7 +136,7 @@ class PushPump:
         for chat in [c for c, t in self._chats.items() if t.done()]:
             del self._chats[chat]
         busy = set(self._chats)
-        rows = await asyncio.to_thread(self.requests.due_notifications, CHANNEL, limit=BATCH)
+        rows = await asyncio.to_thread(self.notifications.due, CHANNEL, limit=BATCH)
         by_chat: dict[int, list[dict[str, Any]]] = {}
         for row in rows:
             if row["id"] in self._unmarked or row["id"] in self._unreleased:
@@ -157,7 +157,7 @@ class PushPump:
             return chat_id_of(row["conversation_id"])
         except ValueError:
             await asyncio.to_thread(
-                self.requests.release_notification, int(row["id"]), error="not-a-telegram-chat",
+                self.notifications.release, int(row["id"]), error="not-a-telegram-chat",
                 max_attempts=0,
             )
             log.warning(
@@ -169,7 +169,7 @@ class PushPump:
     async def _deliver(self, chat: int, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             row_id = int(row["id"])
-            claimed = await asyncio.to_thread(self.requests.claim_notification, row_id)
+            claimed = await asyncio.to_thread(self.notifications.claim, row_id)
             if claimed is None:  # delivered or given up meanwhile
                 continue
             try:
@@ -207,7 +207,7 @@ class PushPump:
                 return
             self._unmarked.add(row_id)
             try:
-                await asyncio.to_thread(self.requests.mark_delivered, [row_id])
+                await asyncio.to_thread(self.notifications.mark_delivered, [row_id])
             except Exception as err:  # remembered in _unmarked: marked at the next look, never resent
                 log.warning("notification %s delivered but not yet marked (%s)", row_id, type(err).__name__)
             else:
@@ -216,7 +216,7 @@ class PushPump:
     async def _release(self, row_id: int, **release: Any) -> bool:
         """Free a claimed row after a failed send; if the store is away, at the next look."""
         try:
-            return bool(await asyncio.to_thread(self.requests.release_notification, row_id, **release))
+            return bool(await asyncio.to_thread(self.notifications.release, row_id, **release))
         except Exception as err:
             log.warning("notification %s: claim not released yet (%s)", row_id, type(err).__name__)
             self._unreleased[row_id] = release

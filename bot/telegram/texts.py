@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from community.db import LOCAL_TZ
 from community.privacy import mask_text
-from community.request_store import LOCAL_TZ, STATUS_LABELS
+from community.records.requests import STATUS_LABELS
 
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit for one text message
 

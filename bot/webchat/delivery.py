@@ -1,7 +1,7 @@
 """Delivers queued notifications (staff replies, request status changes) to web chat residents.
 
-Notifications are queued in the store by the staff console (``RequestStore.notify`` and
-``set_status``). A resident whose page is open gets them at once over server-sent events; one
+Notifications are queued in the store by the staff console (``Notifications.notify`` and
+``Requests.set_status``). A resident whose page is open gets them at once over server-sent events; one
 who is away gets them when a page next opens its event stream. A notification is marked
 delivered only when the page acknowledges it (``POST /api/ack``): a write into a connection the
 browser has already left (or frozen in its back/forward cache) can look successful, so until the
@@ -83,10 +83,10 @@ class Delivery:
         """Push pending notifications to open pages. With ``resident`` (a page just opened its
         stream), everything not yet acknowledged goes to that resident's pages."""
         assert self._lock is not None
-        requests = self._store().requests
+        notifications = self._store().notifications
         async with self._lock:
             conversation = PREFIX + resident if resident else None
-            pending = await asyncio.to_thread(requests.pending_notifications, CHANNEL, conversation)
+            pending = await asyncio.to_thread(notifications.pending, CHANNEL, conversation)
             now = time.monotonic()
             sent = 0
             for note in pending:
@@ -104,11 +104,11 @@ class Delivery:
         """The resident's page showed these notifications: mark them delivered (only the
         resident's own); how many."""
         wanted = {int(i) for i in ids}
-        requests = self._store().requests
-        pending = await asyncio.to_thread(requests.pending_notifications, CHANNEL, PREFIX + resident, 1000)
+        notifications = self._store().notifications
+        pending = await asyncio.to_thread(notifications.pending, CHANNEL, PREFIX + resident, 1000)
         mine = [n["id"] for n in pending if n["id"] in wanted]
         if mine:
-            await asyncio.to_thread(requests.mark_delivered, mine)
+            await asyncio.to_thread(notifications.mark_delivered, mine)
         for i in mine:
             self._sent.pop(i, None)
         return len(mine)

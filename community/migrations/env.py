@@ -1,12 +1,13 @@
-"""Alembic environment: runs on the connection that ``Store.migrate`` passes in."""
+"""Alembic environment: runs on the connection that ``community.db.migrate`` passes in."""
 
 from alembic import context
 
-from community.store import metadata
+import community.store  # noqa: F401 - every record module defines its tables on db.metadata
+from community.db import metadata
 
 connection = context.config.attributes.get("connection")
-if connection is None:  # pragma: no cover - always called through Store.migrate
-    raise RuntimeError("Run migrations through community.store.Store.migrate()")
+if connection is None:  # pragma: no cover - always called through community.db.migrate
+    raise RuntimeError("Run migrations through community.db.migrate()")
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
 with context.begin_transaction():
     context.run_migrations()

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.console.settings import ConsoleSettings
 from bot.webchat.app import COOKIE, STORE, create_app
-from community.console_store import ConsoleStore
+from community.records.accounts import Accounts
 from community.settings import Settings
 from community.store import Store
 from tests.browser import start_chromium
@@ -96,7 +96,7 @@ class Harness:
     client: TestClient
     rasa: FakeRasa
     store: Store
-    console: ConsoleStore
+    accounts: Accounts
     root: Path
     cookies: dict[str, str] = field(default_factory=dict)
 
@@ -144,10 +144,10 @@ class Harness:
 Scenario = Callable[[Harness], Awaitable[None]]
 
 
-def make_users(console: ConsoleStore) -> None:
+def make_users(accounts: Accounts) -> None:
     for name, role in (("wang", "staff"), ("li", "staff"), ("boss", "admin")):
-        if console.get_user(name) is None:
-            console.create_user(name, PASSWORD, role)
+        if accounts.get_user(name) is None:
+            accounts.create_user(name, PASSWORD, role)
 
 
 @pytest.fixture
@@ -171,8 +171,8 @@ def harness(tmp_path: Path):
                 rasa_port=port, action_port=port + 1 if port < 65000 else 1, web_port=2, var_dir=tmp_path
             )
             store = Store.from_url(store_url or f"sqlite:///{tmp_path / 'store.db'}")
-            console = ConsoleStore(store.engine)
-            make_users(console)
+            accounts = Accounts(store.engine)
+            make_users(accounts)
             options = {
                 "console_settings": console_settings or ConsoleSettings(secure_cookies="never"),
                 "store": store,
@@ -194,7 +194,7 @@ def harness(tmp_path: Path):
             await client.start_server()
             try:
                 assert app[STORE] is store
-                await scenario(Harness(client, rasa, store, console, root or tmp_path))
+                await scenario(Harness(client, rasa, store, accounts, root or tmp_path))
             finally:
                 await client.close()
                 await rasa_server.close()

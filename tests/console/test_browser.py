@@ -13,9 +13,10 @@ import pytest
 import yaml
 
 from bot.webchat.app import HELD
-from community.console_store import ConsoleStore
-from community.request_store import NewRequest
-from community.store import IntentScore, Store
+from community.records.accounts import Accounts
+from community.records.requests import NewRequest
+from community.records.review_queue import IntentScore
+from community.store import Store
 from tests.console.conftest import PASSWORD, css, log_in, wait
 from tools.stack import start_stack, stop_stack
 
@@ -52,7 +53,7 @@ def stack(trained_model, training_root, tmp_path_factory):
 @pytest.fixture(scope="module")
 def store(stack):
     store = Store.from_url(f"sqlite:///{stack.var_dir / 'community.db'}", migrate=False)
-    console = ConsoleStore(store.engine)
+    console = Accounts(store.engine)
     console.create_user("wang", PASSWORD, "staff")
     console.create_user("boss", PASSWORD, "admin")
     yield store
@@ -99,7 +100,7 @@ def test_take_over_a_conversation_reply_and_hand_it_back(browser, tabs, stack, s
     wait(page, lambda d: len(css(d, ".msg.bot")) > before)
     assert "工作人员" in css(page, ".msg.bot .text")[-1].text
     rid = page.get_cookie("sqa_rid")["value"]
-    wait(page, lambda d: any(h["conversation_id"] == f"web-{rid}" for h in store.list_handoffs()))
+    wait(page, lambda d: any(h["conversation_id"] == f"web-{rid}" for h in store.handoffs.list()))
 
     console = staff_tab(browser, tabs)
     console.get(stack.web + "/staff/handoffs")
@@ -189,13 +190,13 @@ def test_change_a_requests_status_and_the_resident_sees_it(browser, tabs, stack,
         wait(page, lambda d: any(ref in t and "已办结" in t for t in pushed(d)), 20)
     except Exception as err:
         raise AssertionError(
-            f"{pushed(page)} {store.requests.pending_notifications('web')}"
-            f"{[n for n in store.requests.pending_notifications('web')]}"
+            f"{pushed(page)} {store.notifications.pending('web')}"
+            f"{[n for n in store.notifications.pending('web')]}"
         ) from err
 
 
 def test_annotate_a_queued_question(browser, tabs, stack, store, training_root):
-    store.record_unanswered(
+    store.review_queue.record(
         text="小区里电动车充电桩坏了找谁修",
         channel="web",
         conversation_id="web-someone",
@@ -243,14 +244,14 @@ def test_console_pages_are_accessible(browser, tabs, stack, store):
         import subprocess
 
         subprocess.run([str(ROOT / "tools" / "ensure_axe.sh")], check=True)
-    store.record_unanswered(
+    store.review_queue.record(
         text="垃圾分类的桶放哪里",
         channel="web",
         conversation_id="web-axe",
         reason="fallback",
         top_intents=[IntentScore("community_affairs", 0.3)],
     )
-    handoff = store.create_handoff(conversation_id="web-axe", channel="web", reason="asked", text="找人")
+    handoff = store.handoffs.create(conversation_id="web-axe", channel="web", reason="asked", text="找人")
     console = staff_tab(browser, tabs)
     console.set_script_timeout(60)
     console.get(stack.web + "/staff/review")

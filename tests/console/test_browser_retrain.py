@@ -19,8 +19,9 @@ from aiohttp import web
 
 from bot.console.settings import ConsoleSettings
 from bot.webchat.app import create_app
-from community.console_store import ConsoleStore
-from community.store import IntentScore, Store
+from community.records.accounts import Accounts
+from community.records.review_queue import IntentScore
+from community.store import Store
 from tests.console.conftest import PASSWORD, css, log_in, wait
 from tests.review.conftest import tiny_server  # noqa: F401 - the fixture, shared with tests/review
 from voice.settings import VoiceSettings
@@ -58,7 +59,7 @@ class Served:
 def console_site(tiny_server):  # noqa: F811
     settings = tiny_server.settings
     store = Store.from_url(settings.store_url)
-    accounts = ConsoleStore(store.engine)
+    accounts = Accounts(store.engine)
     accounts.create_user("boss", PASSWORD, "admin")
     app = create_app(
         settings,
@@ -86,7 +87,7 @@ def test_annotate_queued_questions_as_a_new_faq_retrain_and_rasa_answers_it(
     question = "小区停车怎么收费"
     assert ANSWER not in tiny_server.reply(question)  # the assistant cannot answer it yet
     for i, text in enumerate((question, "小区停车怎么收费呀", "小区里停车怎么收费")):
-        store.record_unanswered(
+        store.review_queue.record(
             text=text,
             channel="web",
             conversation_id=f"web-p{i}",

@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import handoff as handoff_module
 from actions import runtime
 from actions.handoff import ActionHumanHandoff
-from community.console_store import ConsoleStore
+from community.records.accounts import Accounts
 from community.settings import Settings
 from community.staff_hours import LOCAL_TZ, StaffHours, after_hours_notice
 from community.store import Store
@@ -55,12 +55,12 @@ def test_create_user_reads_the_password_from_stdin_and_it_logs_in(tmp_path):
     assert "boss\tadmin\tactive" in listing.stdout and "wang\tstaff\tactive" in listing.stdout
     assert cli(tmp_path, "disable-user", "wang").returncode == 0
     store = Store.from_url(f"sqlite:///{tmp_path / 'store.db'}")
-    console = ConsoleStore(store.engine)
+    console = Accounts(store.engine)
     assert console.authenticate("wang", PASSWORD).user is None
     assert cli(tmp_path, "enable-user", "wang").returncode == 0
     assert cli(tmp_path, "set-password", "wang", stdin="another long password\n").returncode == 0
     assert console.authenticate("wang", "another long password").user["role"] == "staff"
-    assert any(a["action"] == "user_create" and a["actor"] == "cli" for a in console.list_audit())
+    assert any(a["action"] == "user_create" and a["actor"] == "cli" for a in store.audit.list())
     store.engine.dispose()
 
 
@@ -119,7 +119,7 @@ def test_outside_staff_hours_the_resident_is_told_when_someone_will_answer(rt, m
     text = ask_for_a_person(monkeypatch, local(2026, 11, 29, 21, 0))  # Sunday evening
     assert "下班时间" in text and "明天（周一）8:30" in text and "110/120/119" in text
     assert len(text.splitlines()) <= 3
-    [waiting] = rt.store.list_handoffs()
+    [waiting] = rt.store.handoffs.list()
     assert waiting["status"] == "waiting" and waiting["conversation_id"] == "web-r1"  # still in the inbox
 
 

@@ -9,9 +9,12 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from community.console_store import ConsoleError, ConsoleStore, Lockout
-from community.request_store import NewRequest
-from community.store import IntentScore, Store
+from bot.console.tracker import resident_messages
+from community.records import ConsoleError
+from community.records.accounts import Accounts, Lockout
+from community.records.requests import NewRequest
+from community.records.review_queue import IntentScore
+from community.store import Store
 
 PASSWORD = "correct horse battery"
 NOW = dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.timezone.utc)  # 11:00 in Beijing
@@ -26,7 +29,7 @@ def store(store_url):
 
 @pytest.fixture
 def console(store):
-    return ConsoleStore(store.engine, lockout=Lockout(3, dt.timedelta(minutes=15), dt.timedelta(minutes=15)))
+    return Accounts(store.engine, lockout=Lockout(3, dt.timedelta(minutes=15), dt.timedelta(minutes=15)))
 
 
 def name() -> str:
@@ -134,53 +137,53 @@ def test_a_new_password_ends_the_old_sessions(console):
     assert console.authenticate(user, "another long password").user
 
 
-def test_audit_log_keeps_who_did_what_and_when(console):
+def test_audit_log_keeps_who_did_what_and_when(store):
     actor = name()
-    console.audit(actor, "request_status", "SQ-20261129-0001", {"status": "done"})
-    [entry] = console.list_audit(actor=actor)
+    store.audit.record(actor, "request_status", "SQ-20261129-0001", {"status": "done"})
+    [entry] = store.audit.list(actor=actor)
     assert entry["action"] == "request_status" and entry["target"] == "SQ-20261129-0001"
     assert '"done"' in entry["detail"] and entry["at"] is not None
 
 
 def test_inbox_puts_emergencies_first_then_the_longest_waiting(console, store):
     tag = name()
-    first = store.create_handoff(conversation_id=f"{tag}-a", channel="web", reason="asked", text="找人")
-    second = store.create_handoff(
+    first = store.handoffs.create(conversation_id=f"{tag}-a", channel="web", reason="asked", text="找人")
+    second = store.handoffs.create(
         conversation_id=f"{tag}-b", channel="telegram", reason="failed_twice", text="听不懂"
     )
-    urgent = store.create_handoff(
+    urgent = store.handoffs.create(
         conversation_id=f"{tag}-c", channel="web", reason="emergency", text="着火了", emergency=True
     )
-    order = [h["id"] for h in console.inbox() if h["conversation_id"].startswith(tag)]
+    order = [h["id"] for h in store.handoffs.inbox() if h["conversation_id"].startswith(tag)]
     assert order == [urgent, first, second]
 
 
 def test_one_holder_per_conversation_and_release_hands_it_back(console, store):
     conversation = name()
-    a = store.create_handoff(conversation_id=conversation, channel="web", reason="asked", text="找人")
-    b = store.create_handoff(conversation_id=conversation, channel="web", reason="asked", text="还在吗")
-    taken = console.take(a, "wang")
+    a = store.handoffs.create(conversation_id=conversation, channel="web", reason="asked", text="找人")
+    b = store.handoffs.create(conversation_id=conversation, channel="web", reason="asked", text="还在吗")
+    taken = store.handoffs.take(a, "wang")
     assert taken["status"] == "taken" and taken["taken_by"] == "wang" and taken["taken_at"]
-    assert console.handoff(b)["status"] == "taken"  # the same resident's other request goes along
+    assert store.handoffs.get(b)["status"] == "taken"  # the same resident's other request goes along
     with pytest.raises(ConsoleError, match="wang"):
-        console.take(a, "li")
-    assert console.held(conversation)["taken_by"] == "wang"
-    console.responded(a, now=NOW)
-    console.responded(a, now=NOW + dt.timedelta(minutes=5))
-    assert console.handoff(a)["first_response_at"] == NOW
-    released = console.release(a, "wang")
+        store.handoffs.take(a, "li")
+    assert store.handoffs.held(conversation)["taken_by"] == "wang"
+    store.handoffs.responded(a, now=NOW)
+    store.handoffs.responded(a, now=NOW + dt.timedelta(minutes=5))
+    assert store.handoffs.get(a)["first_response_at"] == NOW
+    released = store.handoffs.release(a, "wang")
     assert released["status"] == "released" and released["released_by"] == "wang"
-    assert console.held(conversation) is None
+    assert store.handoffs.held(conversation) is None
     with pytest.raises(ConsoleError):
-        console.release(a, "wang")
+        store.handoffs.release(a, "wang")
     with pytest.raises(ConsoleError):
-        console.take(a, "li")
+        store.handoffs.take(a, "li")
 
 
 def test_review_closes_only_questions_still_waiting(console, store):
     text = f"小区停车怎么收费{name()}"
     ids = [
-        store.record_unanswered(
+        store.review_queue.record(
             text=text,
             channel="web",
             conversation_id=name(),
@@ -189,20 +192,19 @@ def test_review_closes_only_questions_still_waiting(console, store):
         )
         for _ in range(3)
     ]
-    assert {q["id"] for q in console.pending_questions()} >= set(ids)
-    assert console.review(ids[:2], "assigned", reviewer="wang", intent="community_affairs") == 2
-    assert console.review(ids, "noise", reviewer="li") == 1  # two were already done by wang
-    rows = {q["id"]: q for q in console.questions(ids)}
+    assert {q["id"] for q in store.review_queue.pending()} >= set(ids)
+    assert store.review_queue.review(ids[:2], "assigned", reviewer="wang", intent="community_affairs") == 2
+    assert store.review_queue.review(ids, "noise", reviewer="li") == 1  # two were already done by wang
+    rows = {q["id"]: q for q in store.review_queue.questions(ids)}
     assert rows[ids[0]]["status"] == "assigned" and rows[ids[0]]["reviewed_by"] == "wang"
     assert rows[ids[2]]["status"] == "noise" and rows[ids[2]]["top_intents"][0]["name"] == "community_affairs"
-    assert not {q["id"] for q in console.pending_questions()} & set(ids)
+    assert not {q["id"] for q in store.review_queue.pending()} & set(ids)
 
 
 def test_daily_stats_from_the_store(tmp_path):
     """Counts per Beijing day: unanswered and handoff rates, median first response,
     satisfaction, request volume and backlog (SQLite tracker store as Rasa writes it)."""
     store = Store.from_url(f"sqlite:///{tmp_path / 'stats.db'}")
-    console = ConsoleStore(store.engine)
     tracker = sa.create_engine(f"sqlite:///{tmp_path / 'tracker.db'}", future=True)
     with tracker.begin() as connection:
         connection.execute(
@@ -235,7 +237,9 @@ def test_daily_stats_from_the_store(tmp_path):
             {"t": today},
         )
     with store.engine.begin() as connection:
-        from community.store import handoffs, ratings, unanswered
+        from community.records.handoffs import handoffs
+        from community.records.ratings import ratings
+        from community.records.review_queue import unanswered
 
         connection.execute(
             unanswered.insert(),
@@ -297,7 +301,7 @@ def test_daily_stats_from_the_store(tmp_path):
         ),
         now=NOW - dt.timedelta(days=3),
     )
-    data = console.daily_stats(7, now=NOW, tracker_engine=tracker)
+    data = store.statistics.daily(7, now=NOW, messages=resident_messages(tracker))
     today_row = data["days"][-1]
     assert data["source"] == "tracker" and today_row["date"] == dt.date(2026, 11, 29)
     assert today_row["conversations"] == 4 and today_row["messages"] == 5
@@ -309,7 +313,7 @@ def test_daily_stats_from_the_store(tmp_path):
     assert data["days"][-4]["requests"] == 1
     assert data["backlog"] == {"submitted": 1} and data["overdue"] == 1
     # Without a readable tracker store the page still works, from the store's own records.
-    fallback = console.daily_stats(7, now=NOW, tracker_engine=None)
+    fallback = store.statistics.daily(7, now=NOW, messages=resident_messages(None))
     assert fallback["source"] == "store" and fallback["days"][-1]["conversations"] == 2
     assert fallback["days"][-1]["unanswered_rate"] is None
     tracker.dispose()

@@ -14,7 +14,8 @@ import pytest
 from argon2 import PasswordHasher
 
 from bot.console.settings import ConsoleSettings
-from community.console_store import ConsoleError, ConsoleStore, Lockout
+from community.records import ConsoleError
+from community.records.accounts import Accounts, Lockout
 from community.store import Store
 from tests.console.conftest import PASSWORD
 
@@ -63,7 +64,7 @@ def test_thirty_parallel_wrong_passwords_get_at_most_five_checks(harness, store_
 
     async def scenario(h):
         victim = "v" + uuid.uuid4().hex[:8]
-        await asyncio.to_thread(h.console.create_user, victim, PASSWORD, "staff")
+        await asyncio.to_thread(h.accounts.create_user, victim, PASSWORD, "staff")
         checks.count = 0
         results = await parallel_logins(h, victim, WRONG, 30)
         statuses = sorted(status for status, _ in results)
@@ -92,7 +93,7 @@ def test_one_address_is_limited_across_accounts(harness):
         text = await response.text()
         assert response.status == 429 and "这个网络地址" in text and "sqa_staff" not in response.cookies
         # The account itself was not locked by this address's tries.
-        assert h.console.authenticate("wang", PASSWORD, ip="10.0.0.9").user is not None
+        assert h.accounts.authenticate("wang", PASSWORD, ip="10.0.0.9").user is not None
 
     harness(scenario, console_settings=settings)
 
@@ -107,7 +108,7 @@ def store(store_url):
 @pytest.fixture
 def console(store):
     minutes = dt.timedelta(minutes=15)
-    return ConsoleStore(store.engine, lockout=Lockout(3, minutes, minutes, ip_max_failures=5))
+    return Accounts(store.engine, lockout=Lockout(3, minutes, minutes, ip_max_failures=5))
 
 
 def name() -> str:

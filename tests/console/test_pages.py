@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from bot.webchat.app import HELD
-from community.request_store import NewRequest
-from community.store import IntentScore
+from community.records.requests import NewRequest
+from community.records.review_queue import IntentScore
 from tests.console.conftest import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +60,7 @@ def test_near_duplicates_are_one_item_and_assigning_writes_reviewed_training_dat
                 "我的电话13812345678，停车费怎么交",
             ]
         ):
-            h.store.record_unanswered(
+            h.store.review_queue.record(
                 text=text,
                 channel="web" if i % 2 else "telegram",
                 conversation_id=f"web-r{i}",
@@ -98,7 +98,7 @@ def test_near_duplicates_are_one_item_and_assigning_writes_reviewed_training_dat
         reviewed = yaml.safe_load((project / "nlu_data" / "nlu" / "reviewed.yml").read_text(encoding="utf-8"))
         examples = str([b["examples"] for b in reviewed["nlu"] if b["intent"] == "community_affairs"])
         assert "小区停车费在哪儿交" in examples and "小区停车费怎么交" in examples
-        rows = h.console.questions([int(i) for i in ids_in(page)])
+        rows = h.store.review_queue.questions([int(i) for i in ids_in(page)])
         assert {r["status"] for r in rows} == {"assigned"} and {r["reviewed_by"] for r in rows} == {"wang"}
         assert [r["corrected_text"] for r in rows if r["id"] == int(first)] == ["小区停车费在哪儿交"]
         # The one with a phone number is its own item; its example is written masked.
@@ -126,7 +126,7 @@ def test_near_duplicates_are_one_item_and_assigning_writes_reviewed_training_dat
 
 def test_a_new_question_becomes_an_faq_with_the_staff_answer(harness, project):
     async def scenario(h):
-        h.store.record_unanswered(
+        h.store.review_queue.record(
             text="电动车充电桩在哪",
             channel="web",
             conversation_id="web-ev",
@@ -144,7 +144,7 @@ def test_a_new_question_becomes_an_faq_with_the_staff_answer(harness, project):
             [*base, ("new_name", "Parking!"), ("new_label", "充电桩"), ("answer", "在3号楼北侧。")],
         )
         assert bad.status == 400 and "faq_" in await bad.text()
-        assert h.console.questions([int(qid)])[0]["status"] == "new"  # nothing done
+        assert h.store.review_queue.questions([int(qid)])[0]["status"] == "new"  # nothing done
         good = await h.post(
             f"/staff/review/{key}",
             [
@@ -159,14 +159,14 @@ def test_a_new_question_becomes_an_faq_with_the_staff_answer(harness, project):
         assert "已新建意图「电动车充电桩」" in queue
         domain = yaml.safe_load((project / "domain" / "reviewed.yml").read_text(encoding="utf-8"))
         assert domain["responses"]["utter_faq_ev_charging"][0]["text"] == "充电桩在3号楼北侧，扫码付费。"
-        assert h.console.questions([int(qid)])[0]["assigned_intent"] == "faq_ev_charging"
+        assert h.store.review_queue.questions([int(qid)])[0]["assigned_intent"] == "faq_ev_charging"
 
     harness(scenario, root=project)
 
 
 def test_noise_leaves_the_queue_without_touching_training_data(harness, project):
     async def scenario(h):
-        h.store.record_unanswered(
+        h.store.review_queue.record(
             text="啊啊啊啊", channel="web", conversation_id="web-n", reason="fallback", top_intents=[]
         )
         await h.login("li")
@@ -190,10 +190,10 @@ def test_take_reply_and_release_reach_the_resident_and_pause_the_assistant(harne
         conversation = f"web-{rid}"
         answer = await (await h.client.post("/api/chat", json={"message": "我要找工作人员"})).json()
         assert answer["messages"]  # the assistant still answers
-        urgent = h.store.create_handoff(
+        urgent = h.store.handoffs.create(
             conversation_id="web-other", channel="web", reason="emergency", text="家里着火了", emergency=True
         )
-        handoff = h.store.create_handoff(
+        handoff = h.store.handoffs.create(
             conversation_id=conversation, channel="web", reason="asked", text="我要找工作人员"
         )
         await h.login("wang")
@@ -216,7 +216,7 @@ def test_take_reply_and_release_reach_the_resident_and_pause_the_assistant(harne
         assert reply.status == 302
         [message] = await read_events(stream)
         assert message["text"] == "您好，我是小王，马上派人去看。" and message["kind"] == "staff"
-        assert h.console.handoff(handoff)["first_response_at"] is not None
+        assert h.store.handoffs.get(handoff)["first_response_at"] is not None
         _, transcript = await h.page(f"/staff/handoffs/{handoff}/transcript")
         assert "工作人员（wang）" in transcript and "马上派人去看" in transcript
         # Someone else cannot reply to or take this resident.
@@ -237,7 +237,7 @@ def test_take_reply_and_release_reach_the_resident_and_pause_the_assistant(harne
         assert after["messages"][0]["text"] == "助手回答：谢谢"
         _, inbox = await h.page("/staff/handoffs")
         assert "我要找工作人员" not in inbox and "家里着火了" in inbox
-        assert h.console.handoff(urgent)["status"] == "waiting"
+        assert h.store.handoffs.get(urgent)["status"] == "waiting"
         stream.close()
 
     harness(scenario)
@@ -247,19 +247,19 @@ def test_a_reply_sent_while_the_resident_is_away_arrives_at_the_next_visit(harne
     async def scenario(h):
         await h.client.get("/")
         conversation = f"web-{h.resident_id()}"
-        handoff = h.store.create_handoff(
+        handoff = h.store.handoffs.create(
             conversation_id=conversation, channel="web", reason="failed_twice", text="听不懂"
         )
         await h.login("wang")
         await h.post(f"/staff/handoffs/{handoff}/take", {})
         await h.post(f"/staff/handoffs/{handoff}/reply", {"text": "请问您具体想办什么？"})
         await asyncio.sleep(0.5)  # the poller ran: nobody to deliver to
-        assert len(h.store.requests.pending_notifications("web", conversation)) == 2
+        assert len(h.store.notifications.pending("web", conversation)) == 2
         stream = await h.client.get("/api/events")
         events = await read_events(stream, 2)
         assert [e["text"] for e in events][-1] == "请问您具体想办什么？"
         # Not delivered until the page says it showed them (a write can vanish into a closed tab).
-        assert len(h.store.requests.pending_notifications("web", conversation)) == 2
+        assert len(h.store.notifications.pending("web", conversation)) == 2
         stream.close()
         again = await h.client.get("/api/events")  # the next page gets them again
         events = await read_events(again, 2)
@@ -269,7 +269,7 @@ def test_a_reply_sent_while_the_resident_is_away_arrives_at_the_next_visit(harne
         assert (await stranger.json())["acknowledged"] == 0  # only the resident's own
         acked = await h.client.post("/api/ack", json={"ids": [e["id"] for e in events]})
         assert (await acked.json())["acknowledged"] == 2
-        assert h.store.requests.pending_notifications("web", conversation) == []
+        assert h.store.notifications.pending("web", conversation) == []
         form = await h.client.post("/api/ack", data="ids=1")
         assert form.status == 415
         again.close()
@@ -279,7 +279,7 @@ def test_a_reply_sent_while_the_resident_is_away_arrives_at_the_next_visit(harne
 
 def test_taking_over_when_rasa_is_down_warns_the_staff_member(harness):
     async def scenario(h):
-        handoff = h.store.create_handoff(
+        handoff = h.store.handoffs.create(
             conversation_id="web-down", channel="web", reason="asked", text="人工"
         )
         h.rasa.up = False
@@ -362,8 +362,8 @@ def test_csv_export_is_masked_and_safe_for_spreadsheets(harness):
 
 def test_statistics_page_draws_charts_on_the_server(harness):
     async def scenario(h):
-        h.store.record_rating(conversation_id="web-s", channel="web", question="q", answer="a", rating="up")
-        h.store.record_rating(
+        h.store.ratings.record(conversation_id="web-s", channel="web", question="q", answer="a", rating="up")
+        h.store.ratings.record(
             conversation_id="web-s", channel="web", question="助餐在哪", answer="a", rating="down"
         )
         make_request(h, "web-s")
@@ -390,9 +390,9 @@ def test_admin_manages_accounts_from_the_console(harness):
             {"action": "create", "username": "zhao", "password": "a long enough password", "role": "staff"},
         )
         assert made.status == 302
-        assert h.console.authenticate("zhao", "a long enough password").user["role"] == "staff"
+        assert h.accounts.authenticate("zhao", "a long enough password").user["role"] == "staff"
         await h.post("/staff/users", {"action": "disable", "username": "zhao"})
-        assert h.console.authenticate("zhao", "a long enough password").user is None
+        assert h.accounts.authenticate("zhao", "a long enough password").user is None
         myself = await h.post("/staff/users", {"action": "disable", "username": "boss"})
         assert myself.status == 400 and "不能停用自己" in await myself.text()
         _, audit = await h.page("/staff/audit")

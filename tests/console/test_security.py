@@ -10,7 +10,7 @@ import pytest
 
 from bot.console.app import PREFIX, ROUTES
 from bot.console.settings import ConsoleSettings
-from community.store import IntentScore
+from community.records.review_queue import IntentScore
 from tests.console.conftest import CSRF_FIELD, PASSWORD
 
 ADMIN_ONLY = {path for method, path, handler in ROUTES if handler.role == "admin"}
@@ -115,16 +115,18 @@ def test_resident_script_is_shown_as_text_everywhere(harness):
     attack = "<script>alert(1)</script>"
 
     async def scenario(h):
-        h.store.record_unanswered(
+        h.store.review_queue.record(
             text=attack,
             channel="web",
             conversation_id="web-x1",
             reason="fallback",
             top_intents=[IntentScore("out_of_scope", 0.2)],
         )
-        handoff = h.store.create_handoff(conversation_id="web-x1", channel="web", reason="asked", text=attack)
+        handoff = h.store.handoffs.create(
+            conversation_id="web-x1", channel="web", reason="asked", text=attack
+        )
         h.rasa.events["web-x1"].append({"event": "user", "text": attack, "timestamp": 1.0})
-        from community.request_store import NewRequest
+        from community.records.requests import NewRequest
 
         request = h.store.requests.create(
             NewRequest(
@@ -245,9 +247,9 @@ def test_login_rotates_the_session_and_logout_ends_it(harness):
         first = h.client.session.cookie_jar.filter_cookies(h.client.make_url("/staff/"))["sqa_staff"].value
         await h.login("wang")
         second = h.client.session.cookie_jar.filter_cookies(h.client.make_url("/staff/"))["sqa_staff"].value
-        assert first != second and h.console.session(first) is None
+        assert first != second and h.accounts.session(first) is None
         await h.logout()
-        assert h.console.session(second) is None
+        assert h.accounts.session(second) is None
         status, _ = await h.page("/staff/handoffs", allow_redirects=False)
         assert status == 302
 

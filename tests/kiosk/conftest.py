@@ -49,7 +49,11 @@ class FakeRasa:
 class FakeHandoffStore:
     created: list[dict] = []
 
-    def create_handoff(self, **row) -> int:
+    @property
+    def handoffs(self) -> FakeHandoffStore:
+        return self
+
+    def create(self, **row) -> int:
         FakeHandoffStore.created.append(row)
         return len(FakeHandoffStore.created)
 

@@ -63,7 +63,7 @@ def test_hash_and_a_typed_number_create_a_handoff(stack, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "已转人工" in done.stdout
     speech(out, 10, 300)
-    rows = Store.from_url(f"sqlite:///{stack.var_dir / 'community.db'}").list_handoffs()
+    rows = Store.from_url(f"sqlite:///{stack.var_dir / 'community.db'}").handoffs.list()
     [row] = [r for r in rows if "13912345678" in r["text"]]
     assert row["channel"] == "kiosk" and row["conversation_id"].startswith("kiosk-")
     assert "按键：2 养老" in row["text"] and "养老服务" in row["text"]

@@ -86,16 +86,16 @@ def test_a_rating_is_stored_and_a_thumbs_down_goes_to_review(make_bot, sqlite_ur
         c.params.get("text") == texts.RATED_DOWN for c in bot.api.sent("answerCallbackQuery")
     ))
     store = Store.from_url(sqlite_url)
-    [rating] = store.list_ratings(f"tg-{CHAT}")
+    [rating] = store.ratings.list(f"tg-{CHAT}")
     assert (rating["question"], rating["answer"]) == ("老年食堂在哪", "答：老年食堂在哪")
     assert rating["rating"] == "down"
     assert rating["channel"] == "telegram"
-    assert [u["reason"] for u in store.list_unanswered()] == ["rated_down"]
+    assert [u["reason"] for u in store.review_queue.list()] == ["rated_down"]
     bot.send(callback_update(CHAT, down))
     bot.wait_for(lambda: any(
         c.params.get("text") == texts.RATED_ALREADY for c in bot.api.sent("answerCallbackQuery")
     ))
-    assert len(store.list_ratings(f"tg-{CHAT}")) == 1
+    assert len(store.ratings.list(f"tg-{CHAT}")) == 1
 
 
 def test_cancel_without_a_reply_from_the_assistant_still_says_so(make_bot):

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.telegram import pushes, texts
+from community.records.notifications import notifications
 from community.recovery import recovery_reply
-from community.request_store import notifications
 from community.settings import Settings
 from community.store import Store
 from tests.telegram.fake_api import FakeRasa, text_update
@@ -112,19 +112,19 @@ def test_a_long_answer_cut_off_by_telegram_keeps_only_the_rest(make_bot, sqlite_
 
 def test_a_row_an_earlier_run_claimed_is_resent_once_marked(make_bot, sqlite_url):
     store = Store.from_url(sqlite_url)
-    unsure = store.requests.notify("telegram", f"tg-{CHAT}", "您的申请已受理。", kind="status")
-    sure = store.requests.notify("telegram", f"tg-{CHAT}", "已经送达的通知", kind="status")
-    store.requests.notify("telegram", f"tg-{CHAT}", "新的通知", kind="status")
+    unsure = store.notifications.notify("telegram", f"tg-{CHAT}", "您的申请已受理。", kind="status")
+    sure = store.notifications.notify("telegram", f"tg-{CHAT}", "已经送达的通知", kind="status")
+    store.notifications.notify("telegram", f"tg-{CHAT}", "新的通知", kind="status")
     # An earlier run claimed two rows and stopped: one after Telegram took it and it was marked,
     # the other before it could confirm (sent or not, nobody knows).
-    assert store.requests.claim_notification(unsure) is not None
-    assert store.requests.claim_notification(sure) is not None
-    store.requests.mark_delivered([sure])
+    assert store.notifications.claim(unsure) is not None
+    assert store.notifications.claim(sure) is not None
+    store.notifications.mark_delivered([sure])
     bot = make_bot(FakeRasa(), store=store)
     bot.wait_text("新的通知", chat_id=CHAT)
     time.sleep(0.6)  # a few more looks: nothing twice
     assert bot.api.texts(CHAT) == [texts.RESENT + "您的申请已受理。", "新的通知"]
-    assert store.requests.pending_notifications("telegram") == []
+    assert store.notifications.pending("telegram") == []
     assert [r["attempts"] for r in rows(store)] == [2, 1, 1]
 
 
@@ -132,7 +132,7 @@ def test_a_push_cut_off_by_a_stop_is_resent_marked_after_the_restart(make_bot, s
     store = Store.from_url(sqlite_url)
     bot = make_bot(FakeRasa(), store=store)
     bot.api.slow["sendMessage"] = 1.5  # Telegram has it, but its answer comes too late
-    store.requests.notify("telegram", f"tg-{CHAT}", "请明天上午来领取证明。", kind="status")
+    store.notifications.notify("telegram", f"tg-{CHAT}", "请明天上午来领取证明。", kind="status")
     bot.wait_for(lambda: [c for c in bot.api.arrived if c.method == "sendMessage"], what="the send")
     bot.run(bot.channel.stop_polling())  # stopped between sending and confirming
     [row] = rows(store)
@@ -140,7 +140,7 @@ def test_a_push_cut_off_by_a_stop_is_resent_marked_after_the_restart(make_bot, s
     bot.api.slow.clear()
     bot.run(bot.channel.start_polling())
     bot.wait_text(texts.RESENT + "请明天上午来领取证明。", chat_id=CHAT)
-    bot.wait_for(lambda: not store.requests.pending_notifications("telegram"), what="marked delivered")
+    bot.wait_for(lambda: not store.notifications.pending("telegram"), what="marked delivered")
     time.sleep(0.6)
     # The resident may have it twice (if Telegram kept the first), the second time said so.
     assert bot.api.texts(CHAT)[-1] == texts.RESENT + "请明天上午来领取证明。"
@@ -156,10 +156,10 @@ def test_a_chat_that_blocked_the_bot_holds_up_nobody_and_is_given_up_after_n_tri
     blocked, other = CHAT, CHAT + 1
     bot = make_bot(FakeRasa(), store=store, notify_max_attempts=3)
     bot.api.blocked.add(blocked)
-    first = store.requests.notify("telegram", f"tg-{blocked}", "请回电 13812345678 王先生")
-    second = store.requests.notify("telegram", f"tg-{blocked}", "第二条", kind="status")
+    first = store.notifications.notify("telegram", f"tg-{blocked}", "请回电 13812345678 王先生")
+    second = store.notifications.notify("telegram", f"tg-{blocked}", "第二条", kind="status")
     for i in range(5):  # queued after the blocked chat's: delivered at once all the same
-        store.requests.notify("telegram", f"tg-{other}", f"通知{i}", kind="status")
+        store.notifications.notify("telegram", f"tg-{other}", f"通知{i}", kind="status")
     bot.wait_for(lambda: len(bot.api.texts(other)) == 5, what="the other chat's notifications")
     gave_up = bot.wait_for(
         lambda: [r for r in rows(store) if r["gave_up_at"] is not None], timeout=20, what="given up"
@@ -184,7 +184,7 @@ def test_telegram_down_does_not_use_up_a_rows_tries(make_bot, sqlite_url):
     store = Store.from_url(sqlite_url)
     bot = make_bot(FakeRasa(), store=store, notify_max_attempts=1)
     bot.api.fail("sendMessage", 502, times=7)  # a round of six (about 16 s), and one more
-    store.requests.notify("telegram", f"tg-{CHAT}", "您的申请已办结。", kind="status")
+    store.notifications.notify("telegram", f"tg-{CHAT}", "您的申请已办结。", kind="status")
     bot.wait_text("已办结", chat_id=CHAT, timeout=60)
     bot.wait_for(lambda: rows(store)[0]["delivered_at"] is not None, what="marked delivered")
     [row] = rows(store)

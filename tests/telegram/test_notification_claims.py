@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from community.store import Store, utcnow
+from community.db import utcnow
+from community.store import Store
 
 
 @pytest.fixture()
@@ -26,74 +27,74 @@ def channel() -> str:
 
 def test_a_row_is_claimed_once_even_by_parallel_senders(store):
     ch = channel()
-    row_id = store.requests.notify(ch, "tg-1", "通知", kind="status")
+    row_id = store.notifications.notify(ch, "tg-1", "通知", kind="status")
     with ThreadPoolExecutor(8) as pool:
-        claims = list(pool.map(lambda _: store.requests.claim_notification(row_id), range(8)))
+        claims = list(pool.map(lambda _: store.notifications.claim(row_id), range(8)))
     assert len([c for c in claims if c is not None]) == 1
-    assert store.requests.due_notifications(ch) == []  # claimed: not due
-    store.requests.mark_delivered([row_id])
-    assert store.requests.claim_notification(row_id) is None
+    assert store.notifications.due(ch) == []  # claimed: not due
+    store.notifications.mark_delivered([row_id])
+    assert store.notifications.claim(row_id) is None
 
 
 def test_a_released_row_waits_and_its_conversation_waits_behind_it(store):
     ch = channel()
-    first = store.requests.notify(ch, "tg-1", "一", kind="status")
-    second = store.requests.notify(ch, "tg-1", "二", kind="status")
-    other = store.requests.notify(ch, "tg-2", "别人的", kind="status")
-    assert store.requests.claim_notification(first)["attempts"] == 1
+    first = store.notifications.notify(ch, "tg-1", "一", kind="status")
+    second = store.notifications.notify(ch, "tg-1", "二", kind="status")
+    other = store.notifications.notify(ch, "tg-2", "别人的", kind="status")
+    assert store.notifications.claim(first)["attempts"] == 1
     later = utcnow() + dt.timedelta(minutes=5)
-    assert not store.requests.release_notification(first, error="Forbidden", retry_at=later, max_attempts=3)
-    assert [r["id"] for r in store.requests.due_notifications(ch)] == [other]
-    due_then = store.requests.due_notifications(ch, now=later + dt.timedelta(seconds=1))
+    assert not store.notifications.release(first, error="Forbidden", retry_at=later, max_attempts=3)
+    assert [r["id"] for r in store.notifications.due(ch)] == [other]
+    due_then = store.notifications.due(ch, now=later + dt.timedelta(seconds=1))
     assert [r["id"] for r in due_then] == [first, second, other]
-    assert [r["text"] for r in store.requests.pending_notifications(ch)] == ["一", "二", "别人的"]
+    assert [r["text"] for r in store.notifications.pending(ch)] == ["一", "二", "别人的"]
 
 
 def test_counted_tries_give_a_row_up_uncounted_ones_do_not(store):
     ch = channel()
-    row_id = store.requests.notify(ch, "tg-1", "通知", kind="status")
+    row_id = store.notifications.notify(ch, "tg-1", "通知", kind="status")
     for _ in range(5):  # the channel was down: these do not count
-        assert store.requests.claim_notification(row_id) is not None
-        released = store.requests.release_notification(
+        assert store.notifications.claim(row_id) is not None
+        released = store.notifications.release(
             row_id, error="NetworkError", counted=False, max_attempts=2
         )
         assert not released
-    assert store.requests.claim_notification(row_id)["attempts"] == 1
-    assert not store.requests.release_notification(row_id, error="Forbidden", max_attempts=2)
-    assert store.requests.claim_notification(row_id)["attempts"] == 2
-    assert store.requests.release_notification(row_id, error="Forbidden", max_attempts=2)  # given up
-    assert store.requests.pending_notifications(ch) == [] and store.requests.due_notifications(ch) == []
-    assert store.requests.claim_notification(row_id) is None
+    assert store.notifications.claim(row_id)["attempts"] == 1
+    assert not store.notifications.release(row_id, error="Forbidden", max_attempts=2)
+    assert store.notifications.claim(row_id)["attempts"] == 2
+    assert store.notifications.release(row_id, error="Forbidden", max_attempts=2)  # given up
+    assert store.notifications.pending(ch) == [] and store.notifications.due(ch) == []
+    assert store.notifications.claim(row_id) is None
 
 
 def test_claims_left_by_an_earlier_run_are_recovered_for_resending(store):
     ch = channel()
-    unsure = store.requests.notify(ch, "tg-1", "不确定", kind="status")
-    done = store.requests.notify(ch, "tg-1", "已送达", kind="status")
-    untouched = store.requests.notify(ch, "tg-1", "没动过", kind="status")
-    store.requests.claim_notification(unsure)
-    store.requests.claim_notification(done)
-    store.requests.mark_delivered([done])
-    assert store.requests.recover_claims(ch) == 1
-    due = store.requests.due_notifications(ch)
+    unsure = store.notifications.notify(ch, "tg-1", "不确定", kind="status")
+    done = store.notifications.notify(ch, "tg-1", "已送达", kind="status")
+    untouched = store.notifications.notify(ch, "tg-1", "没动过", kind="status")
+    store.notifications.claim(unsure)
+    store.notifications.claim(done)
+    store.notifications.mark_delivered([done])
+    assert store.notifications.recover_claims(ch) == 1
+    due = store.notifications.due(ch)
     assert [(r["id"], r["resend"]) for r in due] == [(unsure, True), (untouched, False)]
 
 
 def test_answers_are_a_notification_kind(store):
     ch = channel()
-    store.requests.notify(ch, "tg-1", "sealed:xyz", kind="answer")
-    assert [r["kind"] for r in store.requests.pending_notifications(ch)] == ["answer"]
+    store.notifications.notify(ch, "tg-1", "sealed:xyz", kind="answer")
+    assert [r["kind"] for r in store.notifications.pending(ch)] == ["answer"]
 
 
 def test_a_row_queued_after_its_conversation_started_waiting_waits_too(store):
     ch = channel()
-    first = store.requests.notify(ch, "tg-1", "一", kind="status")
-    store.requests.claim_notification(first)
+    first = store.notifications.notify(ch, "tg-1", "一", kind="status")
+    store.notifications.claim(first)
     later = utcnow() + dt.timedelta(minutes=5)
-    store.requests.release_notification(first, error="Forbidden", retry_at=later, max_attempts=3)
-    newer = store.requests.notify(ch, "tg-1", "后来的", kind="status")  # queued while it waits
-    assert store.requests.due_notifications(ch) == []
-    assert store.requests.claim_notification(first) is not None  # while one is claimed, too
-    assert store.requests.due_notifications(ch, now=later + dt.timedelta(seconds=1)) == []
-    store.requests.mark_delivered([first])
-    assert [r["id"] for r in store.requests.due_notifications(ch)] == [newer]
+    store.notifications.release(first, error="Forbidden", retry_at=later, max_attempts=3)
+    newer = store.notifications.notify(ch, "tg-1", "后来的", kind="status")  # queued while it waits
+    assert store.notifications.due(ch) == []
+    assert store.notifications.claim(first) is not None  # while one is claimed, too
+    assert store.notifications.due(ch, now=later + dt.timedelta(seconds=1)) == []
+    store.notifications.mark_delivered([first])
+    assert [r["id"] for r in store.notifications.due(ch)] == [newer]

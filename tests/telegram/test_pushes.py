@@ -8,8 +8,9 @@ import time
 import pytest
 
 from bot.telegram import pushes, texts
+from community.records.notifications import notifications
+from community.records.requests import NewRequest
 from community.recovery import recovery_reply
-from community.request_store import NewRequest, notifications
 from community.settings import Settings
 from community.store import Store
 from tests.telegram.fake_api import FakeRasa, text_update
@@ -27,7 +28,7 @@ def report(chat: int, title: str = "楼道灯不亮", kind: str = "report") -> N
 
 
 def pending(store: Store) -> list[dict]:
-    return store.requests.pending_notifications("telegram")
+    return store.notifications.pending("telegram")
 
 
 def test_a_status_change_and_the_report_acknowledgement_reach_the_chat_on_postgresql(make_bot, pg_url):
@@ -55,7 +56,7 @@ def test_a_staff_reply_is_pushed_and_spoken_when_voice_is_on(make_bot, sqlite_ur
     bot.send(text_update(CHAT, "/voice"))
     bot.wait_text(texts.VOICE_ON, chat_id=CHAT)
     store = Store.from_url(sqlite_url)
-    store.requests.notify("telegram", f"tg-{CHAT}", "您反映的路灯问题已派人维修，电话 010-8765-4311。")
+    store.notifications.notify("telegram", f"tg-{CHAT}", "您反映的路灯问题已派人维修，电话 010-8765-4311。")
     call = bot.wait_text("路灯问题", chat_id=CHAT)
     assert call.params["text"] == "【社区工作人员回复】\n您反映的路灯问题已派人维修，电话 010-8765-4311。"
     voice = bot.wait_for(lambda: bot.api.sent("sendVoice", CHAT), what="the spoken staff reply")[0]
@@ -69,7 +70,7 @@ def test_a_429_during_a_push_is_waited_out_and_the_message_delivered_once(make_b
     bot = make_bot(FakeRasa())
     store = Store.from_url(sqlite_url)
     bot.api.fail("sendMessage", 429, retry_after=1)
-    store.requests.notify("telegram", f"tg-{CHAT}", "请明天上午来社区领取证明。")
+    store.notifications.notify("telegram", f"tg-{CHAT}", "请明天上午来社区领取证明。")
     call = bot.wait_text("领取证明", chat_id=CHAT)
     [refused] = [c for c in bot.api.calls if c.status == 429]
     assert call.at - refused.at >= 0.95  # Telegram's retry_after was honoured
@@ -82,7 +83,7 @@ def test_5xx_during_a_push_is_retried(make_bot, sqlite_url):
     bot = make_bot(FakeRasa())
     store = Store.from_url(sqlite_url)
     bot.api.fail("sendMessage", 502, times=2)
-    store.requests.notify("telegram", f"tg-{CHAT}", "已安排网格员上门。", kind="status")
+    store.notifications.notify("telegram", f"tg-{CHAT}", "已安排网格员上门。", kind="status")
     bot.wait_text("网格员", chat_id=CHAT)
     assert [c.status for c in bot.api.calls if c.method == "sendMessage"] == [502, 502, 200]
     bot.wait_for(lambda: not pending(store), what="the notification marked delivered")
@@ -97,10 +98,10 @@ def test_a_refused_push_stays_queued_and_a_long_one_is_resumed_not_repeated(
     long_reply = "\n".join(f"第{i}条：" + "请携带材料" * 40 for i in range(30))  # about 6,000 characters
     # Telegram takes the first part and then refuses (a 400), and then refuses the next row too.
     bot.api.slow["sendMessage"] = 0.3
-    store.requests.notify("telegram", f"tg-{CHAT}", long_reply)
+    store.notifications.notify("telegram", f"tg-{CHAT}", long_reply)
     bot.wait_for(lambda: bot.api.sent("sendMessage", CHAT), what="the first part")
     bot.api.fail("sendMessage", 400)
-    store.requests.notify("telegram", f"tg-{CHAT}", "第二条通知。", kind="status")
+    store.notifications.notify("telegram", f"tg-{CHAT}", "第二条通知。", kind="status")
     bot.wait_text("第二条通知", chat_id=CHAT, timeout=20)
     sent = bot.api.texts(CHAT)
     assert sent[-1] == "第二条通知。"  # after the long one: order kept
@@ -118,7 +119,7 @@ def test_a_push_never_cuts_into_an_answer(make_bot, sqlite_url):
     store = Store.from_url(sqlite_url)
     bot.send(text_update(CHAT, "全部服务"))
     bot.wait_for(lambda: bot.api.sent("sendMessage", CHAT), what="the first part of the answer")
-    store.requests.notify("telegram", f"tg-{CHAT}", "您的申请已受理。", kind="status")
+    store.notifications.notify("telegram", f"tg-{CHAT}", "您的申请已受理。", kind="status")
     bot.wait_text("已受理", chat_id=CHAT)
     sent = bot.api.texts(CHAT)
     assert len(sent) == 4 and sent[-1] == "您的申请已受理。"
@@ -128,9 +129,9 @@ def test_a_push_never_cuts_into_an_answer(make_bot, sqlite_url):
 def test_pushes_to_other_channels_are_left_alone_and_bad_conversations_given_up(make_bot, sqlite_url):
     bot = make_bot(FakeRasa())
     store = Store.from_url(sqlite_url)
-    store.requests.notify("webchat", "web-abc", "网页上的通知")
-    store.requests.notify("telegram", "not-a-chat", "无法投递")
-    store.requests.notify("telegram", f"tg-{CHAT}", "给居民的通知", kind="status")
+    store.notifications.notify("webchat", "web-abc", "网页上的通知")
+    store.notifications.notify("telegram", "not-a-chat", "无法投递")
+    store.notifications.notify("telegram", f"tg-{CHAT}", "给居民的通知", kind="status")
     bot.wait_text("给居民的通知", chat_id=CHAT)
     time.sleep(0.5)
     assert bot.api.texts() == ["给居民的通知"]
@@ -142,7 +143,7 @@ def test_pushes_to_other_channels_are_left_alone_and_bad_conversations_given_up(
             .where(notifications.c.conversation_id == "not-a-chat")
         ).all()
     assert error == "not-a-telegram-chat" and gave_up is not None
-    assert [n["text"] for n in store.requests.pending_notifications("webchat")] == ["网页上的通知"]
+    assert [n["text"] for n in store.notifications.pending("webchat")] == ["网页上的通知"]
 
 
 def test_pushes_stop_with_the_application_and_resume_after_a_restart(make_bot, sqlite_url):
@@ -151,7 +152,7 @@ def test_pushes_stop_with_the_application_and_resume_after_a_restart(make_bot, s
     bot.run(bot.channel.stop_polling())
     assert not bot.channel.pushes.running
     store = Store.from_url(sqlite_url)
-    store.requests.notify("telegram", f"tg-{CHAT}", "停机时排队的通知", kind="status")
+    store.notifications.notify("telegram", f"tg-{CHAT}", "停机时排队的通知", kind="status")
     time.sleep(0.5)
     assert not bot.api.texts() and len(pending(store)) == 1
     bot.run(bot.channel.start_polling())  # a restart: the queued message goes out
@@ -165,7 +166,7 @@ def test_a_staff_reply_is_not_held_up_while_the_assistant_is_down(make_bot, sqli
     store = Store.from_url(sqlite_url)
     bot.send(text_update(CHAT, "我想办居住证明"))
     bot.wait_text("系统正在恢复", chat_id=CHAT)
-    store.requests.notify("telegram", f"tg-{CHAT}", "我是网格员小李，稍后给您回电话。")
+    store.notifications.notify("telegram", f"tg-{CHAT}", "我是网格员小李，稍后给您回电话。")
     bot.wait_text("网格员小李", chat_id=CHAT)
     rasa = FakeRasa()
     bot.rasa = rasa

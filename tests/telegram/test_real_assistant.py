@@ -37,7 +37,7 @@ def test_a_question_is_answered_by_the_assistant_and_can_be_rated(real_bot, pg_u
     assert up["text"] == "👍 有用"
     bot.send(callback_update(CHAT, up["callback_data"]))
     bot.wait_for(lambda: bot.api.sent("answerCallbackQuery"), what="the rating's acknowledgement")
-    [rating] = Store.from_url(pg_url, migrate=False).list_ratings(f"tg-{CHAT}")
+    [rating] = Store.from_url(pg_url, migrate=False).ratings.list(f"tg-{CHAT}")
     assert rating["rating"] == "up" and rating["question"] == "我妈八十多了想申请高龄津贴要带啥"
     assert rating["answer"] == call.params["text"]
 

@@ -1,11 +1,11 @@
-"""/myrequests with service requests stored by the real RequestStore (SQLite and PostgreSQL)."""
+"""/myrequests with service requests stored by the real store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from bot.telegram import texts
-from community.request_store import NewRequest
+from community.records.requests import NewRequest
 from community.store import Store
 from tests.telegram.fake_api import FakeRasa, markup, text_update
 
@@ -86,13 +86,11 @@ def test_no_requests_says_how_to_apply(make_bot):
 
 
 def test_while_staff_hold_the_chat_the_resident_is_told_a_person_will_answer(make_bot, sqlite_url):
-    from community.console_store import ConsoleStore
-
     store = Store.from_url(sqlite_url)
-    handoff = store.create_handoff(
+    handoff = store.handoffs.create(
         conversation_id=f"tg-{CHAT}", channel="telegram", reason="asked", text="找人工"
     )
-    ConsoleStore(store.engine).take(handoff, "wang")
+    store.handoffs.take(handoff, "wang")
     bot = make_bot(FakeRasa(lambda text: []), store=store)  # Rasa is paused: it answers nothing
     bot.send(text_update(CHAT, "我家水管爆了"))
     call = bot.wait_text(texts.HELD, chat_id=CHAT)

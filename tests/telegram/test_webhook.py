@@ -54,7 +54,7 @@ def test_the_module_in_webhook_mode_answers_posted_updates_and_refuses_a_wrong_s
         harness.wait_text("答：老年食堂在哪", chat_id=66, timeout=30)
 
         # pushed messages are delivered in webhook mode too
-        Store.from_url(f"sqlite:///{tmp_path / 'community.db'}", migrate=False).requests.notify(
+        Store.from_url(f"sqlite:///{tmp_path / 'community.db'}", migrate=False).notifications.notify(
             "telegram", "tg-66", "您的申请已受理。", kind="status"
         )
         harness.wait_text("您的申请已受理", chat_id=66, timeout=30)

@@ -191,7 +191,7 @@ def test_rasa_failing_an_emergency_still_gets_the_number_to_call_first(run):
         first = recovering_text(await response.json()).splitlines()[0]
         assert "119" in first
         assert rasa.received  # it did reach Rasa, which failed
-        [handoff] = store.list_handoffs()  # staff hear of it although Rasa could not answer
+        [handoff] = store.handoffs.list()  # staff hear of it although Rasa could not answer
         assert handoff["emergency"] and handoff["text"] == "我家煤气泄漏了"
         assert handoff["conversation_id"] == rasa.received[0]["sender"]
 
@@ -242,17 +242,17 @@ def test_ratings_go_to_the_store_and_a_thumbs_down_to_the_review_queue(run):
             "/api/rate", json={"rating": "down", "question": "怎么办低保", "answer": "暂时答不上来"})
         assert up.status == 200 and down.status == 200
         assert "工作人员" in (await down.json())["message"]
-        rows = store.list_ratings()
+        rows = store.ratings.list()
         assert [(r["rating"], r["channel"], r["question"]) for r in rows] == [
             ("up", "web", "助餐"), ("down", "web", "怎么办低保")]
         rid = client.session.cookie_jar.filter_cookies(client.make_url("/"))[COOKIE].value
         assert rows[0]["conversation_id"] == rows[1]["conversation_id"] == "web-" + rid
-        queue = store.list_unanswered()
+        queue = store.review_queue.list()
         assert queue[0]["reason"] == "rated_down" and queue[0]["text"] == "怎么办低保"
         for bad in ({"rating": "meh", "answer": "x"}, {"rating": "up", "answer": ""},
                     {"rating": "up", "answer": "x" * 6000}, {"rating": "up", "answer": 3}):
             assert (await client.post("/api/rate", json=bad)).status == 400
-        assert len(store.list_ratings()) == 2
+        assert len(store.ratings.list()) == 2
 
     run(scenario)
 
@@ -261,7 +261,7 @@ def test_the_store_is_opened_and_migrated_at_startup_from_settings(run, tmp_path
     async def scenario(client, rasa, store):
         assert store.engine.url.database == str(tmp_path / "community.db")
         await client.post("/api/rate", json={"rating": "up", "question": "q", "answer": "a"})
-        assert len(store.list_ratings()) == 1
+        assert len(store.ratings.list()) == 1
 
     run(scenario)
 

@@ -167,11 +167,12 @@ def test_rate_an_answer_and_find_it_in_the_store(page, store):
     answer = css(page, ".msg.bot .text")[-1].text
     css(page, ".msg.bot:last-child button.rate[data-rating=down]")[0].click()
     wait(page, lambda d: "谢谢您的评价" in status(d))
-    rows = [r for r in store.list_ratings() if r["question"] == "高龄津贴怎么领"]
+    rows = [r for r in store.ratings.list() if r["question"] == "高龄津贴怎么领"]
     assert rows and rows[-1]["rating"] == "down" and rows[-1]["channel"] == "web"
     assert rows[-1]["answer"].strip() == answer.strip()
     assert rows[-1]["conversation_id"] == "web-" + page.get_cookie("sqa_rid")["value"]
-    assert any(q["reason"] == "rated_down" and q["text"] == "高龄津贴怎么领" for q in store.list_unanswered())
+    queued = store.review_queue.list()
+    assert any(q["reason"] == "rated_down" and q["text"] == "高龄津贴怎么领" for q in queued)
     assert not css(page, ".msg.bot:last-child button.rate")[0].is_enabled()
 
 
@@ -298,7 +299,7 @@ def test_an_injected_inline_script_is_blocked_by_the_policy(page):
 def test_a_staff_notification_appears_without_a_reload(page, store):
     rid = page.get_cookie("sqa_rid")["value"]
     text = "您好，我是社区工作人员小王，已收到您的诉求，编号 SQ-20261129-0007。"
-    store.requests.notify("web", f"web-{rid}", text, kind="status")  # as the staff console does
+    store.notifications.notify("web", f"web-{rid}", text, kind="status")  # as the staff console does
     wait(page, lambda d: css(d, ".msg.push"), 20)
     assert "小王" in css(page, ".msg.push")[-1].text
     # Reference numbers are highlighted, and named for screen readers.
