@@ -17,7 +17,15 @@ from pathlib import Path
 
 import yaml
 
-from community.textnorm import clean_text
+from community.textnorm import (
+    FUNCTION_CHARS,
+    clean_text,
+    common_word,
+    is_hanzi,
+    normalize_aligned,
+    readings,
+    syllables,
+)
 
 DOMAINS: dict[str, str] = {
     "cert": "证明办理",
@@ -98,18 +106,148 @@ class Service:
         return f"{self.office}{self.room}"
 
 
+# Where a resident's question is: clauses end at punctuation or a space.
+_CLAUSE = re.compile(r"[^，。！？；、,.!?;\s]+")
+_QUESTION = re.compile(
+    r"[？?]|吗|么|嘛|呢|不$|没得|多少|多久|几点|哪|啥|咋|怎|什么|能不能|可不可以|是不是|有没有|要不要|如何|请问|想问|问一下|咨询"
+)
+# A question clause this short ("在哪", "要带啥", "能领吗") asks about the clause before it.
+_FOLLOW_UP_CHARS = 5
+# A message of this many clauses is a story: services named outside its question are context.
+_STORY_CLAUSES = 3
+
+
+@dataclass(frozen=True)
+class Match:
+    """A service named in a message: by its characters, or by how it sounds (pinyin)."""
+
+    service: Service
+    start: int
+    end: int
+    alias: str
+    by_sound: bool = False
+
+    @property
+    def strong(self) -> bool:
+        """Three characters or more: specific enough to overrule the intent classifier."""
+        return self.end - self.start >= 3
+
+
 @dataclass
 class Catalogue:
     services: list[Service]
     titles: dict[str, str] = field(default_factory=dict)
     _by_id: dict[str, Service] = field(default_factory=dict, repr=False)
     _aliases: list[tuple[str, Service]] = field(default_factory=list, repr=False)
+    _sounds: dict[str, list[tuple[str, tuple[str, ...], Service]]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._by_id = {s.id: s for s in self.services}
         pairs = [(clean_text(a).lower(), s) for s in self.services for a in (s.name, *s.aliases)]
         # Longest names first, so "无犯罪记录证明" wins over "证明".
         self._aliases = sorted((p for p in pairs if p[0]), key=lambda p: -len(p[0]))
+
+    def _sound_index(self) -> dict[str, list[tuple[str, tuple[str, ...], Service]]]:
+        """Aliases written in Chinese characters, by the (fuzzy) pinyin of their first syllable."""
+        if self._sounds is None:
+            index: dict[str, list[tuple[str, tuple[str, ...], Service]]] = {}
+            for alias, service in self._aliases:
+                if len(alias) >= 2 and all(is_hanzi(c) for c in alias):
+                    sounds = syllables(alias)
+                    index.setdefault(sounds[0], []).append((alias, sounds, service))
+            self._sounds = index
+        return self._sounds
+
+    def matches(self, text: str) -> list[Match]:
+        """Every service named in ``text``, without overlaps, in reading order.
+
+        Names and aliases are found by their characters first (longest first), then by their
+        pinyin, for what speech recognition and pinyin input write instead (高领津贴, 残疾正,
+        失业等级, 托于, 议苗): toneless, zh/z, ch/c, sh/s and -ng/-n alike (southern accents),
+        and at least half of the characters the same, so a sound-alike word is not taken for a
+        service."""
+        haystack = normalize_aligned(text).lower()
+        taken = [False] * len(haystack)
+        found: list[Match] = []
+        for alias, service in self._aliases:
+            start = haystack.find(alias)
+            while start != -1:
+                end = start + len(alias)
+                if not any(taken[start:end]):
+                    taken[start:end] = [True] * len(alias)
+                    found.append(Match(service, start, end, alias))
+                start = haystack.find(alias, start + 1)
+        if not all(taken):
+            found += self._sound_matches(haystack, taken)
+        return sorted(found, key=lambda m: m.start)
+
+    def _sound_matches(self, haystack: str, taken: list[bool]) -> list[Match]:
+        index = self._sound_index()
+        heard = readings(haystack)
+        candidates: list[tuple[int, int, str, Service]] = []
+        for i, options in enumerate(heard):
+            if taken[i]:
+                continue
+            for option in options:
+                for alias, sounds, service in index.get(option, ()):
+                    end = i + len(sounds)
+                    if end > len(haystack) or any(taken[i:end]):
+                        continue
+                    if not all(sounds[k] in heard[i + k] for k in range(len(sounds))):
+                        continue
+                    span = haystack[i:end]
+                    same = sum(a == b for a, b in zip(alias, span))
+                    if same * 2 < len(alias) or same == len(alias):
+                        continue
+                    if len(span) == 2 and (common_word(span) or FUNCTION_CHARS & set(span)):
+                        continue  # 法院 is a word of its own, not 法援; 管饭不 is not 饭补
+                    if (i > 0 and common_word(haystack[i - 1 : i + 1])) or (
+                        end < len(haystack) and common_word(haystack[end - 1 : end + 1])
+                    ):
+                        continue  # it cuts through a word: 领工资 is not 零工
+                    candidates.append((-len(alias), i, alias, service))
+        found: list[Match] = []
+        for negative_length, start, alias, service in sorted(candidates):
+            end = start - negative_length
+            if not any(taken[start:end]):
+                taken[start:end] = [True] * (end - start)
+                found.append(Match(service, start, end, alias, by_sound=True))
+        return found
+
+    def asked(self, text: str) -> list[Match]:
+        """The services the resident asks about: those named in the question, not in the story
+        around it ("上个月办完高龄津贴……日间照料要交钱吗" asks about 日间照料). Two questions in one
+        message ("残疾证怎么办 两项补贴能一起申请吗", "高龄津贴和助餐怎么办") give two services."""
+        haystack = normalize_aligned(text).lower()
+        found = self.matches(haystack)
+        if not found:
+            return []
+        clauses = [(m.start(), m.end()) for m in _CLAUSE.finditer(haystack)]
+        if not clauses:
+            return found
+
+        def inside(span: tuple[int, int]) -> list[Match]:
+            return [m for m in found if span[0] <= m.start < span[1]]
+
+        def is_question(span: tuple[int, int]) -> bool:
+            return bool(_QUESTION.search(haystack[span[0] : span[1]]))
+
+        questions = [i for i, c in enumerate(clauses) if is_question(c)]
+        if not questions:  # statements only ("5栋楼道的路灯坏了"): the last service named
+            last = max(i for i, c in enumerate(clauses) if inside(c))
+            return _distinct(inside(clauses[last]))
+        i = questions[-1]
+        while not inside(clauses[i]) and i > 0 and clauses[i][1] - clauses[i][0] <= _FOLLOW_UP_CHARS:
+            i -= 1  # "社区有老年食堂吗 在哪": the follow-up asks about the clause before
+        asked = inside(clauses[i])
+        if not asked:
+            if len(clauses) >= _STORY_CLAUSES:
+                return []  # a story whose question names no service: the story is context
+            return _distinct(found[-1:])
+        earlier = [q for q in questions if q < i and inside(clauses[q])]
+        if earlier and len(_distinct(asked)) == 1:
+            asked = inside(clauses[earlier[-1]]) + asked  # two questions, one message
+        return _distinct(asked)
 
     def __len__(self) -> int:
         return len(self.services)
@@ -127,7 +265,8 @@ class Catalogue:
         return self.titles.get(domain) or DOMAINS.get(domain, domain)
 
     def find(self, text: str, domain: str | None = None) -> Service | None:
-        """The service whose name or alias appears in ``text`` (longest match first)."""
+        """The service whose name or alias appears in ``text`` (longest match first), or,
+        failing that, sounds like it does (pinyin)."""
         if not text:
             return None
         if text in self._by_id:
@@ -136,7 +275,18 @@ class Catalogue:
         for alias, service in self._aliases:
             if alias in haystack and (domain is None or service.domain == domain):
                 return service
-        return None
+        heard = [m for m in self.matches(haystack) if domain is None or m.service.domain == domain]
+        return max(heard, key=lambda m: m.end - m.start).service if heard else None
+
+
+def _distinct(found: list[Match]) -> list[Match]:
+    seen: set[str] = set()
+    kept = []
+    for match in found:
+        if match.service.id not in seen:
+            seen.add(match.service.id)
+            kept.append(match)
+    return kept
 
 
 def _require_text(data: dict, key: str, file: str, entry: str, allow_empty: bool = False) -> str:

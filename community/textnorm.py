@@ -105,3 +105,64 @@ def input_problem(text: str | None, max_chars: int = MAX_MESSAGE_CHARS) -> Input
     if all(_is_symbolic(c) for c in cleaned):
         return InputProblem.EMOJI_ONLY
     return InputProblem.NO_CHINESE
+
+
+# -- how it sounds ---------------------------------------------------------------------------
+# Speech recognition and pinyin input write a word that sounds the same (高领津贴 for 高龄津贴);
+# residents with a southern accent merge zh/z, ch/c, sh/s and -ng/-n. pypinyin gives the
+# readings; these fold them together. No tones: recognisers and typists get them wrong first.
+_RETROFLEX = re.compile(r"^([zcs])h")
+_VELAR_NASAL = re.compile(r"([aeiu])ng$")
+
+
+def fuzzy_syllable(syllable: str) -> str:
+    return _VELAR_NASAL.sub(r"\1n", _RETROFLEX.sub(r"\1", syllable.lower()))
+
+
+def is_hanzi(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
+
+
+def syllables(word: str) -> tuple[str, ...]:
+    """The fuzzy pinyin of a word, one syllable per character, read in context (银行: yin hang)."""
+    from pypinyin import lazy_pinyin
+
+    return tuple(fuzzy_syllable(s) for s in lazy_pinyin(word, errors=lambda rest: list(rest)))
+
+
+@functools.lru_cache(maxsize=8192)
+def _default_reading(char: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    return fuzzy_syllable(lazy_pinyin(char)[0])
+
+
+def readings(text: str) -> list[frozenset[str]]:
+    """For each character of ``text``: its fuzzy reading in context and its usual reading
+    (银行: hang and xing for 行). Rare readings are left out: they only make false matches."""
+    from pypinyin import lazy_pinyin
+
+    in_context = lazy_pinyin(text, errors=lambda rest: list(rest))
+    if len(in_context) != len(text):  # never expected; read each character alone
+        in_context = [_default_reading(c) if is_hanzi(c) else c for c in text]
+    return [
+        frozenset((fuzzy_syllable(s), _default_reading(c))) if is_hanzi(c) else frozenset((c,))
+        for c, s in zip(text, in_context)
+    ]
+
+
+# A sound-alike is not a service when it cuts through a common word (领工资 is not 零工).
+COMMON_WORD_FREQ = 50
+
+
+def common_word(word: str) -> bool:
+    """Whether ``word`` is a common word in jieba's dictionary."""
+    import jieba
+
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(word, 0) >= COMMON_WORD_FREQ
+
+
+# Particles and pronouns: a two-character sound-alike containing one is a sentence, not a
+# service name (管饭不 is not 饭补).
+FUNCTION_CHARS = frozenset("不了的吗呢吧啊呀是在有我你他她它们个和就也都还")

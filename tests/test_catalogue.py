@@ -103,3 +103,32 @@ def test_check_command_exits_non_zero_on_a_broken_catalogue(broken_copy):
     )
     assert result.returncode == 2
     assert "volunteer.yml" in result.stderr and "'hours'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text, service_id",
+    [("高领津贴怎么领", "elderly_allowance_age"), ("残疾正怎么办", "disability_support_certificate"),
+     ("失业等级在哪办", "employment_unemployment_registration"), ("托于机构在哪里", "childcare_nursery_toddler"),
+     ("時間銀航怎么存", "volunteer_signup_points"), ("我想当自愿者", "volunteer_signup_register")],
+)
+def test_services_are_matched_by_how_they_sound(catalogue, text, service_id):
+    [match] = catalogue.asked(text)
+    assert match.service.id == service_id and match.by_sound
+
+
+@pytest.mark.parametrize("text", ["老板不给我领工资", "夫妻闹离婚社区能调解吗 还是要去法院", "暑托班中不中 中午管饭不"])
+def test_a_sound_alike_word_is_not_a_service(catalogue, text):
+    assert not [m for m in catalogue.matches(text) if m.by_sound]
+
+
+def test_the_question_not_the_story_decides_the_service(catalogue):
+    story = "上个月刚给我爸办完高龄津贴，挺顺利的，这个月他想白天去驿站待着，日间照料中心要自己交钱吗"
+    assert [m.service.id for m in catalogue.asked(story)] == ["elderly_daycare_center"]
+    assert [m.service.id for m in catalogue.asked("社区有老年食堂吗 在哪")] == ["elderly_meal_canteen"]
+
+
+def test_two_questions_in_one_message_name_two_services(catalogue):
+    ids = [m.service.id for m in catalogue.asked("残疾证怎么办 两项补贴能一起申请吗")]
+    assert ids == ["disability_support_certificate", "disability_support_allowance"]
+    ids = [m.service.id for m in catalogue.asked("高龄津贴和助餐怎么办")]
+    assert ids == ["elderly_allowance_age", "elderly_meal_canteen"]
