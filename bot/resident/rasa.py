@@ -51,9 +51,11 @@ class RasaClient:
         token: str = "",
         session: aiohttp.ClientSession | None = None,
         timeout: float = 30.0,
+        action_health_url: str = "",
     ) -> None:
         self.url = url.rstrip("/")
         self.token = token
+        self.action_health_url = action_health_url  # the action server's /health ("": not checked)
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._session = session
         self._owns_session = session is None
@@ -62,7 +64,10 @@ class RasaClient:
     def from_settings(
         cls, settings: Settings, session: aiohttp.ClientSession | None = None, timeout: float = 30.0
     ) -> RasaClient:
-        return cls(settings.rasa_url, token=settings.rasa_auth_token, session=session, timeout=timeout)
+        return cls(
+            settings.rasa_url, token=settings.rasa_auth_token, session=session, timeout=timeout,
+            action_health_url=settings.action_url.rsplit("/", 1)[0] + "/health",
+        )
 
     async def __aenter__(self) -> RasaClient:
         return self
@@ -87,6 +92,21 @@ class RasaClient:
         if not isinstance(answer, list):
             raise RasaUnavailable("rasa-bad-answer", "the REST channel did not answer with a list")
         return [m for m in answer if isinstance(m, dict)]
+
+    async def actions_up(self) -> bool:
+        """Whether Rasa's action server answers its health check (True when none is set): an
+        empty answer while it is down means the assistant is unavailable, not silent."""
+        if not self.action_health_url:
+            return True
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            async with self._session.get(
+                self.action_health_url, timeout=aiohttp.ClientTimeout(total=5)
+            ) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            return False
 
     # -- the HTTP API ---------------------------------------------------------------------------
     async def parse(self, text: str) -> dict[str, Any]:

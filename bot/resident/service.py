@@ -6,7 +6,9 @@ protocol into calls here and the results back into its own UI, and nothing else.
 * :meth:`ResidentService.ask`: a message to the assistant. Never nothing comes back: while staff
   hold the conversation the answer says so (``held``); while the assistant can't answer (Rasa
   restarting, an action failing) the resident hears that it is recovering, an emergency gets
-  119/110/120 first and still reaches the staff inbox.
+  119/110/120 first and still reaches the staff inbox. ``unavailable`` says when asking again
+  later may be answered (Rasa or its action server down): a channel that keeps messages (Telegram)
+  asks again, and says :meth:`ResidentService.recovery` to what arrives meanwhile.
 * :meth:`ResidentService.hear`: voice in (decode → silence check → recognise → normalise), with
   typed :class:`~voice.errors.VoiceError` codes the channel words for its residents.
 * :meth:`ResidentService.with_staff`: one meaning everywhere: a staff member holds the
@@ -58,6 +60,9 @@ class Answer:
     messages: list[dict[str, Any]] = field(default_factory=list)  # text, buttons, references
     held: bool = False  # staff hold (or will take) the conversation: the assistant is silent
     recovering: bool = False  # the assistant could not answer; ``messages`` says so
+    # Rasa or its action server is down: asked again later, the same message may be answered
+    # (a channel that keeps messages, like Telegram, does that; the others just say recovering).
+    unavailable: bool = False
 
     @property
     def text(self) -> str:
@@ -90,28 +95,37 @@ class ResidentService:
         self._keeper: HandoffKeeper | None = None
 
     # -- asking ---------------------------------------------------------------------------------
-    async def ask(self, sender: str, text: str, channel: str, **metadata: str) -> Answer:
-        """The assistant's answer to ``text``; see the module's docstring."""
+    async def ask(self, sender: str, text: str, channel: str, *, said: str = "", **metadata: str) -> Answer:
+        """The assistant's answer to ``text``; see the module's docstring. ``said``: what the
+        resident wrote or tapped when ``text`` is a button's payload (for the recovery reply)."""
         try:
-            messages: list[dict[str, Any]] | None = await self.rasa.send(
-                sender, text, {"channel": channel, **metadata}
-            )
+            messages = await self.rasa.send(sender, text, {"channel": channel, **metadata})
         except RasaUnavailable as err:
             log.warning("Rasa could not answer (%s)", err.code)
-            messages = None
-        if messages and shows_something(messages):
+            return await self.recovery(sender, said or text, channel)
+        if shows_something(messages):
             return Answer([{**m, "references": references(str(m.get("text") or ""))} for m in messages])
-        if messages is not None and await self.with_staff(sender):
+        if await self.with_staff(sender):
             return Answer(messages, held=True)
-        if messages is not None:
+        if await self.rasa.actions_up():
             log.warning("Rasa answered nothing; the resident is told the system is recovering")
-        elif looks_like_emergency(text):
-            # Rasa is away: the emergency still reaches staff (the store, or the outbox meanwhile).
+            return self._recovering(said or text)
+        log.warning("the action server is down; the resident is told the system is recovering")
+        return self._recovering(said or text, unavailable=True)
+
+    async def recovery(self, sender: str, text: str, channel: str) -> Answer:
+        """The answer while Rasa can't be reached: the recovery reply, and an emergency reaches
+        staff now (the store, or the outbox meanwhile). For a message a channel keeps to ask
+        again later, too."""
+        if looks_like_emergency(text):
             await self.keeper().keep(
                 conversation_id=sender, channel=channel, reason="emergency", text=text, emergency=True
             )
+        return self._recovering(text, unavailable=True)
+
+    def _recovering(self, text: str, unavailable: bool = False) -> Answer:
         reply = recovery_reply(text, self.settings.community_phone)
-        return Answer([{"text": reply.text, "references": []}], recovering=True)
+        return Answer([{"text": reply.text, "references": []}], recovering=True, unavailable=unavailable)
 
     def keeper(self) -> HandoffKeeper:
         """Handoffs from this process, opened on first use (with a flusher for what it keeps)."""
@@ -137,6 +151,10 @@ class ResidentService:
     @property
     def can_hear(self) -> bool:
         return self.recognizer is not None
+
+    @property
+    def can_speak(self) -> bool:
+        return self.synthesizer is not None
 
     async def hear(
         self, audio: bytes, *, max_seconds: float, max_bytes: int, timeout: float = 30.0

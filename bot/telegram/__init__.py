@@ -1,5 +1,6 @@
 """The Telegram channel: residents talk to the assistant from their phones, by text or voice.
 
-A python-telegram-bot v22 application (long polling) that is a client of Rasa's REST channel.
-See :mod:`bot.telegram.app` for the behaviour and :mod:`bot.telegram.settings` for the variables.
+A python-telegram-bot v22 application that adapts the resident service
+(:mod:`bot.resident.service`) to Telegram. See :mod:`bot.telegram.app` for how it is wired and
+:mod:`bot.telegram.settings` for the variables.
 """

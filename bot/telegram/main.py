@@ -1,4 +1,4 @@
-"""Start-up of the Telegram front end: settings, speech engines, then long polling (the default)
+"""Start-up of the Telegram front end: settings, the store, speech engines, then long polling (the default)
 or, with ``TELEGRAM_WEBHOOK_URL``, a webhook server."""
 
 from __future__ import annotations
@@ -11,26 +11,14 @@ from telegram import Update
 from bot.telegram.app import TelegramChannel
 from bot.telegram.settings import TelegramSettings
 from community.privacy import install_log_masking
-from voice.asr import Recognizer, VoskRecognizer, find_vosk_model
+from community.sealed import Sealer
+from community.store import Store
+from voice.asr import load_recognizer
 from voice.errors import VoiceError
 from voice.settings import VoiceSettings
 from voice.tts import Pyttsx3Synthesizer, Synthesizer
 
 log = logging.getLogger("bot.telegram")
-
-
-def load_recognizer(settings: VoiceSettings) -> Recognizer | None:
-    """Vosk with the Chinese model, or None (voice messages then get a polite text reply)."""
-    path = find_vosk_model(settings.vosk_model_path)
-    if path is None:
-        where = settings.vosk_model_path
-        log.info("no Chinese Vosk model at %s: voice messages will get a text reply", where)
-        return None
-    try:
-        return VoskRecognizer(path)
-    except VoiceError as err:
-        log.warning("speech recognition is off: %s", err)
-        return None
 
 
 def load_synthesizer(settings: VoiceSettings) -> Synthesizer | None:
@@ -53,10 +41,14 @@ def main() -> int:
     # httpx logs every request URL, and the URL holds the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     voice_settings = VoiceSettings.from_env()
+    store = Store.from_url(settings.store_url)  # migrated before the first update
+    sealer = Sealer.from_env(settings.var_dir) if settings.var_dir is not None else None
     channel = TelegramChannel(
-        settings, recognizer=load_recognizer(voice_settings), synthesizer=load_synthesizer(voice_settings)
+        settings, store=store, sealer=sealer,
+        recognizer=load_recognizer(voice_settings.vosk_model_path),
+        synthesizer=load_synthesizer(voice_settings),
     )
-    application = channel.build_application()
+    application = channel.application
     try:
         if settings.webhook:
             log.info(  # the host only: a webhook path may hold a secret
@@ -68,6 +60,7 @@ def main() -> int:
             log.info("Telegram channel is running (long polling %s…)", settings.api_url)
             application.run_polling(allowed_updates=Update.ALL_TYPES, timeout=settings.poll_timeout)
     finally:
-        if channel.synthesizer is not None:
-            channel.synthesizer.close()
+        if channel.service.synthesizer is not None:
+            channel.service.synthesizer.close()
+        store.engine.dispose()
     return 0

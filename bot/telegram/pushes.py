@@ -1,13 +1,14 @@
 """Pushed messages: rows of the ``notifications`` table delivered to Telegram chats.
 
 Other components (the staff console's handoff inbox, request status changes, the 接诉即办
-acknowledgement) queue notifications with :class:`community.records.notifications.Notifications`, and
-the channel itself keeps there the answers Telegram would not take while it was down (kind
+acknowledgement) queue notifications with :class:`community.records.notifications.Notifications`,
+and the channel itself keeps there the answers Telegram would not take while it was down (kind
 ``answer``). A :class:`PushPump` started with the application looks at the table every
-``interval`` seconds and delivers the due rows of channel "telegram":
+``interval`` seconds and hands the due rows of channel "telegram" to ``send`` (the channel's
+:meth:`~bot.telegram.delivery.Delivery.notification`):
 
 * per chat, in the order they were queued, one delivery task per chat at a time, and never in
-  the middle of an answer being sent to that chat (see :meth:`TelegramChannel.push_notification`);
+  the middle of an answer being sent to that chat (``send`` holds the chat's send lock);
 * each row is claimed in the store before it is sent (one more attempt, counted there) and
   marked delivered as soon as Telegram accepted all of its text. A row Telegram accepted is
   never sent again by this process, even when marking it delivered fails for a while (it is
@@ -28,21 +29,24 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
+from bot.telegram import texts
+from bot.telegram.chats import CHANNEL, chat_id_of
+from bot.telegram.retry import with_retry
+from bot.telegram.settings import TelegramSettings
 from community.db import utcnow
 from community.privacy import mask_text
+from community.records.notifications import Notifications
 from community.sealed import is_sealed
-
-if TYPE_CHECKING:
-    from bot.telegram.app import TelegramChannel
-    from community.records.notifications import Notifications
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
+Send = Callable[[int, dict[str, Any]], Awaitable[None]]  # (chat id, row): returns once accepted
 BATCH = 200  # rows read at one look
 REFUSED_FIRST_PAUSE = 30.0  # seconds before a row Telegram refused is tried again; doubled up to…
 REFUSED_MAX_PAUSE = 3600.0
@@ -60,13 +64,13 @@ def preview(row: dict[str, Any]) -> str:
 class PushPump:
     def __init__(
         self,
-        channel: TelegramChannel,
+        send: Send,
         notifications: Notifications,
         *,
         interval: float = 1.0,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
-        self.channel = channel
+        self.send = send
         self.notifications = notifications
         self.interval = interval
         self.max_attempts = max_attempts
@@ -151,8 +155,6 @@ class PushPump:
             )
 
     async def _chat_of(self, row: dict[str, Any]) -> int | None:
-        from bot.telegram.app import chat_id_of
-
         try:
             return chat_id_of(row["conversation_id"])
         except ValueError:
@@ -173,7 +175,7 @@ class PushPump:
             if claimed is None:  # delivered or given up meanwhile
                 continue
             try:
-                await self.channel.push_notification(chat, claimed)
+                await self.send(chat, claimed)
             except asyncio.CancelledError:  # stopping: the claim stays; the next start re-sends it
                 raise
             except (Forbidden, BadRequest) as err:  # refused: this row (and the chat's next) wait
@@ -221,3 +223,13 @@ class PushPump:
             log.warning("notification %s: claim not released yet (%s)", row_id, type(err).__name__)
             self._unreleased[row_id] = release
             return False
+
+
+async def push_text(
+    settings: TelegramSettings, conversation: int | str, text: str, *, staff: bool = True
+) -> None:
+    """Push a message to a chat from another process, without the queue (no polling needed)."""
+    body = texts.STAFF_REPLY.format(text=text) if staff else text
+    async with Bot(settings.token, base_url=settings.api_url, base_file_url=settings.file_url) as bot:
+        for part in texts.split_message(body):
+            await with_retry(lambda p=part: bot.send_message(chat_id_of(conversation), p))

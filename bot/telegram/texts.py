@@ -70,6 +70,7 @@ RESENT = "（补发）"
 # The head of an answer kept while Telegram was down, delivered when it is back.
 LATE_ANSWER = "（刚才网络中断，这是您问“{question}”的回答）"
 ONLY_TEXT_OR_VOICE = "请发文字或语音消息。"
+FAILED = "抱歉，刚才这条消息没有处理好，请再发一次，或者说“找人工”。"
 
 # Answers that are not rated: greetings, small talk and the channel's own help.
 _NOT_RATED_PREFIXES = ("您好", "不客气", "好的，再见", "好的。还有什么", "请问您想办什么事", "我还没说什么")
@@ -128,7 +129,6 @@ def clip(text: str, limit: int) -> str:
     """``text`` on one line, at most ``limit`` characters (cut with "…")."""
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
 
 
 def format_requests(rows: Sequence[dict[str, Any]], *, more: bool = False) -> str:

@@ -96,8 +96,11 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def make_bot(loop: asyncio.AbstractEventLoop, sqlite_url: str) -> Iterator[Callable[..., Harness]]:
-    """``make_bot(rasa=FakeRasa(...) | None, rasa_url=..., store=..., recognizer=..., **settings)``."""
+def make_bot(
+    loop: asyncio.AbstractEventLoop, sqlite_url: str, tmp_path: Path
+) -> Iterator[Callable[..., Harness]]:
+    """``make_bot(rasa=FakeRasa(...) | None, rasa_url=..., store=..., recognizer=..., **settings)``;
+    without a store, one at ``sqlite_url``."""
     harnesses: list[tuple[Harness, FakeTelegram, FakeRasa | None]] = []
 
     def make(
@@ -119,16 +122,19 @@ def make_bot(loop: asyncio.AbstractEventLoop, sqlite_url: str) -> Iterator[Calla
             action_health_url = action_health_url or f"{rasa.url}/health"
         options: dict[str, Any] = {
             "retry_first_delay": 0.2, "retry_max_delay": 0.5, "poll_timeout": 1, "rasa_timeout": 10,
-            "notify_interval": 0.2,
+            "notify_interval": 0.2, "var_dir": tmp_path,
             **overrides,
         }
         settings = TelegramSettings(
             token=TOKEN, api_url=f"{api.url}/bot", rasa_url=rasa_url or f"http://127.0.0.1:{free_port()}",
             action_health_url=action_health_url, store_url="" if store else sqlite_url, **options,
         )
+        channel_store = store or Store.from_url(sqlite_url)
 
         async def start() -> TelegramChannel:
-            channel = TelegramChannel(settings, store=store, recognizer=recognizer, synthesizer=synthesizer)
+            channel = TelegramChannel(
+                settings, store=channel_store, recognizer=recognizer, synthesizer=synthesizer
+            )
             await channel.start_polling()
             return channel
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bot.telegram import texts
-from bot.telegram.app import push_text
+from bot.telegram.pushes import push_text
 from bot.telegram.settings import TelegramSettings
 from community.recovery import recovery_reply
 from community.settings import Settings
@@ -256,3 +256,25 @@ def test_settings_derive_the_file_url_and_stay_off_without_a_token():
     settings = TelegramSettings.from_env({"TELEGRAM_API_URL": "http://127.0.0.1:8081/bot"})
     assert settings.file_url == "http://127.0.0.1:8081/file/bot" and not settings.enabled
     assert TelegramSettings.from_env({}).api_url == "https://api.telegram.org/bot"
+
+
+def test_a_failing_handler_is_logged_masked_and_the_resident_is_told(make_bot, monkeypatch, caplog):
+    from bot.telegram.handlers import Handlers
+
+    async def broken_help(self, update, context):  # fails inside PTB: its error handler answers
+        raise RuntimeError("请回电 13812345678")
+
+    def broken_requests(rows, more=False):  # fails in the chat's queue
+        raise RuntimeError("身份证 110101195001011234")
+
+    monkeypatch.setattr(Handlers, "on_help", broken_help)
+    monkeypatch.setattr(texts, "format_requests", broken_requests)
+    bot = make_bot(FakeRasa())
+    bot.send(text_update(CHAT, "/help"))
+    assert bot.wait_text("没有处理好").params["text"] == texts.FAILED
+    bot.send(text_update(CHAT, "/myrequests"))
+    bot.wait_for(lambda: bot.api.texts(CHAT).count(texts.FAILED) == 2, what="the second apology")
+    assert "13812345678" not in caplog.text and "138****5678" in caplog.text
+    assert "110101195001011234" not in caplog.text and "RuntimeError" in caplog.text
+    bot.send(text_update(CHAT, "你好"))
+    bot.wait_text("答：你好")  # the chat goes on

@@ -78,7 +78,7 @@ def test_start_webhook_in_process_then_stop(loop, sqlite_url):
         store_url=sqlite_url, webhook_url=f"http://127.0.0.1:{port}/hook", webhook_secret=SECRET,
         webhook_port=port, notify_interval=0.2,
     )
-    channel = TelegramChannel(settings)
+    channel = TelegramChannel(settings, store=Store.from_url(sqlite_url))
 
     async def start() -> None:
         await channel.start_webhook()

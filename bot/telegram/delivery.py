@@ -1,0 +1,176 @@
+"""Everything the channel sends to a chat, and what it does when Telegram won't take it.
+
+* Calls to the Bot API honour 429 ``retry_after`` and retry 5xx/network errors
+  (:func:`~bot.telegram.retry.with_retry`); long texts are split at line boundaries.
+* A chat's answer (all its parts and its voice version) and a pushed message never interleave:
+  both are sent holding the chat's send lock.
+* An answer Telegram would not take (it was down longer than the retries wait) is not dropped:
+  what was not sent is kept, sealed, as a notification of kind ``answer`` and delivered with the
+  pushed messages when Telegram is back (:mod:`bot.telegram.pushes`).
+* Answers are spoken too (:mod:`bot.telegram.voice`) when the resident spoke or asked for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import Bot, Message
+from telegram.error import NetworkError, RetryAfter
+
+from bot.resident.service import ResidentService
+from bot.telegram import texts, voice
+from bot.telegram.chats import CHANNEL, Chats, chat_id_of, sender_id
+from bot.telegram.keyboards import answer_keyboard
+from bot.telegram.retry import with_retry
+from community.records.notifications import Notifications
+from community.sealed import Sealer, is_sealed
+from voice.errors import VoiceError
+
+log = logging.getLogger(__name__)
+
+
+class Delivery:
+    def __init__(
+        self, bot: Bot, chats: Chats, service: ResidentService, notifications: Notifications, sealer: Sealer
+    ) -> None:
+        self.bot = bot
+        self.chats = chats
+        self.service = service
+        self.notifications = notifications
+        self.sealer = sealer  # seals the answers kept in the store
+        self._push_parts: dict[int, int] = {}  # notification id → parts Telegram already accepted
+
+    async def send_text(self, chat_id: int, text: str, reply_markup: Any = None) -> list[Message]:
+        """Send ``text`` (split at Telegram's limit); the markup goes with the last part."""
+        parts = texts.split_message(text)
+        sent = []
+        for index, part in enumerate(parts):
+            markup = reply_markup if index == len(parts) - 1 else None
+            sent.append(
+                await with_retry(lambda p=part, m=markup: self.bot.send_message(chat_id, p, reply_markup=m))
+            )
+        return sent
+
+    async def notice(self, chat_id: int, text: str) -> None:
+        """Send ``text`` now; a failure is logged (a notice is not worth keeping)."""
+        try:
+            await self.send_text(chat_id, text)
+        except Exception as err:
+            log.warning("chat %s: notice not sent: %s", chat_id, type(err).__name__)
+
+    async def locked_text(self, chat_id: int, text: str, reply_markup: Any = None) -> None:
+        """Send ``text`` holding the chat's send lock (never inside an answer or a push)."""
+        async with self.chats[chat_id].sending:
+            await self.send_text(chat_id, text, reply_markup)
+
+    async def answer(
+        self, chat_id: int, messages: list[dict[str, Any]], *, question: str, spoke: bool, rate: bool,
+        empty: str = texts.NOT_UNDERSTOOD,
+    ) -> None:
+        """Show the assistant's messages; in 长辈模式 only the first, shortened; speak them when
+        the resident spoke or chose voice replies."""
+        state = self.chats[chat_id]
+        if not messages:
+            messages = [{"text": empty}]
+        if state.elder:
+            messages = [{**messages[0], "text": texts.shorten_for_elders(str(messages[0].get("text") or ""))}]
+        async with state.sending:
+            said = []
+            for number, message in enumerate(messages):
+                text = str(message.get("text") or "").strip()
+                markup = answer_keyboard(message, question, text if rate else "")
+                parts = texts.split_message(text or "请选择：")
+                for index, part in enumerate(parts):
+                    last = index == len(parts) - 1
+                    try:
+                        await with_retry(
+                            lambda p=part, m=markup if last else None: self.bot.send_message(
+                                chat_id, p, reply_markup=m
+                            )
+                        )
+                    except (NetworkError, RetryAfter) as err:  # Telegram is down: keep the rest
+                        rest = ["\n".join(parts[index:])] + [
+                            str(m.get("text") or "").strip() for m in messages[number + 1 :]
+                        ]
+                        await self.keep(chat_id, [r for r in rest if r], question, err)
+                        return
+                if text:
+                    said.append(text)
+            if said and (spoke or state.voice):
+                await self.speak(chat_id, "\n".join(said))
+
+    async def keep(self, chat_id: int, kept: list[str], question: str, error: Exception) -> None:
+        """Keep what Telegram would not take (sealed: answers can hold what the resident told us)
+        as notifications of kind ``answer``, delivered with the pushed messages when it is back."""
+        if not kept:
+            return
+        heading = texts.LATE_ANSWER.format(question=texts.clip(question, 30))
+        bodies = [heading + "\n" + kept[0], *kept[1:]] if question else kept
+
+        def keep() -> None:
+            for body in bodies:
+                self.notifications.notify(CHANNEL, sender_id(chat_id), self.sealer.seal(body), kind="answer")
+
+        try:
+            await asyncio.to_thread(keep)
+        except Exception as err:
+            log.error(
+                "chat %s: answer not delivered (%s) and not kept either (%s)",
+                chat_id, type(error).__name__, type(err).__name__,
+            )
+            return
+        log.warning(
+            "chat %s: Telegram unavailable (%s); %d answer(s) kept for later",
+            chat_id, type(error).__name__, len(bodies),
+        )
+
+    async def speak(self, chat_id: int, text: str) -> None:
+        """The voice version of what was just sent: the text has gone out, so nothing is raised."""
+        if not self.service.can_speak:
+            return
+        try:
+            ogg, seconds = await voice.spoken(self.service, text)
+            await with_retry(lambda: self.bot.send_voice(chat_id, voice=ogg, duration=seconds))
+        except VoiceError as err:
+            log.warning("chat %s: no voice reply: %s", chat_id, err.code)
+        except Exception as err:
+            log.warning("chat %s: voice reply not sent: %s", chat_id, type(err).__name__)
+
+    # --- pushed messages ---------------------------------------------------------------------
+
+    async def notification(self, chat_id: int, row: dict[str, Any]) -> None:
+        """Send one queued notification (a row of ``notifications``) to its chat; returns once
+        Telegram accepted all of its text, raises otherwise. A part already accepted is not sent
+        again when the row is retried. Spoken too when the chat has voice replies on."""
+        row_id = int(row["id"])
+        text = str(row.get("text") or "")
+        if is_sealed(text):  # a kept answer
+            unsealed = self.sealer.unseal(text)
+            if unsealed is None:  # sealed with a key this run does not have
+                raise ValueError("kept answer sealed with another key")
+            text = str(unsealed)
+        body = texts.notification_text(str(row.get("kind") or ""), text, resend=bool(row.get("resend")))
+        parts = texts.split_message(body) if body else []
+        state = self.chats[chat_id]
+        async with state.sending:
+            for index in range(self._push_parts.get(row_id, 0), len(parts)):
+                await with_retry(lambda p=parts[index]: self.bot.send_message(chat_id, p))
+                self._push_parts[row_id] = index + 1
+            self._push_parts.pop(row_id, None)
+            if body and state.voice:
+                await self.speak(chat_id, body)
+        log.info("chat %s: notification %s (%s) delivered", chat_id, row_id, row.get("kind"))
+
+    async def push(self, conversation: int | str, text: str, *, staff: bool = True) -> list[Message]:
+        """Send a staff reply (``staff=True``) or a status text to a chat (id or ``tg-<id>``) now;
+        also spoken when the resident chose voice replies."""
+        chat_id = chat_id_of(conversation)
+        body = texts.STAFF_REPLY.format(text=text) if staff else text
+        state = self.chats[chat_id]
+        async with state.sending:
+            sent = await self.send_text(chat_id, body)
+            if state.voice:
+                await self.speak(chat_id, text)
+        return sent
