@@ -2,7 +2,8 @@
 # Debian packages the assistant needs beside Python: espeak-ng (speech synthesis through
 # pyttsx3, voice cmn-latn-pinyin) and ffmpeg (decoding residents' voice messages); for the
 # tests, chromium and chromium-driver (the web chat's browser tests), npm (axe-core) and a
-# Chinese font for readable screenshots.
+# Chinese font for readable screenshots; sip-tester (SIPp) and baresip, the real SIP peers of the
+# phone line's tests and bench.
 set -euo pipefail
 missing=()
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
@@ -11,6 +12,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v npm >/dev/null || missing+=(npm)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
+command -v sipp >/dev/null || missing+=(sip-tester)
+command -v baresip >/dev/null || missing+=(baresip)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "Installing Debian packages: ${missing[*]}"
