@@ -4,8 +4,11 @@ A chat reply is written for the eye: ``【老年餐桌】…一层101室，周�
 ``电话 010-8765-4311``. Read as written, a synthesiser spells brackets and URLs, reads times as
 numbers and phone numbers as amounts. :func:`speech_sentences` returns what to say instead:
 
-* phone numbers digit by digit with 1 as 幺 (``零幺零 八七六五 四三零零``; 110, 119, 120 and
-  12345 the same way), a masked number as its last digits (``尾号五六七八``);
+* phone numbers digit by digit with 1 as 幺, a pause (，) between groups (``零幺零，八七六五，四三零零``:
+  a space gives espeak-ng no pause; 110, 119, 120 and 12345 the same way), a masked number as its
+  last digits (``尾号五六七八``);
+* request reference numbers in chunks with pauses (``SQ-20261202-0002`` → ``SQ，二零二六，幺二零二，
+  零零零二``), never as a range (``…幺二零二到零零零二``);
 * times as said (``8:30`` → ``八点半``, ``13:30-17:30`` → ``十三点半到十七点半``), years
   digit by digit, other numbers as quantities (``15元`` → ``十五元``, ``2天`` → ``两天``);
 * no URLs, e-mail addresses, emoji, markdown or 【】「」 brackets;
@@ -62,6 +65,7 @@ _URL = re.compile(
     re.I,
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_REFERENCE = re.compile(r"(?<![A-Za-z])(SQ)\s*-\s*(\d{4})(\d{4})\s*-\s*(\d{4})(?!\d)", re.I)
 _MASKED = re.compile(r"\d*[*＊]{2,}(\d{2,4})(?!\d)")
 _EMPHASIS = re.compile(r"\*\*|__|~~|`+")
 
@@ -107,6 +111,16 @@ def _is_dropped_symbol(char: str) -> bool:
     return category in ("So", "Sk", "Cs", "Co", "Cn") or (category == "Sm" and char not in "+=<>|~")
 
 
+def _spoken_phone(number: str) -> str:
+    """A phone number for the ear: its groups with a pause between them (``零幺零，八七六五``)."""
+    return ",".join(read_phone(number).split(" "))
+
+
+def _read_reference(match: re.Match[str]) -> str:
+    """SQ-20261202-0002 → SQ，二零二六，幺二零二，零零零二 (four digits at a time, with pauses)."""
+    return ",".join([match.group(1).upper(), *(read_digits(g) for g in match.groups()[1:])]) + ","
+
+
 def _read_plain_number(match: re.Match[str]) -> str:
     """A number left after dates, times and phone numbers: quantity, ordinal, hotline or code."""
     token = match.group(0)
@@ -119,7 +133,7 @@ def _read_plain_number(match: re.Match[str]) -> str:
     if _MEASURE.match(after):
         return read_number(token, liang=bool(_LIANG.match(after)))
     if _HOTLINE.match(token) or _PHONE_CUE.search(before) or len(token) >= 7:
-        return read_phone(token)
+        return _spoken_phone(token)
     if len(token) > 1 and token.startswith("0"):
         return read_digits(token)
     if len(token) > 12:
@@ -128,6 +142,7 @@ def _read_plain_number(match: re.Match[str]) -> str:
 
 
 def _numbers_for_speech(line: str) -> str:
+    line = _REFERENCE.sub(_read_reference, line)
     line = _MONEY.sub(lambda m: m.group(1) + "元", line)
     line = _DATE.sub(
         lambda m: read_digits(m.group(1), yao=False) + "年" + read_integer(int(m.group(2))) + "月"
@@ -140,8 +155,8 @@ def _numbers_for_speech(line: str) -> str:
     line = _YEAR.sub(lambda m: read_digits(m.group(1), yao=False), line)
     line = _TIME_RANGE.sub(lambda m: _read_clock(m.group(1)) + "到" + _read_clock(m.group(2)), line)
     line = _TIME_ONE.sub(lambda m: _read_clock(m.group(1)), line)
-    line = _DASHED_PHONE.sub(lambda m: read_phone(re.sub(r"^\+?86[- ]", "", m.group(0))), line)
-    line = _MOBILE.sub(lambda m: read_phone(m.group(0)), line)
+    line = _DASHED_PHONE.sub(lambda m: _spoken_phone(re.sub(r"^\+?86[- ]", "", m.group(0))), line)
+    line = _MOBILE.sub(lambda m: _spoken_phone(m.group(0)), line)
     line = _LOCAL_PHONE.sub(_read_local_phone, line)
     line = _ROOM.sub(lambda m: read_digits(m.group(1)), line)
     line = _PERCENT.sub(lambda m: "百分之" + read_number(m.group(1)), line)
@@ -153,7 +168,7 @@ def _numbers_for_speech(line: str) -> str:
 def _read_local_phone(match: re.Match[str]) -> str:
     if all(_YEAR_LIKE.match(g) for g in match.groups()):
         return match.group(0)  # a range of years
-    return read_phone(match.group(0))
+    return _spoken_phone(match.group(0))
 
 
 def _read_clock(value: str) -> str:

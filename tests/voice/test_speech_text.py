@@ -95,18 +95,39 @@ def test_phone_numbers_digit_by_digit(number, spoken):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("电话 010-8765-4300", "电话 零幺零 八七六五 四三零零。"),
+        ("电话 010-8765-4300", "电话 零幺零，八七六五，四三零零。"),
         ("请马上拨打 119！", "请马上拨打 幺幺九！"),
         ("请马上拨打 110 和 120！", "请马上拨打 幺幺零 和 幺二零！"),
         ("夜间请拨12345", "夜间请拨幺二三四五。"),
         ("监督电话：12333", "监督电话：幺二三三三。"),
-        ("我的手机是13812345678", "我的手机是幺三八 幺二三四 五六七八。"),
+        ("我的手机是13812345678", "我的手机是幺三八，幺二三四，五六七八。"),
         ("登记人 138****5678", "登记人 尾号五六七八。"),
-        ("分机 8765-4300", "分机 八七六五 四三零零。"),
+        ("分机 8765-4300", "分机 八七六五，四三零零。"),
     ],
 )
 def test_phone_numbers_are_read_digit_by_digit_with_yao(text, expected):
     assert speech_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("您的编号是 SQ-20261202-0002。", "您的编号是 SQ，二零二六，幺二零二，零零零二。"),
+        ("编号SQ-20261202-0002，请记好", "编号SQ，二零二六，幺二零二，零零零二，请记好。"),
+        ("查询进度 sq-20261129-0007", "查询进度 SQ，二零二六，幺幺二九，零零零七。"),
+    ],
+)
+def test_reference_numbers_are_read_in_chunks_with_pauses(text, expected):
+    spoken = speech_text(text)
+    assert spoken == expected
+    assert "到" not in spoken  # never "…幺二零二到零零零二", as if it were a range
+
+
+def test_phone_number_groups_are_separated_by_a_pause():
+    """A space gives espeak-ng no pause; a comma does, so each group is heard on its own."""
+    assert speech_text("电话 010-8765-4300") == "电话 零幺零，八七六五，四三零零。"
+    assert speech_text("拨打 13812345678") == "拨打 幺三八，幺二三四，五六七八。"
+    assert speech_text("请拨打110、119、120") == "请拨打幺幺零、幺幺九、幺二零。"
 
 
 @pytest.mark.parametrize(
@@ -192,7 +213,7 @@ def test_no_digits_latin_punctuation_or_brackets_remain():
     )
     spoken = speech_text(text)
     assert not re.search(r"[0-9【】「」()（）\[\]<>*#/:;,!?]|http|\.cn", spoken), spoken
-    assert "零幺零 八七六五 四三幺幺" in spoken
+    assert "零幺零，八七六五，四三幺幺" in spoken
     assert "十一点到十三点、十七点到十八点半" in spoken
     assert "每餐十五元" in spoken
 
@@ -211,7 +232,7 @@ def test_long_answers_are_cut_into_short_sentences():
         return re.sub("[。，；]", "", spoken)
 
     assert bare("".join(sentences)) == bare(speech_text(text))
-    assert sentences[-1] == "电话 零幺零 八七六五 四三幺幺，当场登记。"
+    assert sentences[-1] == "电话 零幺零，八七六五，四三幺幺，当场登记。"
     assert not any(s.endswith(("，", "、", "：", "；")) for s in sentences)
 
 
@@ -269,7 +290,7 @@ def test_emergency_answer_reads_well(catalogue):
 
     spoken = reply_sentences(emergency_answer("家里着火了", "010-8765-4300"))
     assert spoken[0] == "请马上拨打 幺幺九！"
-    assert any("零幺零 八七六五 四三零零" in s for s in spoken)
+    assert any("零幺零，八七六五，四三零零" in s for s in spoken)
     for service in catalogue.services:
         for sentence in reply_sentences(service_answer(service)):
             leftover = re.search(r"[0-9A-Za-z【】「」()（）]", re.sub(r"APP|App|app", "", sentence))
