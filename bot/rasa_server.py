@@ -94,7 +94,7 @@ def main() -> None:
         token = Settings.from_env().rasa_auth_token
         if not token:
             sys.exit("Rasa's HTTP API needs a token: set RASA_AUTH_TOKEN or start with `python -m bot`.")
-        sys.argv += ["--auth-token", token]
+        sys.argv.append(f"--auth-token={token}")  # a token may begin with "-"
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"
