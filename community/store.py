@@ -1,7 +1,8 @@
 """The assistant's store: opens the database and holds one object per kind of record.
 
 ``store.handoffs``, ``store.review_queue``, ``store.ratings``, ``store.requests``,
-``store.notifications``, ``store.accounts``, ``store.audit`` and ``store.statistics`` — each
+``store.notifications``, ``store.accounts``, ``store.audit``, ``store.statistics``,
+``store.outreach`` and ``store.callers`` — each
 defined, with its tables, in its module of :mod:`community.records`. The engine, the clock and
 the migrations are :mod:`community.db`'s. Nothing here imports Rasa, so the action server, the
 channels and the staff console all use it directly.
@@ -14,8 +15,10 @@ import sqlalchemy as sa
 from community import db
 from community.records.accounts import Accounts
 from community.records.audit import AuditLog
+from community.records.callers import CallerRequests
 from community.records.handoffs import Handoffs
 from community.records.notifications import Notifications
+from community.records.outreach import Outreach
 from community.records.ratings import Ratings
 from community.records.requests import Requests
 from community.records.review_queue import ReviewQueue
@@ -33,6 +36,8 @@ class Store:
         self.accounts = Accounts(engine)
         self.audit = AuditLog(engine)
         self.statistics = Statistics(engine)
+        self.outreach = Outreach(engine)  # 月探访
+        self.callers = CallerRequests(engine)  # what a phone caller may hear of their requests
 
     @classmethod
     def from_url(cls, url: str, migrate: bool = True) -> Store:

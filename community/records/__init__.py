@@ -8,6 +8,8 @@
 * :mod:`~community.records.accounts` — staff accounts, login limits and sessions
 * :mod:`~community.records.audit` — what staff did
 * :mod:`~community.records.statistics` — daily figures, read from the records above
+* :mod:`~community.records.outreach` — 月探访: enrolled residents, monthly check-ins, attempts
+* :mod:`~community.records.callers` — a phone caller's requests, by caller id
 
 Each module defines its tables on :data:`community.db.metadata` and one class over an engine;
 :class:`community.store.Store` opens the engine and holds one of each.

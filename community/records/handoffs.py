@@ -41,6 +41,8 @@ HANDOFF_REASON_LABELS = {
     "asked": "居民要求人工",
     "failed_twice": "助手连续两次没答上",
     "emergency": "紧急情况",
+    "callback": "电话留言，请回电",
+    "outreach": "月探访需跟进",
 }
 
 
