@@ -44,7 +44,7 @@ FORM = "request_form"
 REQUESTED = "requested_slot"
 WHO = "request_who"
 RETRIES = "form_retries"
-RETRIES_BEFORE_HELP = 3
+RETRIES_BEFORE_HELP = 2  # after two misunderstandings at any step, 找人工 is offered
 # Intents that step out of the form (answered by rules, then the form goes on or ends).
 LOST_ANSWER = "抱歉，刚才系统出了点问题，您上一句没有记下来。"
 INTERRUPTS = {"human_handoff", "emergency_help", "repeat", "slower", "check_request", "cancel"}
@@ -260,7 +260,19 @@ class ValidateRequestForm(Action):
         retries: int,
     ) -> List[EventType]:
         if requested == CONFIRM_FIELD or not filler.missing(spec, values):
-            self._summary(dispatcher, filler, spec, values, prefix="没听明白。")
+            if retries >= RETRIES_BEFORE_HELP:
+                # Not the whole summary again: a short question, and a person to help.
+                send(
+                    dispatcher,
+                    Reply(
+                        ("还是没听明白。都对的话请点“确认提交”；要改哪项直接说，比如“电话改成……”。",
+                         "也可以点“找人工”，让工作人员帮您办。"),
+                        (Button("确认提交", "/affirm"), Button("找人工", "/human_handoff"),
+                         Button("取消办理", "/cancel")),
+                    ),
+                )
+            else:
+                self._summary(dispatcher, filler, spec, values, prefix="没听明白。")
             return [SlotSet(RETRIES, float(retries)), SlotSet(REQUESTED, CONFIRM_FIELD)]
         field_spec = spec.field(requested or "") or filler.missing(spec, values)[0]
         question = filler.ask(spec, field_spec, values)
@@ -555,7 +567,11 @@ class ActionCheckRequest(Action):
             return Reply((first, "想办什么直接说，比如“帮我妈报个助餐”“楼道灯坏了”。"))
         items = "；".join(f"{r['ref']} {r['title']}：{STATUS_LABELS[r['status']]}" for r in rows[:3])
         more = f"共{len(rows)}件，最近三件如上。" if len(rows) > 3 else "说“查询进度”加编号可以看详情。"
-        return Reply(("您的申请：", items, more))
+        # Each request is also a button that shows its status (查询进度 with its reference).
+        buttons = tuple(
+            Button(f"{r['title']}：{STATUS_LABELS[r['status']]}", f"查询进度 {r['ref']}") for r in rows[:5]
+        )
+        return Reply(("您的申请：", items, more), buttons)
 
 
 def _last_four(text: str) -> str | None:

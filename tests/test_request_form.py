@@ -473,3 +473,47 @@ def test_guessing_the_phone_digits_is_limited(rt, monkeypatch):
     # ...and for this reference from any other conversation too.
     assert "太多" in check(rt, f"查询进度 {ref} 尾号5678", sender="web-another")
     assert "已受理" not in check(rt, f"查询进度 {ref} 尾号5678", sender="web-another")
+
+
+def test_two_misunderstandings_at_the_summary_offer_a_person_not_the_summary_again(rt):
+    sim = FormSim()
+    meal_until_summary(sim)
+    summary = sim.last_text
+    sim.say("那个啥呀", "nlu_fallback", 0.2)
+    assert "请核对" in sim.last_text  # once: the summary again, in case it was not read
+    sim.say("那个啥呀", "nlu_fallback", 0.2)
+    assert "请核对" not in sim.last_text and len(sim.last_text) < len(summary)
+    assert [b["title"] for b in sim.said[-1]["buttons"]] == ["确认提交", "找人工", "取消办理"]
+    assert sim.requested == "request_confirmed"
+    sim.say("确认", "affirm")
+    [row] = rt.store.requests.list()
+    assert row["ref"] in sim.last_text
+
+
+def test_two_misunderstandings_at_a_question_offer_a_person(rt):
+    sim = FormSim()
+    sim.say("帮我约个助浴", "request_service")
+    sim.say("嗯嗯那个", "nlu_fallback", 0.2)
+    assert "找人工" not in sim.last_text
+    sim.say("嗯嗯那个", "nlu_fallback", 0.2)
+    assert "找人工" in sim.last_text and sim.requested == "person_name"
+
+
+def test_my_requests_are_buttons_that_show_each_status(rt):
+    from rasa_sdk import Tracker
+
+    from tests.test_actions import run
+
+    refs = []
+    for title in ("助餐登记", "助浴预约"):
+        new = NewRequest(kind="meal", title=title, channel="web", conversation_id="web-resident-1",
+                         fields={}, summary="-", contact_name="王秀英", phone="13812345678")
+        refs.append(rt.store.requests.create(new)["ref"])
+    rt.store.requests.set_status(refs[0], "accepted", actor="li", note="")
+    latest = {"text": "我的申请", "intent": {"name": "check_request", "confidence": 0.9}, "entities": []}
+    trk = Tracker("web-resident-1", {}, latest, [{"event": "user", "text": "我的申请", "parse_data": latest}],
+                  False, None, {}, "action_listen")
+    [message], _ = run(ActionCheckRequest(), trk)
+    buttons = {b["payload"]: b["title"] for b in message["buttons"]}
+    assert buttons[f"查询进度 {refs[0]}"] == "助餐登记：已受理"
+    assert buttons[f"查询进度 {refs[1]}"].startswith("助浴预约：")
