@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from cryptography.fernet import Fernet
-from telegram import BotCommand, Message, Update
+from telegram import BotCommand, Update
 from telegram.ext import Application
 
 from bot.resident.rasa import RasaClient
@@ -157,6 +157,3 @@ class TelegramChannel:
 
     stop = stop_polling
 
-    async def push(self, conversation: int | str, text: str, *, staff: bool = True) -> list[Message]:
-        """Send a staff reply or a status text to a chat now (see :meth:`Delivery.push`)."""
-        return await self.delivery.push(conversation, text, staff=staff)

@@ -21,7 +21,7 @@ from telegram.error import NetworkError, RetryAfter
 
 from bot.resident.service import ResidentService
 from bot.telegram import texts, voice
-from bot.telegram.chats import CHANNEL, Chats, chat_id_of, sender_id
+from bot.telegram.chats import CHANNEL, Chats, sender_id
 from bot.telegram.keyboards import answer_keyboard
 from bot.telegram.retry import with_retry
 from community.records.notifications import Notifications
@@ -162,15 +162,3 @@ class Delivery:
             if body and state.voice:
                 await self.speak(chat_id, body)
         log.info("chat %s: notification %s (%s) delivered", chat_id, row_id, row.get("kind"))
-
-    async def push(self, conversation: int | str, text: str, *, staff: bool = True) -> list[Message]:
-        """Send a staff reply (``staff=True``) or a status text to a chat (id or ``tg-<id>``) now;
-        also spoken when the resident chose voice replies."""
-        chat_id = chat_id_of(conversation)
-        body = texts.STAFF_REPLY.format(text=text) if staff else text
-        state = self.chats[chat_id]
-        async with state.sending:
-            sent = await self.send_text(chat_id, body)
-            if state.voice:
-                await self.speak(chat_id, text)
-        return sent

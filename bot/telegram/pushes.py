@@ -32,13 +32,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.telegram import texts
 from bot.telegram.chats import CHANNEL, chat_id_of
-from bot.telegram.retry import with_retry
-from bot.telegram.settings import TelegramSettings
 from community.db import utcnow
 from community.privacy import mask_text
 from community.records.notifications import Notifications
@@ -223,13 +219,3 @@ class PushPump:
             log.warning("notification %s: claim not released yet (%s)", row_id, type(err).__name__)
             self._unreleased[row_id] = release
             return False
-
-
-async def push_text(
-    settings: TelegramSettings, conversation: int | str, text: str, *, staff: bool = True
-) -> None:
-    """Push a message to a chat from another process, without the queue (no polling needed)."""
-    body = texts.STAFF_REPLY.format(text=text) if staff else text
-    async with Bot(settings.token, base_url=settings.api_url, base_file_url=settings.file_url) as bot:
-        for part in texts.split_message(body):
-            await with_retry(lambda p=part: bot.send_message(chat_id_of(conversation), p))

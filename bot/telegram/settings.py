@@ -20,13 +20,13 @@ is down) and the directory of the sealing key come from :class:`community.settin
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from community.settings import Settings, load_dotenv
+from community.config import environment, read_section, text
+from community.settings import Settings
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -40,16 +40,10 @@ def file_url_for(api_url: str) -> str:
     return base + "/file/bot"
 
 
-def _positive(env: dict[str, str], key: str, default: float) -> float:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as err:
-        raise ValueError(f"{key} must be a number, got {raw!r}") from err
+def _positive(raw: str) -> float:
+    value = float(raw)
     if value <= 0:
-        raise ValueError(f"{key} must be positive, got {value}")
+        raise ValueError("must be positive")
     return value
 
 
@@ -117,28 +111,29 @@ class TelegramSettings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> TelegramSettings:
-        if env is None:
-            load_dotenv()
-            env = dict(os.environ)
+        env = environment() if env is None else env
         core = Settings.from_env(env)
-        api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL
-        return cls(
-            token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
-            api_url=api_url,
-            file_url=env.get("TELEGRAM_FILE_URL", "").strip() or file_url_for(api_url),
+        return read_section(
+            cls,
+            env,
+            {
+                "token": ("TELEGRAM_BOT_TOKEN", text),
+                "api_url": ("TELEGRAM_API_URL", text),
+                "file_url": ("TELEGRAM_FILE_URL", text),
+                "flood_messages": ("TELEGRAM_FLOOD_MESSAGES", lambda raw: int(_positive(raw))),
+                "flood_seconds": ("TELEGRAM_FLOOD_SECONDS", _positive),
+                "notify_interval": ("TELEGRAM_NOTIFY_INTERVAL", _positive),
+                "notify_max_attempts": ("TELEGRAM_NOTIFY_MAX_ATTEMPTS", lambda raw: int(_positive(raw))),
+                "webhook_url": ("TELEGRAM_WEBHOOK_URL", text),
+                "webhook_secret": ("TELEGRAM_WEBHOOK_SECRET", text),
+                "webhook_listen": ("TELEGRAM_WEBHOOK_LISTEN", text),
+                "webhook_port": ("TELEGRAM_WEBHOOK_PORT", lambda raw: int(_positive(raw))),
+                "webhook_path": ("TELEGRAM_WEBHOOK_PATH", text),
+            },
             rasa_url=core.rasa_url,
             rasa_auth_token=core.rasa_auth_token,
             action_health_url=core.action_url.rsplit("/", 1)[0] + "/health",
             store_url=core.store_url,
-            flood_messages=int(_positive(env, "TELEGRAM_FLOOD_MESSAGES", 10)),
-            flood_seconds=_positive(env, "TELEGRAM_FLOOD_SECONDS", 10.0),
-            notify_interval=_positive(env, "TELEGRAM_NOTIFY_INTERVAL", 1.0),
-            notify_max_attempts=int(_positive(env, "TELEGRAM_NOTIFY_MAX_ATTEMPTS", 8)),
             community_phone=core.community_phone,
             var_dir=core.var_dir,
-            webhook_url=env.get("TELEGRAM_WEBHOOK_URL", "").strip(),
-            webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
-            webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "").strip() or "127.0.0.1",
-            webhook_port=int(_positive(env, "TELEGRAM_WEBHOOK_PORT", 8443)),
-            webhook_path=env.get("TELEGRAM_WEBHOOK_PATH", "").strip(),
         )

@@ -7,12 +7,10 @@ import time
 import pytest
 
 from bot.telegram import texts
-from bot.telegram.pushes import push_text
 from bot.telegram.settings import TelegramSettings
 from community.recovery import recovery_reply
 from community.settings import Settings
 from community.store import Store
-from tests.telegram.conftest import TOKEN
 from tests.telegram.fake_api import FakeRasa, callback_update, markup, text_update
 from tools.stack import free_port
 
@@ -160,17 +158,6 @@ def test_a_long_answer_is_split_at_line_boundaries(make_bot):
     assert "\n".join(parts) == long_answer
     assert all(p.split("\n")[0].startswith("第") for p in parts)  # every part starts on a whole line
     assert "reply_markup" not in bot.api.sent()[0].params  # buttons only under the last part
-
-
-def test_a_pushed_staff_reply_reaches_the_chat(make_bot):
-    bot = make_bot(FakeRasa())
-    assert bot.channel is not None
-    bot.run(bot.channel.push(f"tg-{CHAT}", "您反映的路灯问题已派人维修。"))
-    call = bot.wait_text("路灯")
-    assert call.params["text"].startswith("【社区工作人员回复】")
-    settings = TelegramSettings(token=TOKEN, api_url=f"{bot.api.url}/bot")
-    bot.run(push_text(settings, CHAT, "您的申请已受理。", staff=False))
-    assert bot.wait_text("已受理").params["text"] == "您的申请已受理。"
 
 
 def recovering(text: str) -> str:
