@@ -15,6 +15,8 @@ protocol into calls here and the results back into its own UI, and nothing else.
   conversation or it waits in the inbox.
 * :meth:`ResidentService.rate`: 好差评 (👍/👎); a 👎 goes to the review queue.
 * :meth:`ResidentService.speak`: text for the ear, synthesised.
+* :meth:`ResidentService.history`: the resident's own conversation so far (a page reloaded), and
+  whether the assistant is waiting for the answer to a form's question.
 """
 
 from __future__ import annotations
@@ -67,6 +69,38 @@ class Answer:
     @property
     def text(self) -> str:
         return "\n".join(str(m.get("text") or "") for m in self.messages if m.get("text"))
+
+
+@dataclass(frozen=True)
+class History:
+    """A resident's conversation as Rasa's tracker store keeps it (personal details masked)."""
+
+    # {"from": "resident"|"assistant", "text", "buttons"?, "references"}, oldest first
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    asking: bool = False  # a form is waiting for the resident's answer to its question
+
+
+def transcript(events: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """What the resident and the assistant said, from tracker events: a tapped button shows its
+    title (not its payload); the assistant's messages without text or buttons (hints such as
+    ``speech_rate``) are left out."""
+    said: list[dict[str, Any]] = []
+    for event in events:
+        if event.get("event") == "user":
+            text = str(event.get("text") or "").strip()
+            last = next((m for m in reversed(said) if m["from"] == "assistant"), None)
+            titles = {b.get("payload"): b.get("title") for b in (last or {}).get("buttons", [])}
+            shown = titles.get(text) or ("" if text.startswith("/") else text)
+            if shown:
+                said.append({"from": "resident", "text": str(shown)})
+        elif event.get("event") == "bot":
+            text = str(event.get("text") or "")
+            buttons = [b for b in (event.get("data") or {}).get("buttons") or [] if isinstance(b, dict)]
+            if text or buttons:
+                said.append(
+                    {"from": "assistant", "text": text, "buttons": buttons, "references": references(text)}
+                )
+    return said[-limit:]
 
 
 @dataclass(frozen=True)
@@ -186,6 +220,16 @@ class ResidentService:
         if not spoken.strip():
             raise VoiceError("empty-text", "nothing to read")
         return await self.synthesizer.synthesize_async(spoken, rate)
+
+    # -- history --------------------------------------------------------------------------------
+    async def history(self, sender: str, *, messages: bool = True, limit: int = 200) -> History:
+        """``sender``'s own conversation, read from Rasa's tracker (the channel passes the id it
+        knows its resident by; never one a client names). ``messages=False``: only whether a form
+        waits for an answer. Raises RasaUnavailable."""
+        tracker = await self.rasa.tracker(sender, "ALL" if messages else "NONE")
+        asking = bool((tracker.get("active_loop") or {}).get("name"))
+        events = (tracker.get("events") or []) if messages else []
+        return History(transcript([e for e in events if isinstance(e, dict)], limit), asking)
 
     # -- 好差评 ----------------------------------------------------------------------------------
     async def rate(self, sender: str, channel: str, *, question: str, answer: str, rating: str) -> int:

@@ -9,7 +9,11 @@ Routes (all assets are served by the app itself; no CDN):
   gets an empty reply: while Rasa is down (being restarted) or answers nothing (an action
   failed), the answer is :func:`community.recovery.recovery_reply` (an emergency gets
   119/110/120 first) with ``"recovering": true``; while staff hold the conversation the
-  assistant is silent and ``"notice"`` says staff will answer.
+  assistant is silent and ``"notice"`` says staff will answer. ``"asking"``: a form waits for the
+  resident's answer to its question; the one message of a reply that is a final answer (not a
+  question, a menu, a summary to confirm) has ``"rate": true`` and gets the 👍/👎 buttons.
+* ``GET /api/history`` — the resident's own conversation so far (by the cookie only), read from
+  Rasa's tracker through the resident service, so a reload keeps it (reference numbers included).
 * ``POST /api/rate`` ``{"question", "answer", "rating": "up"|"down"}`` — 好差评, stored with
   :meth:`community.records.ratings.Ratings.record` (a 👎 puts the question in the staff review queue).
 * ``GET /api/events`` — server-sent events: messages pushed to this resident, including the
@@ -41,7 +45,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.console.app import install_console
-from bot.resident.rasa import RasaClient
+from bot.resident.rasa import RasaClient, RasaUnavailable
 from bot.resident.service import Answer, ResidentService
 from bot.webchat.delivery import Delivery
 from bot.webchat.hub import PushHub
@@ -67,6 +71,12 @@ EMPTY = "请先输入您的问题。"
 TOO_LONG = f"您输入的内容太长了（最多{MAX_MESSAGE_CHARS}字），请分几次说。"
 BAD_REQUEST = "请求格式不对，请刷新页面后再试。"
 NO_VOICE_MODEL = "语音输入还没有安装（缺少中文语音识别模型），请用文字输入，或请工作人员安装。"
+NO_VOICE_HERE = "这里暂时不能用语音，请打字提问；想说话的话，请打社区电话 {phone}。"
+NO_HISTORY = "暂时读不到之前的对话，您可以直接接着问。"
+# A message that waits for the resident (a question, a menu, a summary to confirm, "did you
+# mean A or B") is not an answer to rate.
+ASKING_ENDINGS = ("？", "?", "：", ":")
+ASKING_PAYLOADS = ("/affirm", "/deny", "/cancel")
 VOICE_ERRORS = {
     "bad-audio": (400, "这段录音无法识别（不是能播放的声音文件），请重新录一次，或用文字输入。"),
     "too-long": (413, f"录音太长了（最多{MAX_AUDIO_SECONDS:.0f}秒、2MB），请说短一点再试。"),
@@ -167,19 +177,62 @@ async def chat(request: web.Request) -> web.Response:
     if problem:
         return error(problem, 413 if problem == TOO_LONG else 400)
     rid, is_new = resident_id(request)
-    answer = await request.app[SERVICE].ask(f"web-{rid}", message, "web")
-    return remember(web.json_response(as_json(answer)), rid, is_new)
+    service: ResidentService = request.app[SERVICE]
+    answer = await service.ask(f"web-{rid}", message, "web")
+    asking = await waits_for_answer(service, f"web-{rid}", answer)
+    return remember(web.json_response(as_json(answer, asking)), rid, is_new)
 
 
-def as_json(answer: Answer) -> dict[str, Any]:
+async def waits_for_answer(service: ResidentService, sender: str, answer: Answer) -> bool | None:
+    """Whether a form now waits for the resident's answer (the assistant's tracker knows); None
+    when that can't be read (then the messages alone decide what can be rated)."""
+    if answer.recovering or answer.held or not answer.messages:
+        return None
+    try:
+        return (await service.history(sender, messages=False)).asking
+    except RasaUnavailable as err:
+        log.info("form state unknown: %s", err.code)
+        return None
+
+
+def is_final(message: dict[str, Any]) -> bool:
+    """A message that answers (rather than asks, offers a menu or a summary to confirm)."""
+    text = str(message.get("text") or "").strip()
+    payloads = {str(b.get("payload") or "") for b in message.get("buttons") or [] if isinstance(b, dict)}
+    return bool(text) and not text.endswith(ASKING_ENDINGS) and not payloads & set(ASKING_PAYLOADS)
+
+
+def as_json(answer: Answer, asking: bool | None = None) -> dict[str, Any]:
     """What the page shows for an answer: the messages; ``notice`` while staff hold the
-    conversation (the assistant is silent then); ``recovering`` while it can't answer."""
-    body: dict[str, Any] = {"messages": answer.messages}
+    conversation (the assistant is silent then); ``recovering`` while it can't answer;
+    ``asking`` while a form waits for an answer. The last final answer of the reply is marked
+    ``rate`` (only it gets 👍/👎: not questions, menus, summaries or recovery replies)."""
+    messages = [dict(m) for m in answer.messages]
+    if not (answer.recovering or answer.held or asking):
+        final = [m for m in messages if is_final(m)]
+        if final:
+            final[-1]["rate"] = True
+    body: dict[str, Any] = {"messages": messages}
     if answer.held:
         body["notice"] = HELD
     if answer.recovering:
         body["recovering"] = True
+    if asking is not None:
+        body["asking"] = asking
     return body
+
+
+async def history(request: web.Request) -> web.Response:
+    """The resident's own conversation (by their cookie; nothing in the request names another)."""
+    rid, is_new = resident_id(request)
+    if is_new:
+        return remember(web.json_response({"messages": [], "asking": False}), rid, is_new)
+    try:
+        past = await request.app[SERVICE].history(f"web-{rid}")
+    except RasaUnavailable as err:
+        log.warning("history not read: %s", err.code)
+        return error(NO_HISTORY, 503)
+    return web.json_response({"messages": past.messages, "asking": past.asking})
 
 
 async def rate(request: web.Request) -> web.Response:
@@ -266,7 +319,9 @@ async def ack(request: web.Request) -> web.Response:
 
 async def voice_status(request: web.Request) -> web.Response:
     available = request.app[SERVICE].can_hear
-    return web.json_response({"available": available, "message": "" if available else NO_VOICE_MODEL})
+    phone = request.app[SETTINGS].community_phone
+    message = "" if available else NO_VOICE_HERE.format(phone=phone)
+    return web.json_response({"available": available, "message": message})
 
 
 async def read_audio(request: web.Request) -> bytes | None:
@@ -286,7 +341,7 @@ async def voice(request: web.Request) -> web.Response:
     if audio is None:
         return error(VOICE_ERRORS["too-long"][1], 413, code="too-long")
     if not audio:
-        return error("没有收到录音，请按住按钮说话，说完再松开。", 400, code="bad-audio")
+        return error("没有收到录音，请点“说话”开始，说完再点一次。", 400, code="bad-audio")
     service: ResidentService = request.app[SERVICE]
     try:
         heard = await service.hear(
@@ -300,7 +355,8 @@ async def voice(request: web.Request) -> web.Response:
         return error(message, status, code=err.code, **extra)
     rid, is_new = resident_id(request)
     answer = await service.ask(f"web-{rid}", heard.text[:MAX_MESSAGE_CHARS], "web", input="voice")
-    reply = web.json_response({"heard": heard.text, "seconds": heard.seconds, **as_json(answer)})
+    asking = await waits_for_answer(service, f"web-{rid}", answer)
+    reply = web.json_response({"heard": heard.text, "seconds": heard.seconds, **as_json(answer, asking)})
     return remember(reply, rid, is_new)
 
 
@@ -396,6 +452,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/chat", chat)
     app.router.add_post("/api/rate", rate)
+    app.router.add_get("/api/history", history)
     app.router.add_get("/api/events", events)
     app.router.add_post("/api/ack", ack)
     app.router.add_get("/api/voice", voice_status)
