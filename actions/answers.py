@@ -16,10 +16,13 @@ from community.answers import (
     Button,
     Reply,
     aspect_answer,
+    domain_contact,
     domain_menu,
     emergency_answer,
     emergency_kind,
+    interface_answer,
     service_answer,
+    services_answer,
 )
 from community.catalogue import Catalogue, Service
 from community.intents import domain_of
@@ -37,6 +40,30 @@ def resolve_service(
     return catalogue.find(text, domain) or (catalogue.find(str(entity)) if entity else None)
 
 
+# A message this long with no service in its question is a story: don't answer a service
+# named only in the story.
+SHORT_MESSAGE = 30
+
+
+def resolve_services(
+    catalogue: Catalogue, entity: str | None, text: str, domain: str
+) -> list[Service]:
+    """The services the resident asks about, this domain's first: one, or two when two
+    questions are asked at once. A button's service id decides by itself."""
+    if text.startswith("/"):
+        service = resolve_service(catalogue, entity, text, domain)
+        return [service] if service else []
+    asked = [m.service for m in catalogue.asked(text)]
+    mine = [s for s in asked if s.domain == domain]
+    if mine:
+        others = [s for s in asked if s is not mine[0]]
+        return [mine[0], *others[:1]]
+    if asked or len(text) > SHORT_MESSAGE:
+        return []  # services of another domain, or a story: the domain's menu
+    service = resolve_service(catalogue, entity, text, domain)
+    return [service] if service else []
+
+
 class CatalogueAnswerAction(Action):
     """Answers a domain's questions: the named service, or a menu of the domain's services."""
 
@@ -51,12 +78,25 @@ class CatalogueAnswerAction(Action):
         text = clean_text(tracker.latest_message.get("text") or "")
         if entities.get("menu") == "domain":
             return domain_menu(catalogue, "", self.domain)
-        service = resolve_service(catalogue, entities.get("service"), text, self.domain)
-        if service is None:
-            return domain_menu(catalogue, intent, domain_of(intent) or self.domain)
+        services = resolve_services(catalogue, entities.get("service"), text, self.domain)
+        if not services:
+            return self.menu(catalogue, intent, text)
+        service = services[0]
         if entities.get("aspect"):
             return aspect_answer(service, str(entities["aspect"]))
+        if len(services) > 1:
+            return services_answer(services[0], services[1])
         return service_answer(service)
+
+    def menu(self, catalogue: Catalogue, intent: str, text: str) -> Reply:
+        """No service named: the domain's menu, and who to ask when none of it fits."""
+        domain = domain_of(intent) or self.domain
+        menu = domain_menu(catalogue, intent, domain)
+        contact = domain_contact(catalogue, domain)
+        if contact is None or text.startswith("/"):
+            return menu
+        where = f"都不是的话可以问{contact.office}，电话 {contact.phone}。"
+        return Reply((*menu.lines, where), menu.buttons)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
@@ -78,11 +118,17 @@ def with_apply_button(reply: Reply, tracker: Tracker, rt: runtime.Runtime) -> Re
         return reply
     text = clean_text(tracker.latest_message.get("text") or "")
     entity = entity_values(tracker).get("service")
-    service = resolve_service(rt.catalogue, entity, text, domain_of(intent) or "")
-    if service is not None and service.no_longer_issued:
-        return reply
+    services = resolve_services(rt.catalogue, entity, text, domain_of(intent) or "")
+    if services and not _applies_here(rt, services[0], spec):
+        return reply  # not issued here, or not something this form applies for (幼儿园 at the 教育局)
     button = Button("在线办理", f'/request_service{{"request_kind":"{spec.kind}"}}')
     return Reply(reply.lines, (button, *reply.buttons))
+
+
+def _applies_here(rt: runtime.Runtime, service: Service, spec: Any) -> bool:
+    if service.no_longer_issued:
+        return False
+    return rt.forms.for_text(" ".join((service.name, *service.aliases))) is spec
 
 
 class ActionAnswerCert(CatalogueAnswerAction):
@@ -144,3 +190,22 @@ class ActionAnswerEmergency(Action):
         send(dispatcher, reply)  # the 119/110/120 line goes out whatever the store does
         await hand_over(tracker, reason="emergency", text=text, emergency=True)
         return [SlotSet("unclear_count", 0.0)]
+
+
+class ActionInterfaceHelp(Action):
+    """Questions about the assistant itself (字太小, 听不清, 说慢点, 怎么用语音): how to get
+    bigger text, slower speech or voice input. ``custom.interface`` lets the web chat switch
+    大字模式 or slow reading on by itself; slower speech is remembered like action_slower."""
+
+    def name(self) -> str:
+        return "action_interface_help"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        kind, reply = interface_answer(clean_text(tracker.latest_message.get("text") or ""))
+        custom: Dict[str, Any] = {"interface": kind}
+        if kind == "slow":
+            custom["speech_rate"] = "slow"
+        send(dispatcher, reply, json_message=custom)
+        return [SlotSet("slow_speech", True)] if kind == "slow" else []

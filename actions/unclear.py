@@ -14,9 +14,9 @@ from actions import runtime
 from actions.common import channel_of, entity_values, in_store, intent_ranking, send
 from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
-from community.answers import Button, Reply, clarification, handoff_button, payload
+from community.answers import Button, Reply, clarification, domain_fallback, handoff_button, payload
 from community.db import utcnow
-from community.intents import SERVICE_INTENTS
+from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
 from community.records.review_queue import IntentScore
 from community.staff_hours import after_hours_notice
 from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, input_problem
@@ -28,6 +28,9 @@ AMBIGUITY_MARGIN = 0.1
 # The two close meanings must together be likely, or the question is simply unknown.
 CLARIFY_MIN_COMBINED = 0.5
 FAILURES_BEFORE_HANDOFF = 2
+# The domain is clear when its intents together are this likely, and likelier than small talk
+# or out of scope: then the resident hears which office handles such matters.
+DOMAIN_CLEAR = 0.3
 
 CORE_BUTTONS = (
     Button("证明办理", payload("cert_apply", menu="domain")),
@@ -65,6 +68,22 @@ def clarification_pair(ranking: List[Dict]) -> tuple | None:
     return None
 
 
+def clear_domain(ranking: List[Dict]) -> str | None:
+    """The domain the resident's question is about, if the ranking says so clearly."""
+    totals: Dict[str, float] = {}
+    other = 0.0
+    for r in ranking[:6]:
+        domain = domain_of(r.get("name"))
+        if domain:
+            totals[domain] = totals.get(domain, 0.0) + float(r.get("confidence", 0.0))
+        elif r.get("name") in META_INTENTS:
+            other = max(other, float(r.get("confidence", 0.0)))
+    if not totals:
+        return None
+    best = max(totals, key=totals.get)
+    return best if totals[best] >= DOMAIN_CLEAR and totals[best] > other else None
+
+
 class ActionHandleUnclear(Action):
     def name(self) -> str:
         return "action_handle_unclear"
@@ -91,7 +110,9 @@ class ActionHandleUnclear(Action):
             return []
         return await self._admit(dispatcher, tracker, text, ranking)
 
-    async def _record(self, tracker: Tracker, text: str, reason: str, ranking: List[Dict]) -> None:
+    async def _record(
+        self, tracker: Tracker, text: str, reason: str, ranking: List[Dict], domain: str | None = None
+    ) -> None:
         scores = [
             IntentScore(r["name"], float(r.get("confidence", 0.0))) for r in ranking[:3] if r.get("name")
         ]
@@ -103,6 +124,7 @@ class ActionHandleUnclear(Action):
                 conversation_id=tracker.sender_id,
                 reason=reason,
                 top_intents=scores,
+                domain=domain,
             )
         except Exception as err:  # noqa: BLE001 - a store that is away never stops an answer
             log.warning("Review queue not reachable (%s); %s not recorded", type(err).__name__, reason)
@@ -111,7 +133,8 @@ class ActionHandleUnclear(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, ranking: List[Dict]
     ) -> List[EventType]:
         rt = runtime.get()
-        await self._record(tracker, text, "fallback", ranking)
+        domain = clear_domain(ranking)
+        await self._record(tracker, text, "fallback", ranking, domain)
         failures = int(tracker.get_slot("unclear_count") or 0) + 1
         if failures >= FAILURES_BEFORE_HANDOFF:
             await hand_over(tracker, reason="failed_twice", text=text[:MAX_MESSAGE_CHARS])
@@ -125,6 +148,9 @@ class ActionHandleUnclear(Action):
             )
             send(dispatcher, reply)
             return [SlotSet("unclear_count", 0.0)]
+        if domain is not None:  # never a bare 答不上来 when we know whose matter it is
+            send(dispatcher, domain_fallback(rt.catalogue, domain))
+            return [SlotSet("unclear_count", float(failures))]
         reply = Reply(
             (
                 "这个问题我暂时答不上来，已经记下并转给社区工作人员。",

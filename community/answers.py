@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from community.catalogue import Catalogue, Service
@@ -128,6 +129,87 @@ def domain_menu(catalogue: Catalogue, intent: str, domain: str) -> Reply:
     buttons = [Button(s.name, payload(s.intent, service=s.id)) for s in services[:MENU_SIZE]]
     topic = label(intent) if catalogue.for_intent(intent) else catalogue.title(domain)
     return Reply((f"关于「{topic}」，您想问哪一项？请点选：",), (*buttons, handoff_button()))
+
+def domain_contact(catalogue: Catalogue, domain: str) -> Service | None:
+    """The service whose office answers for the domain: the office most of its services are at
+    (an emergency number or an office elsewhere does not count)."""
+    services = [s for s in catalogue.for_domain(domain) if not s.phone.isdigit() or len(s.phone) > 3]
+    if not services:
+        return None
+    counts = Counter(s.office for s in services)
+    office = counts.most_common(1)[0][0]
+    return next(s for s in services if s.office == office)
+
+
+def domain_menu_buttons(catalogue: Catalogue, intent: str, domain: str) -> tuple[Button, ...]:
+    services = catalogue.for_intent(intent) or catalogue.for_domain(domain)
+    return tuple(Button(s.name, payload(s.intent, service=s.id)) for s in services[:MENU_SIZE])
+
+
+def domain_fallback(catalogue: Catalogue, domain: str, intent: str = "") -> Reply:
+    """The domain is clear but no service fits: say who handles such matters and how to reach
+    them, and offer the domain's menu (never a bare 答不上来)."""
+    contact = domain_contact(catalogue, domain)
+    title = catalogue.title(domain)
+    lines = [f"「{title}」方面的这个问题我暂时答不上来，已经记下转给社区工作人员。"]
+    if contact is not None:
+        lines.append(f"这类事可以问{contact.office}（{contact.room}），电话 {contact.phone}，{contact.hours}。")
+    lines.append("也可以点下面的常见事项看看：")
+    return Reply(tuple(lines), (*domain_menu_buttons(catalogue, intent, domain), handoff_button()))
+
+
+def brief_line(service: Service) -> str:
+    """One line about a service, for answering two at once."""
+    if service.no_longer_issued:
+        return f"「{service.name}」居委会现在不开了，请到：{_first_sentence(service.go_instead, 40)}"
+    return f"【{service.name}】{service.where}，电话 {service.phone}"
+
+
+def services_answer(first: Service, second: Service) -> Reply:
+    """Two questions in one message (高龄津贴和助餐怎么办): both, briefly, with a button each."""
+    return Reply(
+        (brief_line(first), brief_line(second), "点下面的按钮看各自要带什么、怎么办。"),
+        (
+            Button(first.name, payload(first.intent, service=first.id)),
+            Button(second.name, payload(second.intent, service=second.id)),
+            handoff_button(),
+        ),
+    )
+
+
+INTERFACE_KINDS = ("large", "slow", "voice")
+_INTERFACE_WORDS = (  # the first that matches: 说话太快 is about speed, not voice input
+    ("slow", r"慢|听不清|听不见|太快|大声|声音|念|读"),
+    ("voice", r"语音|说话|讲话|打字|不会写|按住|麦克风|话筒|录音"),
+    ("large", r"字|看不清|看不见|眼|屏幕|放大|大一点|大点|老花"),
+)
+INTERFACE_REPLIES = {
+    "large": (
+        "已为您打开大字模式（网页聊天右上角「大字模式」按钮也可以开关）。",
+        "手机上也可以用两个手指把屏幕放大；Telegram 里可以在设置里调大字体。",
+    ),
+    "slow": (
+        "好的，我会说慢一点。想再听一遍就说“再说一遍”。",
+        "网页聊天里每条回答下面有「慢速朗读」按钮；电话和自助机上按 0 是慢一点。",
+    ),
+    "voice": (
+        "可以直接说话：网页聊天里按住「按住说话」按钮说，说完松开；Telegram 里发语音消息就行。",
+        "自助机和电话上直接说，或按数字键：1 证明，2 养老，3 托育，4 就业，# 找人工。",
+    ),
+}
+
+
+def interface_kind(text: str) -> str:
+    """What a question about the assistant itself asks for: bigger text, slower speech, voice."""
+    for kind, pattern in _INTERFACE_WORDS:
+        if re.search(pattern, text or ""):
+            return kind
+    return "large"
+
+
+def interface_answer(text: str) -> tuple[str, Reply]:
+    kind = interface_kind(text)
+    return kind, Reply(INTERFACE_REPLIES[kind], (handoff_button(),))
 
 
 def clarification(first: str, second: str, entities: dict[str, str] | None = None) -> Reply:

@@ -7,7 +7,13 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import ActionAnswerCert, ActionAnswerElderly, ActionAnswerEmergency
+from actions.answers import (
+    ActionAnswerCert,
+    ActionAnswerChildcare,
+    ActionAnswerElderly,
+    ActionAnswerEmergency,
+    ActionInterfaceHelp,
+)
 from actions.conversation import ActionRepeat, ActionSlower
 from actions.handoff import ActionHumanHandoff
 from actions.unclear import ActionHandleUnclear
@@ -166,3 +172,65 @@ def test_a_clarification_the_resident_ignored_goes_to_review(rt):
     tapped = tracker("/elderly_allowance", "elderly_allowance", 1.0, events=[asked, clarifying])
     run(ActionAnswerElderly(), tapped)
     assert len(rt.store.review_queue.list()) == 1  # choosing a button is not abandoning
+
+
+def test_two_questions_in_one_message_get_both_answers(rt):
+    messages, _ = run(ActionAnswerElderly(), tracker("高龄津贴和助餐怎么办", "elderly_allowance"))
+    text = messages[0]["text"]
+    assert "【高龄津贴】" in text and "【老年餐桌（社区助餐点）】" in text
+    assert len(text.splitlines()) <= 3
+    assert [b["title"] for b in messages[0]["buttons"]][:2] == ["高龄津贴", "老年餐桌（社区助餐点）"]
+
+
+def test_the_question_at_the_end_of_a_story_is_answered(rt):
+    story = "上个月刚给我爸办完高龄津贴，挺顺利的，谢谢你们，这个月他又说想白天去驿站待着，日间照料要自己交钱吗"
+    messages, _ = run(ActionAnswerElderly(), tracker(story, "elderly_daycare"))
+    assert messages[0]["text"].startswith("【老年人日间照料】")
+
+
+def test_a_service_heard_wrong_by_speech_recognition_is_answered(rt):
+    messages, _ = run(ActionAnswerElderly(), tracker("高领津贴怎么领", "elderly_allowance"))
+    assert messages[0]["text"].startswith("【高龄津贴】")
+
+
+def test_a_service_another_office_handles_says_where_to_go(rt):
+    messages, _ = run(ActionAnswerChildcare(), tracker("幼儿园入园报名什么时候开始", "childcare_nursery"))
+    text = messages[0]["text"]
+    assert text.startswith("【幼儿园入园报名】") and "教育局" in text
+    assert messages[0]["buttons"][0]["title"] != "在线办理"  # the community does not enrol
+
+
+def test_applying_for_a_service_here_offers_online_application_first(rt):
+    messages, _ = run(ActionAnswerChildcare(), tracker("暑假看护班怎么报名", "childcare_afterschool"))
+    assert messages[0]["buttons"][0]["title"] == "在线办理"
+
+
+def test_clear_domain_without_a_service_says_who_handles_it(rt):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "health_family_doctor", "confidence": 0.24},
+               {"name": "health_checkup", "confidence": 0.2}, {"name": "out_of_scope", "confidence": 0.1}]
+    messages, _ = run(ActionHandleUnclear(), tracker("社区医院能做胃镜吗", "nlu_fallback", 0.4, ranking))
+    text = messages[0]["text"]
+    assert "健康服务" in text and "电话" in text and "答不上来" in text
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert any(p.startswith("/health_") for p in payloads) and payloads[-1] == "/human_handoff"
+    [row] = rt.store.review_queue.list()
+    assert row["domain"] == "health" and row["text"] == "社区医院能做胃镜吗"
+
+
+def test_an_unknown_question_of_no_domain_has_no_domain_in_the_queue(rt):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "out_of_scope", "confidence": 0.3},
+               {"name": "greet", "confidence": 0.1}]
+    messages, _ = run(ActionHandleUnclear(), tracker("那个东西到底咋弄", "nlu_fallback", 0.45, ranking))
+    assert "暂时答不上来" in messages[0]["text"]
+    assert rt.store.review_queue.list()[0]["domain"] is None
+
+
+@pytest.mark.parametrize(
+    "text, kind, words",
+    [("字太小了看不清", "large", "大字模式"), ("怎么用语音", "voice", "按住说话"), ("你念得太快了", "slow", "慢")],
+)
+def test_questions_about_the_assistant_itself_get_a_useful_answer(rt, text, kind, words):
+    messages, events = run(ActionInterfaceHelp(), tracker(text, "interface_help"))
+    assert words in messages[0]["text"]
+    assert messages[0]["custom"]["interface"] == kind
+    assert (kind == "slow") == any(e.get("name") == "slow_speech" for e in events)

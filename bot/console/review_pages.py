@@ -12,6 +12,7 @@ from bot.console.auth import requires
 from bot.console.conversations import transcript
 from bot.console.web import RASA, ROOT, audit, redirect, render, run, store
 from bot.resident.rasa import RasaUnavailable
+from community.catalogue import DOMAINS
 from community.intents import label as intent_label
 from community.privacy import mask_text
 
@@ -39,9 +40,16 @@ def group_rows(rows: list[dict[str, Any]]) -> list[Any]:
                     for k in ("key", "text", "count", "ids", "channels", "latest", "top_intents")
                 },
                 shown=shown or "（空白）",
+                domains=domain_labels(by_id.get(i) for i in g.ids),
             )
         )
     return out
+
+
+def domain_labels(rows: Any) -> list[str]:
+    """The domains the assistant recognised for a group's questions (养老服务…), for staff."""
+    found = {str(r["domain"]) for r in rows if r and r.get("domain")}
+    return [DOMAINS.get(d, d) for d in sorted(found)]
 
 
 def _fallback_groups(rows: list[dict[str, Any]]) -> list[Any]:

@@ -30,6 +30,8 @@ unanswered = sa.Table(
     sa.Column("assigned_intent", sa.String(64), nullable=True),
     sa.Column("corrected_text", sa.Text, nullable=True),
     sa.Column("group_key", sa.String(64), nullable=True),
+    # The domain the question was about, when that was clear (0007); None otherwise.
+    sa.Column("domain", sa.String(32), nullable=True),
 )
 
 REVIEW_STATUSES = ("new", "assigned", "new_intent", "noise")
@@ -63,9 +65,12 @@ class ReviewQueue:
         conversation_id: str,
         reason: str,
         top_intents: list[IntentScore],
+        domain: str | None = None,
     ) -> int:
-        """Put a question in the queue; returns its id."""
+        """Put a question in the queue; returns its id. ``domain``: whose matter it is, when
+        the assistant could tell (养老服务…) but had no answer."""
         row = {
+            "domain": domain,
             "created_at": utcnow(),
             "channel": channel or "unknown",
             "conversation_id": conversation_id,
