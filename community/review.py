@@ -6,7 +6,7 @@
   existing intent, or a new FAQ intent with the answer staff wrote. Everything goes into files
   of its own (``nlu_data/nlu/reviewed.yml``, ``nlu_data/rules/reviewed.yml``,
   ``domain/reviewed.yml``); the hand-written files are never written, and nothing from the
-  held-out split (``tests/nlu_holdout``) is ever trained on.
+  held-out split (``nlu_data_holdout/intents``) is ever trained on.
 
 Nothing here imports Rasa, so the staff console uses it directly; the files are checked with
 Rasa's own loader in ``tests/review``.
@@ -199,7 +199,7 @@ _ANNOTATION = re.compile(r"\[([^\]]*)\]\s*(\([^)]*\)|\{[^}]*\})")
 NLU_FILE = Path("nlu_data/nlu/reviewed.yml")
 RULES_FILE = Path("nlu_data/rules/reviewed.yml")
 DOMAIN_FILE = Path("domain/reviewed.yml")
-HOLDOUT_DIR = Path("tests/nlu_holdout")
+HOLDOUT_DIR = Path("nlu_data_holdout/intents")  # relative to the training root
 HEADER = (
     "# Written by the staff console (community/review.py) from reviewed resident questions.\n"
     "# Do not edit by hand while the console is running; hand-written data lives in the other files.\n"
@@ -491,7 +491,7 @@ class TrainingData:
             key = _match_key(text)
             if key in holdout:
                 raise _refuse(
-                    f"Example {text!r} is in the held-out test set (tests/nlu_holdout), which is "
+                    f"Example {text!r} is in the held-out test set (nlu_data_holdout/intents), which is "
                     "never trained on",
                     f"例句「{text}」在留出测试集中，不能用于训练",
                 )

@@ -1,6 +1,8 @@
 """The layers point one way: no import cycle joins modules of bot/, voice/, actions/,
-community/ or nlu_components/ (imports inside functions and under ``TYPE_CHECKING`` count), and
-running code never imports ``tools`` or ``tests``.
+community/, nlu_components/ or nlu_eval/ (imports inside functions and under ``TYPE_CHECKING``
+count); running code never imports ``tools`` or ``tests`` nor reads files under ``tests/``;
+exactly one module talks HTTP to Rasa; community/ (the domain and the store) imports nothing
+of Rasa, the web or the channels.
 
 The import graph is read from the source with :mod:`ast`, so nothing is imported to check it.
 """
@@ -11,17 +13,17 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "voice", "actions", "community", "nlu_components")
+PACKAGES = ("bot", "voice", "actions", "community", "nlu_components", "nlu_eval")
 FORBIDDEN = ("tools", "tests")
 
-# Known exceptions, each owned by another part of issue 14 and to be removed with it. An entry
-# here only lets the test pass while that work lands; do not add new ones.
-# (bot.telegram.app <-> bot.telegram.pushes was one; issue 14's Telegram split removed it.)
+# No exceptions: bot.telegram.app <-> bot.telegram.pushes and bot.console.retrain -> tools were
+# the last ones (issue 14). Do not add new ones.
 ALLOWED_CYCLES: set[frozenset[str]] = set()
-ALLOWED_FORBIDDEN: set[tuple[str, str]] = {
-    # The admin retrain evaluates with tools.nlu_runner / tools.nlu_metrics (issue 14, item 3).
-    ("bot.console.retrain", "tools"),
-}
+ALLOWED_FORBIDDEN: set[tuple[str, str]] = set()
+# The one module that talks HTTP to Rasa (its REST channel and HTTP API).
+RASA_DOOR = "bot.resident.rasa"
+RASA_PATHS = ("/webhooks/rest/webhook", "/model/parse", "/conversations/", "/tracker")
+HTTP_CLIENTS = ("aiohttp", "urllib.request", "http.client", "requests", "httpx")
 
 
 def module_name(path: Path) -> str:
@@ -148,3 +150,51 @@ def test_running_code_never_imports_tools_or_tests():
     unexpected = sorted(set(offending) - ALLOWED_FORBIDDEN)
     assert unexpected == [], f"modules importing tools/ or tests/: {unexpected}"
 
+
+
+def string_constants(path: Path) -> list[str]:
+    """The string literals of a module, docstrings left out."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ] + [
+        "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+        for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
+    ]
+
+
+def test_exactly_one_module_talks_http_to_rasa():
+    """A module with an HTTP client that names an endpoint of Rasa's REST channel or HTTP API."""
+    _, imports = import_graph()
+    talking = sorted(
+        name for name, path in project_modules().items()
+        if any(client in imports[name] for client in HTTP_CLIENTS)
+        and any(p in text for text in string_constants(path) for p in RASA_PATHS)
+    )
+    assert talking == [RASA_DOOR]
+
+
+def test_running_code_reads_no_file_under_tests():
+    readers = sorted(
+        name for name, path in project_modules().items()
+        if any("tests/" in text or text == "tests" for text in string_constants(path))
+    )
+    assert readers == []
+
+
+def test_the_domain_imports_no_rasa_web_or_channel():
+    _, imports = import_graph()
+    outward = ("rasa", "rasa_sdk", "aiohttp", "sanic", "telegram", "bot", "voice", "actions")
+    offending = sorted(
+        (module, target) for module, names in imports.items() if module.startswith("community")
+        for target in names if target.split(".")[0] in outward
+    )
+    assert offending == []

@@ -3,8 +3,9 @@
 import pytest
 
 from community.intents import report_domain
-from tools import nlu_runner
-from tools.nlu_metrics import summarise
+from community.review import HOLDOUT_DIR
+from nlu_eval import runner as nlu_runner
+from nlu_eval.metrics import summarise
 
 pytestmark = pytest.mark.slow
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def summary(trained_model):
     nlu_runner.quiet()
-    examples = nlu_runner.load_examples(nlu_runner.Path(__file__).parent / "nlu_holdout")
+    examples = nlu_runner.load_examples(nlu_runner.Path(__file__).parents[1] / HOLDOUT_DIR)
     return summarise(nlu_runner.classify(trained_model, examples), report_domain)
 
 

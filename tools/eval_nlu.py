@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 from community.intents import report_domain
-from tools import nlu_runner
-from tools.nlu_metrics import print_report, summarise, threshold_sweep
+from community.review import HOLDOUT_DIR
+from nlu_eval import runner as nlu_runner
+from nlu_eval.metrics import print_report, summarise, threshold_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def evaluate(config: str = "config.yml", out: Path = ROOT / "var" / "eval") -> dict:
     nlu_runner.quiet()
     model, seconds = nlu_runner.train(config, str(ROOT / "nlu_data"), out, "nlu-eval")
-    examples = nlu_runner.load_examples(ROOT / "tests" / "nlu_holdout")
+    examples = nlu_runner.load_examples(ROOT / HOLDOUT_DIR)
     preds = nlu_runner.classify(model, examples)
     summary = summarise(preds, report_domain)
     summary["training_seconds"] = seconds
@@ -32,7 +33,7 @@ def main() -> int:
     config = sys.argv[1] if len(sys.argv) > 1 else "config.yml"
     summary = evaluate(config)
     print_report(
-        "Held-out evaluation (tests/nlu_holdout, never trained on)",
+        "Held-out evaluation (nlu_data_holdout/intents, never trained on)",
         summary,
         {"config": config, "NLU training time (s)": f"{summary['training_seconds']:.1f}"},
     )

@@ -29,7 +29,7 @@ from typing import Any, Dict, List
 
 import yaml
 
-from tools import nlu_runner
+from nlu_eval import runner as nlu_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 HOLDOUT = ROOT / "nlu_data_holdout"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from tools import nlu_runner
-from tools.nlu_metrics import print_report, summarise
+from nlu_eval import runner as nlu_runner
+from nlu_eval.metrics import print_report, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("SMP2017_DIR", ROOT.parent / "shared" / "benchmarks" / "smp2017"))

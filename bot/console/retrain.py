@@ -6,9 +6,9 @@ processes, so the web app stays responsive:
 1. ``rasa train`` (the Makefile's command) writes a new model into
    ``<model_dir>/candidates/`` — never over the current model, and out of the launcher's sight
    (it loads the newest ``<model_dir>/*.tar.gz`` at start-up).
-2. The held-out split (``tests/nlu_holdout``) is classified by the new model and by the one
+2. The held-out split (``nlu_data_holdout/intents``) is classified by the new model and by the one
    the Rasa server is running, with the evaluation code of ``make eval``
-   (:mod:`tools.nlu_runner`, :mod:`tools.nlu_metrics`), in a child process:
+   (:mod:`nlu_eval.runner`, :mod:`nlu_eval.metrics`), in a child process:
    ``python -m bot.console.retrain evaluate --holdout DIR MODEL...`` prints the summaries.
 3. If the new model's held-out intent accuracy is not lower than the current one's, it is
    moved into ``<model_dir>`` and loaded into the running server with Rasa's ``PUT /model``
@@ -41,6 +41,7 @@ from typing import Any
 import yaml
 
 from bot.resident.rasa import RasaClient, RasaUnavailable
+from community.review import HOLDOUT_DIR
 from community.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class Retrainer:
         self.root = Path(root).resolve()
         self.config_path = Path(config_path or self.root / "config.yml")
         self.data_paths = [Path(p) for p in (data_paths or [self.root / "nlu_data"])]
-        self.holdout_dir = Path(holdout_dir or self.root / "tests" / "nlu_holdout")
+        self.holdout_dir = Path(holdout_dir or self.root / HOLDOUT_DIR)
         self.domain_path = Path(domain_path or self.root / "domain")
         self.tolerance = tolerance  # accuracy may drop by this much (0: not at all)
         self.train_timeout = train_timeout
@@ -450,8 +451,8 @@ class Retrainer:
 def _evaluate_main(holdout: str, models: list[str]) -> int:
     """Child process of :meth:`Retrainer._evaluate`: one JSON line, model path → summary."""
     from community.intents import report_domain
-    from tools import nlu_runner
-    from tools.nlu_metrics import summarise
+    from nlu_eval import runner as nlu_runner
+    from nlu_eval.metrics import summarise
 
     nlu_runner.quiet()
     examples = nlu_runner.load_examples(holdout)
@@ -476,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.console.retrain")
     commands = parser.add_subparsers(dest="command", required=True)
     evaluate = commands.add_parser("evaluate", help="held-out accuracy of models (one JSON line)")
-    evaluate.add_argument("--holdout", default=str(PROJECT_ROOT / "tests" / "nlu_holdout"))
+    evaluate.add_argument("--holdout", default=str(PROJECT_ROOT / HOLDOUT_DIR))
     evaluate.add_argument("models", nargs="+")
     run = commands.add_parser("run", help="retrain now, against the running Rasa server")
     run.add_argument("--actor", default=os.environ.get("USER", "cli"))

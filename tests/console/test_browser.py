@@ -16,6 +16,7 @@ from bot.webchat.app import HELD
 from community.records.accounts import Accounts
 from community.records.requests import NewRequest
 from community.records.review_queue import IntentScore
+from community.review import HOLDOUT_DIR
 from community.store import Store
 from tests.console.conftest import PASSWORD, css, log_in, wait
 from tools.stack import start_stack, stop_stack
@@ -30,7 +31,7 @@ def training_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("project")
     for name in ("domain", "nlu_data"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("reviewed.yml"))
-    shutil.copytree(ROOT / "tests" / "nlu_holdout", root / "tests" / "nlu_holdout")
+    shutil.copytree(ROOT / HOLDOUT_DIR, root / HOLDOUT_DIR)
     shutil.copy(ROOT / "config.yml", root / "config.yml")
     return root
 

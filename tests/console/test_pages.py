@@ -16,6 +16,7 @@ import yaml
 from bot.webchat.app import HELD
 from community.records.requests import NewRequest
 from community.records.review_queue import IntentScore
+from community.review import HOLDOUT_DIR
 from tests.console.conftest import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ def project(tmp_path: Path) -> Path:
     root.mkdir()
     for name in ("domain", "nlu_data"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("reviewed.yml"))
-    shutil.copytree(ROOT / "tests" / "nlu_holdout", root / "tests" / "nlu_holdout")
+    shutil.copytree(ROOT / HOLDOUT_DIR, root / HOLDOUT_DIR)
     return root
 
 

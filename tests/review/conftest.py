@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from community.review import HOLDOUT_DIR
 from community.settings import Settings
 from tools.stack import free_port
 
@@ -36,7 +37,7 @@ def project_copy(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "config.yml", root / "config.yml")
     for name in ("domain", "nlu_data"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("reviewed.yml"))
-    shutil.copytree(ROOT / "tests" / "nlu_holdout", root / "tests" / "nlu_holdout")
+    shutil.copytree(ROOT / HOLDOUT_DIR, root / HOLDOUT_DIR)
     return root
 
 
@@ -140,7 +141,7 @@ def write_tiny_project(root: Path) -> Path:
         "domain/intents.yml": TINY_DOMAIN,
         "nlu_data/nlu/base.yml": TINY_NLU,
         "nlu_data/rules/base.yml": TINY_RULES,
-        "tests/nlu_holdout/holdout.yml": TINY_HOLDOUT,
+        "nlu_data_holdout/intents/holdout.yml": TINY_HOLDOUT,
         "credentials.yml": "rest:\n",
     }
     for name, text in files.items():

@@ -106,7 +106,7 @@ def test_a_new_faq_gets_its_answer_rule_and_examples_and_the_project_still_valid
         ("elderly_meal", ["where is lunch"], "没有中文"),
         ("elderly_meal", ["我电话13812345678 助餐怎么订"], "138\\*\\*\\*\\*5678"),  # never shown in full
         ("elderly_meal", ["身份证110101199001011234能办助餐卡吗"], "身份证号"),
-        ("greet", ["哈喽，小助理！"], "held-out"),  # tests/nlu_holdout/meta.yml
+        ("greet", ["哈喽，小助理！"], "held-out"),  # nlu_data_holdout/intents/meta.yml
         ("elderly_meal", ["楼上天天半夜蹦迪吵死了"], "complaint_report"),  # hand-written elsewhere
         ("elderly_meal", "助餐在哪", "No examples"),
         ("elderly_meal", [], "没有例句"),
