@@ -8,14 +8,15 @@ import os
 import time
 from pathlib import Path
 
-from tools.nlu_metrics import Prediction
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+from nlu_eval.metrics import Prediction
 
 
 def quiet() -> None:
+    """Before Rasa is loaded: no telemetry, no TensorFlow chatter, no per-text debug lines."""
     import warnings
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
     warnings.filterwarnings("ignore")
     for name in ("rasa", "tensorflow", "absl", "jieba", "py.warnings"):
