@@ -3,7 +3,7 @@
 import pytest
 
 from community.intents import report_domain
-from community.review import HOLDOUT_DIR
+from community.training_data import HOLDOUT_DIR
 from nlu_eval import runner as nlu_runner
 from nlu_eval.metrics import summarise
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from community.intents import report_domain
-from community.review import HOLDOUT_DIR
+from community.training_data import HOLDOUT_DIR
 from nlu_eval import runner as nlu_runner
 from nlu_eval.metrics import print_report, summarise, threshold_sweep
 

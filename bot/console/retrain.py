@@ -41,8 +41,8 @@ from typing import Any
 import yaml
 
 from bot.resident.rasa import RasaClient, RasaUnavailable
-from community.review import HOLDOUT_DIR
 from community.settings import PROJECT_ROOT, Settings
+from community.training_data import HOLDOUT_DIR
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ with its conversations; assigning it to an intent, a new intent, or marking it a
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 from aiohttp import web
@@ -15,19 +16,14 @@ from bot.resident.rasa import RasaUnavailable
 from community.catalogue import DOMAINS
 from community.intents import label as intent_label
 from community.privacy import mask_text
+from community.question_groups import group_questions
+from community.training_data import TrainingData
 
 
 def group_rows(rows: list[dict[str, Any]]) -> list[Any]:
     """Near-duplicate questions as groups, each with ``shown``: the text staff see (the
     representative wording, or a resident's own words when cleaning left nothing)."""
-    from types import SimpleNamespace
-
-    try:
-        from community.review import group_questions
-    except ImportError:  # the training-data module is not installed yet: one group per text
-        groups = _fallback_groups(rows)
-    else:
-        groups = group_questions(rows)
+    groups = group_questions(rows)
     by_id = {row["id"]: row for row in rows}
     out = []
     for g in groups:
@@ -52,38 +48,7 @@ def domain_labels(rows: Any) -> list[str]:
     return [DOMAINS.get(d, d) for d in sorted(found)]
 
 
-def _fallback_groups(rows: list[dict[str, Any]]) -> list[Any]:
-    import hashlib
-    from types import SimpleNamespace
-
-    groups: dict[str, Any] = {}
-    for row in rows:
-        text = "".join(row["text"].split()).lower()
-        key = hashlib.sha1(text.encode()).hexdigest()[:12]
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = SimpleNamespace(
-                key=key,
-                text=row["text"],
-                count=0,
-                ids=[],
-                channels=[],
-                latest=row["created_at"],
-                top_intents=row["top_intents"],
-            )
-        g.count += 1
-        g.ids.append(row["id"])
-        if row["channel"] not in g.channels:
-            g.channels.append(row["channel"])
-        g.latest = max(g.latest, row["created_at"])
-    return sorted(groups.values(), key=lambda g: (-g.count, -g.latest.timestamp()))
-
-
-def training_data(request: web.Request) -> Any | None:
-    try:
-        from community.review import TrainingData
-    except ImportError:
-        return None
+def training_data(request: web.Request) -> TrainingData:
     return TrainingData(request.app[ROOT])
 
 
@@ -146,7 +111,7 @@ async def review_group_page(
     shown = members[:20]
     contexts = await asyncio.gather(*(context_around(request, row) for row in shown[:5]))
     data = training_data(request)
-    intents = await run(intent_choices, data) if data is not None else []
+    intents = await run(intent_choices, data)
     return render(
         request,
         "review_group.html",
@@ -196,10 +161,6 @@ async def review_action(request: web.Request) -> web.StreamResponse:
         await audit(request, "review_noise", key, {"ids": ids})
         raise redirect("/review", done="noise", n=n)
     data = training_data(request)
-    if data is None:
-        return await review_group_page(
-            request, key, "训练数据模块（community/review.py）还没有安装，暂时不能加入训练数据。", 503, form
-        )
     try:
         if action == "assign":
             intent = str(form.get("intent", ""))

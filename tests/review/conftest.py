@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from community.review import HOLDOUT_DIR
 from community.settings import Settings
+from community.training_data import HOLDOUT_DIR
 from tools.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

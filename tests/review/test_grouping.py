@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from community.review import QuestionGroup, group_questions
+from community.question_groups import QuestionGroup, group_questions
 
 T0 = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.timezone.utc)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.console.retrain import Retrainer
-from community.review import TrainingData
 from community.settings import Settings
+from community.training_data import TrainingData
 
 pytestmark = pytest.mark.slow
 

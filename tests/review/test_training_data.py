@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from community.review import TrainingData
+from community.training_data import TrainingData
 
 from .conftest import ENV
 
@@ -177,7 +177,7 @@ def test_staff_saving_at_once_do_not_lose_or_corrupt_anything(project_copy):
             errors.append(err)
 
     script = (
-        "import sys; from pathlib import Path; from community.review import TrainingData\n"
+        "import sys; from pathlib import Path; from community.training_data import TrainingData\n"
         "w = int(sys.argv[2]); root = Path(sys.argv[1])\n"
         "for i in range(5):\n"
         "    TrainingData(root).add_examples('elderly_meal', [f'第{w}号楼助餐点第{i}个问题'], f'staff{w}')\n"
