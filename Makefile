@@ -26,6 +26,7 @@ $(MODEL): $(TRAIN_INPUTS) | .venv/bin/python
 train: install $(MODEL) ## Train the model when training data, domain or config changed
 
 run: install $(MODEL) ## Run everything (Rasa 5005, actions 5055, web chat 8000); Ctrl-C stops all
+	@bash tools/fetch_voice_model.sh --optional
 	$(PY) -m bot
 
 test: install $(MODEL) ## Run all tests (pytest, rasa data validate, test stories, end to end, browser)
@@ -50,7 +51,7 @@ bench: install $(MODEL) ## Latency, throughput, training time, cold start, memor
 	$(PY) -m tools.bench
 	$(PY) -m tools.bench_voice
 
-voice-model: ## Download Vosk's Chinese model (needs internet; checks its sha256) into var/models/
+voice-model: ## Download Vosk's Chinese model (needs internet; checks its sha256) into var/models/ (make run tries too)
 	bash tools/fetch_voice_model.sh
 
 kiosk: install ## Run the voice kiosk (microphone and speaker; see --help for files and keys)

@@ -265,3 +265,63 @@ def emergency_answer(text: str, community_phone: str) -> Reply:
         ),
         (handoff_button(),),
     )
+
+
+# --- answers for the ear: the essentials first, the rest on request -------------------------
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One part of a service answer left out of its short form, offered on request: ``title``
+    names it in the offer (按一听办理时间), ``text`` is the part itself, ``words`` are what a
+    resident says to ask for it (电话多少 → 电话)."""
+
+    title: str
+    text: str
+    words: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.title or not self.text or not self.words:
+            raise ValueError("a detail needs a title, a text and the words that ask for it")
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """A service answer for people who cannot take it all in at once (the kiosk's voice, elder
+    modes): ``essentials`` says what, where and what to bring; ``details`` are offered."""
+
+    service: Service
+    essentials: str
+    details: tuple[Detail, ...]
+
+
+def short_answer(service: Service) -> ShortAnswer | None:
+    """The essentials of :func:`service_answer` (what, where, what to bring) and the rest as
+    details: 办理时间, 电话, 更多 (who, fee, how long, online, notes). ``None`` for a
+    certificate no longer issued: that answer is short already."""
+    if service.no_longer_issued:
+        return None
+    materials = "、".join(service.materials) if service.materials else "不用带材料"
+    more = [
+        f"谁可以办：{service.eligibility}",
+        f"收费：{service.fee}",
+        f"多久办好：{service.duration}",
+        *([f"网上办理：{service.online}"] if service.online.strip() else []),
+        *([f"注意：{service.notes}"] if service.notes.strip() else []),
+    ]
+    return ShortAnswer(
+        service,
+        f"{service.name}：到{service.where}。带{materials}。",
+        (
+            Detail(
+                "办理时间", f"办理时间：{service.hours}", ("时间", "几点", "什么时候", "哪天", "上班", "开门")
+            ),
+            Detail("电话", f"电话：{service.phone}", ("电话", "号码", "打给", "联系")),
+            Detail(
+                "更多",
+                "。".join(part.rstrip("。；;. ") for part in more) + "。",
+                ("更多", "其他", "谁", "条件", "资格", "钱", "收费", "费用", "多久", "几天", "多长时间",
+                 "网上", "手机上", "线上", "注意"),
+            ),
+        ),
+    )

@@ -15,6 +15,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from community.catalogue import Catalogue, CatalogueError, load_catalogue
 from community.privacy import install_log_masking
 from voice.asr import CHINESE_MODEL_HINT, FakeRecognizer, Recognizer, VoskRecognizer, find_vosk_model
 from voice.audio import decode_audio, write_wav
@@ -45,7 +46,8 @@ def parser() -> argparse.ArgumentParser:
         epilog="转人工: press #, type the callback number, # again, hear it read back, then 1 to "
         "confirm (* retypes). Without --input/--keys: microphone, speaker and terminal keys "
         "(needs sounddevice). Environment: KIOSK_IDLE_SECONDS (60), KIOSK_CONFIRM_LOW/HIGH "
-        "(0.3/0.7), COMMUNITY_PHONE, STAFF_HOURS, VOSK_MODEL_PATH, TTS_VOICE, TTS_RATE, "
+        "(0.3/0.7), KIOSK_END_OF_SPEECH (relaxed = 1.25 s, default = 0.7 s, or seconds), "
+        "COMMUNITY_PHONE, STAFF_HOURS, VOSK_MODEL_PATH, TTS_VOICE, TTS_RATE, "
         "TTS_SLOW_RATE, DATABASE_URL/VAR_DIR (where handoffs go).",
     )
     p.add_argument(
@@ -103,10 +105,22 @@ def store_factory():  # noqa: ANN201 - community.store is imported only when a h
     return Store.from_url(Settings.from_env().store_url)
 
 
+def load_kiosk_catalogue(directory: Path) -> Catalogue | None:
+    """The service catalogue, to speak a service's essentials first; without it (unreadable
+    here), answers are spoken whole."""
+    try:
+        return load_catalogue(directory)
+    except (CatalogueError, OSError) as err:
+        log.warning("no service catalogue at %s (%s): answers are spoken whole", directory, err)
+        return None
+
+
 async def file_events(kiosk: Kiosk, args: argparse.Namespace) -> AsyncIterator[InputEvent]:
     if args.input is not None:
         pcm = await asyncio.to_thread(decode_audio, args.input)
-        listener = Listener(kiosk.recognizer, grammar_for=kiosk.grammar_for)
+        listener = Listener(
+            kiosk.recognizer, endpointer=kiosk.settings.endpointer, grammar_for=kiosk.grammar_for
+        )
         async for event in after_playback(kiosk, listener.events(pcm_chunks(pcm))):
             yield event
     async for event in after_playback(kiosk, scripted_keys(parse_keys(args.keys))):
@@ -128,6 +142,7 @@ async def run(args: argparse.Namespace) -> int:
         sd = import_sounddevice()
     recognizer = await asyncio.to_thread(load_recognizer, args.recognizer, notice)
     synthesizer = await asyncio.to_thread(make_synthesizer, args.synthesizer)
+    catalogue = await asyncio.to_thread(load_kiosk_catalogue, community.catalogue_dir)
     sink: AudioSink
     if sd is None:
         sink = BufferSink()
@@ -143,6 +158,7 @@ async def run(args: argparse.Namespace) -> int:
         settings=settings,
         recognizer=recognizer,
         store_factory=store_factory,
+        catalogue=catalogue,
     )
     for line in notice:
         print(line, file=sys.stderr)
@@ -153,7 +169,7 @@ async def run(args: argparse.Namespace) -> int:
         else:
             from voice.devices import merge, microphone_chunks, terminal_keys
 
-            listener = Listener(recognizer, grammar_for=kiosk.grammar_for)
+            listener = Listener(recognizer, endpointer=settings.endpointer, grammar_for=kiosk.grammar_for)
             events = merge(listener.events(microphone_chunks(sd)), terminal_keys())
             await kiosk.run(events, idle_seconds=args.idle_seconds)
     finally:

@@ -8,6 +8,10 @@
 | 9 | 大声一点: louder |
 | # | 转人工: type a callback number, end it with #, hear it read back, press 1 to confirm |
 
+After an answer about a service, only its essentials are spoken and 1 2 3 offer the rest
+(按一听办理时间，按二听电话，按三听更多) until the resident asks something else; any other
+key (8: 回主菜单) ends the offer and does what it always does.
+
 Pure logic, no I/O: :class:`CallbackEntry` collects digits; the session speaks and stores.
 """
 
@@ -50,8 +54,18 @@ MENU: dict[str, MenuItem] = {
         MenuItem("4", "就业", '/employment_jobs{"menu":"domain"}'),
     )
 }
-MENU_PROMPT = "办证明请按一，养老请按二，托育请按三，就业请按四。"
+MENU_PROMPT = "办证明按一，养老按二，托育按三，就业按四。"
 AFTER_ANSWER_PROMPT = "重听请按星号，转人工请按井号。"
+HANDOFF_PROMPT = "找人工按井号。"
+BACK_TO_MENU_PROMPT = "回主菜单请按八。"
+MAX_DETAILS = 3  # details of an answer offered on 1-3 (8 is never one: it goes back to the menu)
+
+
+def detail_offer(titles: list[str]) -> str:
+    """``["办理时间", "电话"]`` → ``按一听办理时间，按二听电话。``"""
+    if not 1 <= len(titles) <= MAX_DETAILS:
+        raise ValueError(f"offer 1-{MAX_DETAILS} details, got {len(titles)}")
+    return "，".join(f"按{'一二三'[i]}听{title}" for i, title in enumerate(titles)) + "。"
 
 
 def action_for(key: str) -> Action:

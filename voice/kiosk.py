@@ -3,9 +3,12 @@
 :class:`Kiosk` consumes input events (:mod:`voice.pipeline`: keys, speech start, partial and
 final transcripts) and answers through Rasa, the synthesiser, an :class:`AudioSink` and a
 :class:`Screen`. Elderly-first defaults: a slower speaking rate than espeak's, short sentences,
-a pause after each answer offering 重听/转人工, confirmation of medium-confidence questions
-(answered with grammar-restricted recognition), barge-in (a key or speech stops playback), and
-after ``idle_seconds`` of silence a polite goodbye and a full reset. If Rasa is down the kiosk
+a short greeting, an answer about a service spoken as its essentials (what, where, what to
+bring: :func:`community.answers.short_answer`) with the rest offered by key and by voice
+(按一听办理时间…), a pause after each answer offering 重听/转人工, confirmation of
+medium-confidence questions (answered with grammar-restricted recognition), barge-in (a key or
+speech stops any prompt, the goodbye included), and after ``idle_seconds`` of silence a polite
+goodbye and a full reset. If Rasa is down the kiosk
 says so, gives the community phone number and keeps running.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import json
 import logging
 import sys
 import time
@@ -22,17 +26,32 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from bot.resident.rasa import RasaUnavailable
+from community.answers import Detail, ShortAnswer, service_answer, short_answer
+from community.catalogue import Catalogue
 from community.config import environment, read_section
-from community.intents import INTENT_LABELS, META_INTENTS
+from community.intents import FALLBACK_INTENT, INTENT_LABELS, META_INTENTS
 from community.recovery import looks_like_emergency, recovery_reply
 from community.settings import Settings
 from voice.asr import Recognizer
 from voice.errors import VoiceError
 from voice.grammar import Grammar
-from voice.keypad import AFTER_ANSWER_PROMPT, MENU, MENU_PROMPT, Action, CallbackEntry, EntryState, action_for
+from voice.keypad import (
+    AFTER_ANSWER_PROMPT,
+    BACK_TO_MENU_PROMPT,
+    HANDOFF_PROMPT,
+    MAX_DETAILS,
+    MENU,
+    MENU_PROMPT,
+    Action,
+    CallbackEntry,
+    EntryState,
+    action_for,
+    detail_offer,
+)
 from voice.pipeline import (
     AssistantClient,
     BotMessage,
+    EndpointerSettings,
     Heard,
     InputEvent,
     KeyPressed,
@@ -40,6 +59,7 @@ from voice.pipeline import (
     SpeechStarted,
     Utterance,
     apply_gain,
+    end_of_speech_pause,
     sentences_for,
     silence,
     synthesize_sentences,
@@ -51,10 +71,14 @@ from voice.tts import SpeechRate, Synthesizer
 log = logging.getLogger(__name__)
 
 CONFIRM_WORDS = ("是", "不是", "对", "不对", "重复", "人工", "一", "二", "三", "四")
-GREETING = "您好，这里是社区服务助手。请直接说您要办的事，或者按键。"
+GREETING = "您好，请说您要办的事，或者按键。"
 KEYPAD_ONLY_NOTICE = "现在只能按键使用，语音识别没有打开。"
 NOT_HEARD = "对不起，没听清。请再说一遍，或者按键。"
 GOODBYE = "您好像已经离开了。再见，欢迎下次再来。"
+# The essentials are two sentences (where; what to bring), each said whole: cut at 20
+# characters, "…综合窗口" was cut inside the word and the pauses made the answer longer.
+ESSENTIALS_SENTENCE_CHARS = 32
+FOLLOW_UP_CHARS = 10  # 电话是多少啊, 几点上班: a follow-up about the last answer, not a new question
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -63,13 +87,16 @@ GOODBYE = "您好像已经离开了。再见，欢迎下次再来。"
 @dataclass(frozen=True)
 class KioskSettings:
     """``KIOSK_IDLE_SECONDS`` (60), ``KIOSK_CONFIRM_LOW``/``KIOSK_CONFIRM_HIGH`` (0.3/0.7: intent
-    confidences in between are confirmed first), plus the community's phone and staff hours."""
+    confidences in between are confirmed first), ``KIOSK_END_OF_SPEECH`` (the pause that ends an
+    utterance: Home Assistant's ``relaxed`` 1.25 s, ``default`` 0.7 s, ``aggressive`` 0.25 s, or
+    seconds), plus the community's phone and staff hours."""
 
     community_phone: str = Settings.community_phone
     staff_hours: str = Settings.staff_hours
     idle_seconds: float = 60.0
     confirm_low: float = 0.3
     confirm_high: float = 0.7
+    end_of_speech_seconds: float = 1.25  # relaxed: elderly speakers pause mid-sentence
     max_sentence_chars: int = 20
     answer_pause_seconds: float = 0.6
     gain_step: float = 1.4
@@ -81,6 +108,8 @@ class KioskSettings:
             raise ValueError("KIOSK_IDLE_SECONDS must be positive")
         if not 0.0 <= self.confirm_low <= self.confirm_high <= 1.0:
             raise ValueError("need 0 <= KIOSK_CONFIRM_LOW <= KIOSK_CONFIRM_HIGH <= 1")
+        if not 0.2 <= self.end_of_speech_seconds <= 5.0:
+            raise ValueError("KIOSK_END_OF_SPEECH must be 0.2-5 seconds (or relaxed, default, aggressive)")
         if not 5 <= self.max_sentence_chars <= 60:
             raise ValueError("max_sentence_chars must be 5-60")
         if self.gain_step <= 1 or self.max_gain < 1:
@@ -97,10 +126,16 @@ class KioskSettings:
                 "idle_seconds": ("KIOSK_IDLE_SECONDS", float),
                 "confirm_low": ("KIOSK_CONFIRM_LOW", float),
                 "confirm_high": ("KIOSK_CONFIRM_HIGH", float),
+                "end_of_speech_seconds": ("KIOSK_END_OF_SPEECH", end_of_speech_pause),
             },
             community_phone=community.community_phone,
             staff_hours=community.staff_hours,
         )
+
+    @property
+    def endpointer(self) -> EndpointerSettings:
+        """The listener's endpointing, with this kiosk's end-of-speech pause."""
+        return EndpointerSettings(end_silence_ms=round(self.end_of_speech_seconds * 1000))
 
 
 # --- outputs ------------------------------------------------------------------------------
@@ -233,6 +268,7 @@ class _Resident:
     gain: float = 1.0
     pending: tuple[str, str] | None = None  # (question, intent) waiting for 对/不对
     callback: CallbackEntry | None = None
+    details: tuple[Detail, ...] = ()  # offered on 1-3 after the essentials of an answer
     active: bool = False
 
 
@@ -247,6 +283,7 @@ class Kiosk:
         settings: KioskSettings | None = None,
         recognizer: Recognizer | None = None,
         store_factory: Callable[[], Any] | None = None,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self.rasa = rasa
         self.synthesizer = synthesizer
@@ -255,6 +292,7 @@ class Kiosk:
         self.settings = settings or KioskSettings()
         self.recognizer = recognizer
         self.store_factory = store_factory
+        self.catalogue = catalogue  # without it, answers are spoken whole
         self.resident = _Resident()
         self.confirm_grammar: Grammar | None = None
         self.latencies: list[float] = []  # end of speech → first audio out, seconds
@@ -281,9 +319,9 @@ class Kiosk:
     async def greet(self) -> None:
         status = KEYPAD_ONLY_NOTICE if self.keypad_only else "请说话或按键"
         self.screen.show(status=status, answer=GREETING)
-        lines = [GREETING, *([KEYPAD_ONLY_NOTICE] if self.keypad_only else []), MENU_PROMPT]
+        lines = [GREETING, *([KEYPAD_ONLY_NOTICE] if self.keypad_only else []), MENU_PROMPT, HANDOFF_PROMPT]
         self.resident.active = True
-        self.say(lines)
+        self.say(lines, pause=False)
 
     def grammar_for(self) -> Grammar | None:
         """The grammar for the next utterance: restricted while a yes/no question is open."""
@@ -299,9 +337,9 @@ class Kiosk:
         self.screen.clear()
 
     async def goodbye(self) -> None:
-        self.say([GOODBYE], pause=False)
-        await self.wait_for_playback()
+        """Forget the resident, then say goodbye in the background (a key stops it)."""
         await self.reset()
+        self.say([GOODBYE], remember=False, pause=False)
 
     async def close(self) -> None:
         await self.wait_for_playback()
@@ -373,7 +411,12 @@ class Kiosk:
             await self._callback_key(key)
             return
         resident.pending = None
+        if resident.details and key.isdigit() and 1 <= int(key) <= len(resident.details):
+            self.speak_detail(resident.details[int(key) - 1], f"{key} ")
+            return
         action = action_for(key)
+        if action not in (Action.REPEAT, Action.SLOWER, Action.LOUDER):
+            resident.details = ()
         if action is Action.MENU:
             item = MENU[key]
             resident.transcript.append(("按键", f"{key} {item.label}"))
@@ -395,8 +438,17 @@ class Kiosk:
         else:
             self.say([MENU_PROMPT], remember=False, pause=False)
 
+    def speak_detail(self, detail: Detail, key: str = "") -> None:
+        """One offered part of the last answer; the offer stays open."""
+        self.resident.transcript.append(("按键" if key else "居民", f"{key}{detail.title}"))
+        self.resident.transcript.append(("助手", detail.text))
+        self.screen.show(heard=f"{key}{detail.title}", answer=detail.text)
+        sentences = split_sentences(speech_text(detail.text), self.settings.max_sentence_chars)
+        self.say([*sentences, BACK_TO_MENU_PROMPT])
+
     async def start_handoff(self) -> None:
         self.resident.pending = None
+        self.resident.details = ()
         self.resident.callback = CallbackEntry()
         self.screen.show(status="转人工：请输入回电号码，按 # 结束", heard="")
         self.say([CallbackEntry.PROMPT], remember=False, pause=False)
@@ -477,6 +529,11 @@ class Kiosk:
         if not text:
             self.say([NOT_HEARD], remember=False, pause=False)
             return
+        detail = _asked_detail(text, resident.details)
+        if detail is not None:
+            self.speak_detail(detail)
+            return
+        resident.details = ()
         await self.ask(text)
 
     async def _on_confirmation(self, text: str) -> None:
@@ -510,7 +567,7 @@ class Kiosk:
             top is not None
             and s.confirm_low <= top.confidence < s.confirm_high
             and top.name in INTENT_LABELS
-            and top.name not in META_INTENTS
+            and top.name not in (*META_INTENTS, FALLBACK_INTENT)
         ):
             label = _short_label(INTENT_LABELS[top.name])
             self.resident.pending = (text, top.name)
@@ -533,9 +590,34 @@ class Kiosk:
             return
         shown = "\n".join(m.text for m in messages if m.text) or "（没有回答）"
         self.resident.transcript.append(("助手", shown))
-        self.screen.show(answer=shown + _buttons_for_screen(messages), status="*重听  #转人工")
-        sentences = sentences_for(messages, self.settings.max_sentence_chars) + _spoken_choices(messages)
+        short = self.short_answer_in(messages)
+        self.resident.details = short.details if short else ()
+        if short is None:
+            self.screen.show(answer=shown + _buttons_for_screen(messages), status="*重听  #转人工")
+            sentences = sentences_for(messages, self.settings.max_sentence_chars) + _spoken_choices(messages)
+        else:  # the screen shows it all; the ear gets the essentials and an offer of the rest
+            keys = "  ".join(f"{n}{d.title}" for n, d in enumerate(short.details, 1))
+            self.screen.show(answer=shown, status=f"{keys}  *重听  #转人工  8主菜单")
+            titles = [d.title for d in short.details]
+            sentences = [
+                *split_sentences(speech_text(short.essentials), ESSENTIALS_SENTENCE_CHARS),
+                detail_offer(titles),
+            ]
         self.say(sentences or [NOT_HEARD])
+
+    def short_answer_in(self, messages: list[BotMessage]) -> ShortAnswer | None:
+        """The short form of a reply that is exactly a service's full answer (the catalogue's
+        service named in its detail buttons); ``None`` for any other reply."""
+        if self.catalogue is None or len([m for m in messages if m.text]) != 1:
+            return None
+        [message] = [m for m in messages if m.text]
+        for service_id in _services_in(message.buttons):
+            service = self.catalogue.get(service_id)
+            if service is not None and service_answer(service).text == message.text:
+                short = short_answer(service)
+                if short is not None and len(short.details) <= MAX_DETAILS:
+                    return short
+        return None
 
     def rasa_down(self, err: Exception, text: str = "") -> None:
         """The assistant can't answer now: an emergency still hears which number to call first."""
@@ -622,6 +704,38 @@ def _confirm_word(text: str) -> str:
         if text == digit:
             return key
     return ""
+
+
+def _services_in(buttons: tuple[tuple[str, str], ...]) -> list[str]:
+    """Service ids named in button payloads (``/elderly_allowance{"service":"…","aspect":"…"}``)."""
+    found: list[str] = []
+    for _, payload in buttons:
+        _, brace, entities = payload.partition("{")
+        try:
+            service = json.loads(brace + entities).get("service") if brace else None
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(service, str) and service not in found:
+            found.append(service)
+    return found
+
+
+def _asked_detail(text: str, details: tuple[Detail, ...]) -> Detail | None:
+    """The offered detail a spoken follow-up asks for: its number (一, 二, 三) or the longest of
+    its words in ``text`` (多长时间 is 更多's, not 办理时间's). A longer sentence is a new
+    question, not a follow-up."""
+    text = text.replace(" ", "").rstrip("。？?！!")
+    if not details or len(text) > FOLLOW_UP_CHARS:
+        return None
+    for index, detail in enumerate(details):
+        if text in ("一二三"[index], str(index + 1), f"按{'一二三'[index]}", f"第{'一二三'[index]}个"):
+            return detail
+    best: tuple[int, Detail] | None = None
+    for detail in details:
+        for word in detail.words:
+            if word in text and (best is None or len(word) > best[0]):
+                best = (len(word), detail)
+    return best[1] if best else None
 
 
 def _short_label(label: str) -> str:

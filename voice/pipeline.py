@@ -130,6 +130,23 @@ InputEvent = SpeechStarted | SpeechEnded | Heard | Utterance | KeyPressed
 # --- endpointing ----------------------------------------------------------------------------
 
 
+# Home Assistant's end-of-speech pauses (its VAD sensitivity): "relaxed" suits speakers who
+# pause mid-sentence, as many elderly people do.
+END_OF_SPEECH_PAUSES = {"aggressive": 0.25, "default": 0.7, "relaxed": 1.25}
+
+
+def end_of_speech_pause(raw: str) -> float:
+    """A setting's end-of-speech pause: ``relaxed``/``default``/``aggressive`` or seconds."""
+    named = END_OF_SPEECH_PAUSES.get(raw.strip().lower())
+    if named is not None:
+        return named
+    try:
+        return float(raw)
+    except ValueError:
+        names = "/".join(END_OF_SPEECH_PAUSES)
+        raise ValueError(f"give seconds (e.g. 1.25) or one of {names}") from None
+
+
 @dataclass(frozen=True)
 class EndpointerSettings:
     """Energy VAD: speech starts after ``start_ms`` above ``threshold`` (RMS, fraction of full
