@@ -33,6 +33,20 @@ INTENT_LABELS: dict[str, str] = {
     "volunteer_signup": "志愿服务",
     "human_handoff": "找工作人员",
     "out_of_scope": "其他问题",
+    # requests and conversation moves: shown to staff (console) as well as in buttons
+    "request_service": "申请办理（填表）",
+    "check_request": "查询办理进度",
+    "cancel": "取消申请",
+    "bot_challenge": "问是不是机器人",
+    "greet": "打招呼",
+    "goodbye": "告别",
+    "thank": "道谢",
+    "affirm": "回答“是”",
+    "deny": "回答“不是”",
+    "repeat": "请再说一遍",
+    "slower": "请说慢一点",
+    "interface_help": "问怎么用（字大、语音）",
+    FALLBACK_INTENT: "没听懂",
 }
 
 _INTENT_DOMAIN = {intent: domain for domain, names in DOMAIN_INTENTS.items() for intent in names}

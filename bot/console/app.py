@@ -36,7 +36,7 @@ from aiohttp import web
 from bot.console.admin_pages import audit_page, users_action, users_page
 from bot.console.auth import login, login_page, logout, requires, security
 from bot.console.conversations import ConversationControl
-from bot.console.formatting import DOMAIN_LABELS, localtime, percent, waited
+from bot.console.formatting import DOMAIN_LABELS, localtime, masker, percent, waited
 from bot.console.handoff_pages import (
     handoff_inbox,
     handoff_page,
@@ -45,6 +45,7 @@ from bot.console.handoff_pages import (
     handoff_take,
     handoff_transcript,
 )
+from bot.console.labels import CHANNEL_LABELS, action_label, audit_detail, channel_label, field_labels
 from bot.console.request_pages import request_detail, request_export, request_list, request_status
 from bot.console.retrain_pages import retrain_page, retrain_start, retrain_status_json
 from bot.console.review_pages import review_action, review_group, review_queue
@@ -66,9 +67,10 @@ from bot.console.web import (
     run,
 )
 from bot.resident.rasa import RasaClient
+from community.catalogue import CatalogueError
 from community.db import make_engine
+from community.forms import forms_path, load_forms
 from community.intents import label as intent_label
-from community.privacy import mask_text
 from community.records.accounts import ROLE_LABELS
 from community.records.handoffs import HANDOFF_REASON_LABELS
 from community.records.review_queue import UNANSWERED_REASON_LABELS
@@ -82,7 +84,11 @@ HERE = Path(__file__).parent
 MAX_FORM_BYTES = 256 * 1024
 
 
-def make_jinja() -> jinja2.Environment:
+def make_jinja(
+    fields: dict[str, str] | None = None, public_numbers: tuple[str, ...] = ()
+) -> jinja2.Environment:
+    """``fields``: form field name → label (``person_name`` → 姓名), see :func:`load_field_labels`;
+    ``public_numbers``: the community's own phone numbers, never masked."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
         autoescape=True,  # every variable is escaped, whatever the template's name
@@ -91,7 +97,14 @@ def make_jinja() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        localtime=localtime, waited=waited, percent=percent, mask=mask_text, intent_label=intent_label
+        localtime=localtime,
+        waited=waited,
+        percent=percent,
+        mask=masker(public_numbers),
+        intent_label=intent_label,
+        channel_label=channel_label,
+        action_label=action_label,
+        audit_detail=audit_detail,
     )
     env.globals.update(
         ROLE_LABELS=ROLE_LABELS,
@@ -99,9 +112,19 @@ def make_jinja() -> jinja2.Environment:
         UNANSWERED_REASON_LABELS=UNANSWERED_REASON_LABELS,
         DOMAIN_LABELS=DOMAIN_LABELS,
         PREFIX=PREFIX,
-        CHANNEL_LABELS={"web": "网页聊天", "telegram": "Telegram", "kiosk": "自助终端", "unknown": "未知"},
+        CHANNEL_LABELS=CHANNEL_LABELS,
+        FIELD_LABELS=fields or {},
     )
     return env
+
+
+def load_field_labels(settings: Settings) -> dict[str, str]:
+    """The request forms' field labels; none (field names shown) if the forms file is unreadable."""
+    try:
+        return field_labels(load_forms(forms_path(settings.catalogue_dir)))
+    except (CatalogueError, OSError, ValueError) as err:
+        log.warning("request form labels not readable: %s", err)
+        return {}
 
 
 @requires("staff")
@@ -139,8 +162,10 @@ def tracker_engine(settings: Settings) -> sa.engine.Engine | None:
     """Rasa's tracker store, read-only here (for conversation counts)."""
     if settings.tracker_url:
         return make_engine(settings.tracker_url)
+    # Rasa makes var/tracker.db at its first conversation, often after the console started:
+    # open it read-only when asked (never creating it), not only if it existed at start.
     path = settings.var_dir / "tracker.db"
-    return make_engine(f"sqlite:///{path}") if path.exists() else None
+    return sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true", future=True, hide_parameters=True)
 
 
 async def _startup(app: web.Application) -> None:
@@ -193,7 +218,7 @@ def install_console(
     app.middlewares.append(security)
     app[SETTINGS] = settings
     app[CSETTINGS] = console_settings or ConsoleSettings.from_env()
-    app[JINJA] = make_jinja()
+    app[JINJA] = make_jinja(load_field_labels(settings), (settings.community_phone,))
     app[ROOT] = root or app[CSETTINGS].training_root
     app[HOOKS] = {
         "store_getter": store_getter,

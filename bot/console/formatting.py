@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import re
+from typing import Any, Callable, Iterable
 
 from community.db import LOCAL_TZ
+from community.privacy import mask_text
 
 DOMAIN_LABELS = {
     "cert": "证明",
@@ -20,6 +22,9 @@ DOMAIN_LABELS = {
     "complaint": "反映问题",
     "community": "社区事务",
     "volunteer": "志愿",
+    "request": "申请办理",
+    "check": "查询办理进度",
+    "cancel": "取消申请",
     "meta": "寒暄/转人工",
     "fallback": "没听懂",
 }
@@ -60,3 +65,26 @@ def waited(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def masker(public: Iterable[str]) -> Callable[[str], str]:
+    """:func:`community.privacy.mask_text` that leaves the community's own numbers readable
+    (COMMUNITY_PHONE: the duty number the assistant gives residents is not a resident's)."""
+    numbers = sorted({n.strip() for n in public if n and n.strip()}, key=len, reverse=True)
+    if not numbers:
+        return mask_text
+    pattern = re.compile("|".join(re.escape(n) for n in numbers))
+
+    def mask(text: str) -> str:
+        if not text:
+            return text
+        kept: list[str] = []
+
+        def hold(match: re.Match[str]) -> str:
+            kept.append(match.group(0))
+            return f"\x00{len(kept) - 1}\x00"
+
+        masked = mask_text(pattern.sub(hold, text))
+        return re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], masked)
+
+    return mask

@@ -10,10 +10,12 @@ from aiohttp import web
 
 from bot.console.auth import requires
 from bot.console.conversations import transcript
-from bot.console.web import RASA, audit, forbidden, notified, redirect, render, run, store
+from bot.console.web import RASA, SETTINGS, audit, forbidden, notified, redirect, render, run, store
 from bot.resident.rasa import RasaUnavailable
+from community.db import utcnow
 from community.privacy import mask_text
 from community.records import ConsoleError
+from community.staff_hours import StaffHours
 
 log = logging.getLogger(__name__)
 MAX_REPLY_CHARS = 2000
@@ -24,7 +26,26 @@ async def handoff_inbox(request: web.Request) -> web.Response:
     rows = await run(store(request).handoffs.inbox)
     waiting = [r for r in rows if r["status"] == "waiting"]
     taken = [r for r in rows if r["status"] == "taken"]
-    return render(request, "handoffs.html", waiting=waiting, taken=taken, nav="handoffs")
+    settings = request.app[SETTINGS]
+    return render(
+        request,
+        "handoffs.html",
+        waiting=waiting,
+        taken=taken,
+        on_duty=await run(store(request).accounts.signed_in),
+        office_open=office_open(settings.staff_hours),
+        staff_hours=settings.staff_hours,
+        community_phone=settings.community_phone,
+        nav="handoffs",
+    )
+
+
+def office_open(staff_hours: str) -> bool | None:
+    """Whether it is within STAFF_HOURS now (None: the hours cannot be read)."""
+    try:
+        return StaffHours.parse(staff_hours).is_open(utcnow())
+    except ValueError:
+        return None
 
 
 async def load_handoff(request: web.Request) -> dict[str, Any]:

@@ -403,6 +403,20 @@ class Accounts:
                 found["expires_at"] = moved
         return found, "ok"
 
+    def signed_in(self, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """Active accounts with a session that has not ended (who is at the console now):
+        username and role, by username."""
+        now = now or utcnow()
+        query = (
+            sa.select(users.c.username, users.c.role)
+            .join(sessions, sessions.c.user_id == users.c.id)
+            .where(users.c.active.is_(True), sessions.c.expires_at > now)
+            .group_by(users.c.username, users.c.role)
+            .order_by(users.c.username)
+        )
+        with self.engine.connect() as connection:
+            return [dict(r._mapping) for r in connection.execute(query)]
+
     def session(self, token: str, now: dt.datetime | None = None) -> dict[str, Any] | None:
         """The logged-in user (with the session's ``csrf``), or None."""
         return self.check_session(token, now=now)[0]

@@ -134,6 +134,7 @@ class Statistics:
                     "unanswered": v["unanswered"],
                     "unanswered_rate": v["unanswered"] / v["messages"] if v["messages"] else None,
                     "handoffs": v["handoffs"],
+                    "handoff_conversations": len(v["handoff_conversations"]),
                     "handoff_rate": (len(v["handoff_conversations"]) / v["conversations"])
                     if v["conversations"]
                     else None,

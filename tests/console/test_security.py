@@ -196,7 +196,7 @@ def test_lockout_after_repeated_failures(harness):
         assert "sqa_staff" not in response.cookies
         await h.login("boss")
         _, audit = await h.page("/staff/audit")
-        assert "login_failed" in audit and "login_locked" in audit
+        assert "登录失败" in audit and "登录被锁定" in audit
 
     harness(scenario)
 
