@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from bot.phone.settings import PhoneSettings
 from bot.supervisor import Child, StartupError, Supervisor
 from community.catalogue import CatalogueError, load_catalogue
 from community.forms import forms_path, load_forms
@@ -120,6 +121,8 @@ def children(settings: Settings, model: Path, endpoints: Path) -> list[Child]:
         procs.append(Child("telegram", [python, "-m", "bot.telegram"], None, critical=False))
     else:
         log.info("Telegram is off (set TELEGRAM_BOT_TOKEN to turn it on)")
+    # The phone line (SIP on udp SIP_PORT, and the 月探访 calls); supervised like the others.
+    procs.append(Child("phone", [python, "-m", "bot.phone"], None, critical=False))
     return procs
 
 
@@ -145,6 +148,7 @@ def banner(settings: Settings, model: Path) -> str:
         f"  Rasa server (REST):      http://{shown}:{settings.rasa_port}/webhooks/rest/webhook\n"
         f"  Rasa HTTP API:           http://{shown}:{settings.rasa_port}/model/parse\n"
         f"  Action server:           http://127.0.0.1:{settings.action_port}/webhook\n"
+        f"  Phone line (电话):        {PhoneSettings.from_env().local_uri} (UDP, G.711)\n"
         f"  Model: {model.name}   Store: {store_kind}\n"
     )
 
