@@ -3,9 +3,12 @@ and record the question for staff."""
 
 from __future__ import annotations
 
+import functools
 import logging
+from pathlib import Path
 from typing import Any, Dict, List
 
+import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -15,6 +18,7 @@ from actions.common import channel_of, entity_values, in_store, intent_ranking, 
 from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
 from community.answers import Button, Reply, clarification, domain_fallback, handoff_button, payload
+from community.config import PROJECT_ROOT
 from community.db import utcnow
 from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
 from community.records.review_queue import IntentScore
@@ -23,8 +27,6 @@ from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, input_problem
 
 log = logging.getLogger(__name__)
 
-# Same value as the FallbackClassifier's ambiguity_threshold in config.yml.
-AMBIGUITY_MARGIN = 0.1
 # The two close meanings must together be likely, or the question is simply unknown.
 CLARIFY_MIN_COMBINED = 0.5
 FAILURES_BEFORE_HANDOFF = 2
@@ -55,6 +57,17 @@ PROBLEM_REPLIES = {
 }
 
 
+@functools.lru_cache(maxsize=1)
+def ambiguity_margin(config: Path = PROJECT_ROOT / "config.yml") -> float:
+    """How close two intents must be to ask which one is meant: the fallback classifier's
+    ``ambiguity_threshold`` in config.yml, so NLU and this action use one value."""
+    pipeline = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("pipeline") or []
+    for component in pipeline:
+        if str(component.get("name", "")).endswith("FallbackClassifier"):
+            return float(component["ambiguity_threshold"])
+    raise ValueError(f"{config} has no FallbackClassifier with an ambiguity_threshold")
+
+
 def clarification_pair(ranking: List[Dict]) -> tuple | None:
     """The two service intents to ask about, if the resident's meaning is split between them."""
     if len(ranking) < 2:
@@ -63,7 +76,7 @@ def clarification_pair(ranking: List[Dict]) -> tuple | None:
     if first.get("name") not in SERVICE_INTENTS or second.get("name") not in SERVICE_INTENTS:
         return None
     top, runner_up = float(first.get("confidence", 0)), float(second.get("confidence", 0))
-    if top - runner_up < AMBIGUITY_MARGIN and top + runner_up >= CLARIFY_MIN_COMBINED:
+    if top - runner_up < ambiguity_margin() and top + runner_up >= CLARIFY_MIN_COMBINED:
         return first["name"], second["name"]
     return None
 
