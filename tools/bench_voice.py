@@ -155,7 +155,9 @@ class SubstitutingRecognizer:
 
 
 async def latency_figures(rasa_url: str, recognizer, speech: bytes, runs: int) -> list[float]:
-    from voice.kiosk import BufferSink, Kiosk, KioskSettings, RecordingScreen
+    from voice.kiosk import Kiosk
+    from voice.kiosk_outputs import BufferSink, RecordingScreen
+    from voice.kiosk_settings import KioskSettings
     from voice.pipeline import AssistantClient, Listener, pcm_chunks
     from voice.settings import VoiceSettings
     from voice.tts import Pyttsx3Synthesizer

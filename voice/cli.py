@@ -21,16 +21,9 @@ from voice.asr import CHINESE_MODEL_HINT, FakeRecognizer, Recognizer, VoskRecogn
 from voice.audio import decode_audio, write_wav
 from voice.errors import VoiceError
 from voice.keypad import parse_keys
-from voice.kiosk import (
-    KEYPAD_ONLY_NOTICE,
-    AnsiScreen,
-    AudioSink,
-    BufferSink,
-    Kiosk,
-    KioskSettings,
-    after_playback,
-    scripted_keys,
-)
+from voice.kiosk import KEYPAD_ONLY_NOTICE, Kiosk, after_playback, scripted_keys
+from voice.kiosk_outputs import AnsiScreen, AudioSink, BufferSink
+from voice.kiosk_settings import KioskSettings
 from voice.pipeline import AssistantClient, InputEvent, Listener, pcm_chunks
 from voice.settings import VoiceSettings
 from voice.tts import FakeSynthesizer, Pyttsx3Synthesizer, Synthesizer

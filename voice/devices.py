@@ -17,7 +17,7 @@ import numpy as np
 from voice.audio import SAMPLE_RATE
 from voice.errors import VoiceError
 from voice.keypad import KEYS
-from voice.kiosk import AudioSink
+from voice.kiosk_outputs import AudioSink
 from voice.pipeline import InputEvent, KeyPressed
 
 INSTALL_HINT = (

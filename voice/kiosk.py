@@ -14,24 +14,20 @@ says so, gives the community phone number and keeps running.
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import json
 import logging
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 from bot.resident.rasa import RasaUnavailable
 from community.answers import Detail, ShortAnswer, service_answer, short_answer
 from community.catalogue import Catalogue
-from community.config import environment, read_section
 from community.intents import FALLBACK_INTENT, INTENT_LABELS, META_INTENTS
 from community.recovery import looks_like_emergency, recovery_reply
-from community.settings import Settings
 from voice.asr import Recognizer
 from voice.errors import VoiceError
 from voice.grammar import Grammar
@@ -48,10 +44,11 @@ from voice.keypad import (
     action_for,
     detail_offer,
 )
+from voice.kiosk_outputs import AudioSink, Screen
+from voice.kiosk_settings import KioskSettings
 from voice.pipeline import (
     AssistantClient,
     BotMessage,
-    EndpointerSettings,
     Heard,
     InputEvent,
     KeyPressed,
@@ -59,7 +56,6 @@ from voice.pipeline import (
     SpeechStarted,
     Utterance,
     apply_gain,
-    end_of_speech_pause,
     sentences_for,
     silence,
     synthesize_sentences,
@@ -79,179 +75,6 @@ GOODBYE = "您好像已经离开了。再见，欢迎下次再来。"
 # characters, "…综合窗口" was cut inside the word and the pauses made the answer longer.
 ESSENTIALS_SENTENCE_CHARS = 32
 FOLLOW_UP_CHARS = 10  # 电话是多少啊, 几点上班: a follow-up about the last answer, not a new question
-
-
-# --- settings -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KioskSettings:
-    """``KIOSK_IDLE_SECONDS`` (60), ``KIOSK_CONFIRM_LOW``/``KIOSK_CONFIRM_HIGH`` (0.3/0.7: intent
-    confidences in between are confirmed first), ``KIOSK_END_OF_SPEECH`` (the pause that ends an
-    utterance: Home Assistant's ``relaxed`` 1.25 s, ``default`` 0.7 s, ``aggressive`` 0.25 s, or
-    seconds), plus the community's phone and staff hours."""
-
-    community_phone: str = Settings.community_phone
-    staff_hours: str = Settings.staff_hours
-    idle_seconds: float = 60.0
-    confirm_low: float = 0.3
-    confirm_high: float = 0.7
-    end_of_speech_seconds: float = 1.25  # relaxed: elderly speakers pause mid-sentence
-    max_sentence_chars: int = 20
-    answer_pause_seconds: float = 0.6
-    gain_step: float = 1.4
-    max_gain: float = 2.8
-    channel: str = "kiosk"
-
-    def __post_init__(self) -> None:
-        if self.idle_seconds <= 0:
-            raise ValueError("KIOSK_IDLE_SECONDS must be positive")
-        if not 0.0 <= self.confirm_low <= self.confirm_high <= 1.0:
-            raise ValueError("need 0 <= KIOSK_CONFIRM_LOW <= KIOSK_CONFIRM_HIGH <= 1")
-        if not 0.2 <= self.end_of_speech_seconds <= 5.0:
-            raise ValueError("KIOSK_END_OF_SPEECH must be 0.2-5 seconds (or relaxed, default, aggressive)")
-        if not 5 <= self.max_sentence_chars <= 60:
-            raise ValueError("max_sentence_chars must be 5-60")
-        if self.gain_step <= 1 or self.max_gain < 1:
-            raise ValueError("gain_step must be > 1 and max_gain >= 1")
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> KioskSettings:
-        env = environment() if env is None else env
-        community = Settings.from_env(env)
-        return read_section(
-            cls,
-            env,
-            {
-                "idle_seconds": ("KIOSK_IDLE_SECONDS", float),
-                "confirm_low": ("KIOSK_CONFIRM_LOW", float),
-                "confirm_high": ("KIOSK_CONFIRM_HIGH", float),
-                "end_of_speech_seconds": ("KIOSK_END_OF_SPEECH", end_of_speech_pause),
-            },
-            community_phone=community.community_phone,
-            staff_hours=community.staff_hours,
-        )
-
-    @property
-    def endpointer(self) -> EndpointerSettings:
-        """The listener's endpointing, with this kiosk's end-of-speech pause."""
-        return EndpointerSettings(end_silence_ms=round(self.end_of_speech_seconds * 1000))
-
-
-# --- outputs ------------------------------------------------------------------------------
-
-
-class AudioSink(abc.ABC):
-    """Where speech goes. ``play`` returns when the audio has been played; cancelling it stops."""
-
-    def __init__(self) -> None:
-        self.first_audio_at: float | None = None  # monotonic time of the latest first chunk
-
-    @abc.abstractmethod
-    async def play(self, pcm: bytes) -> None: ...
-
-    def stop(self) -> None:  # noqa: B027 - optional
-        """Stop whatever is playing now."""
-
-    def mark(self) -> None:
-        if self.first_audio_at is None:
-            self.first_audio_at = time.monotonic()
-
-
-class BufferSink(AudioSink):
-    """Collects everything played (for ``--output`` and tests); ``realtime`` plays at speech pace."""
-
-    def __init__(self, realtime: bool = False) -> None:
-        super().__init__()
-        self.realtime = realtime
-        self.chunks: list[bytes] = []
-
-    async def play(self, pcm: bytes) -> None:
-        self.mark()
-        if not self.realtime:
-            self.chunks.append(pcm)
-            return
-        step = 16000 * 2 // 20  # 50 ms
-        for start in range(0, len(pcm), step):
-            self.chunks.append(pcm[start : start + step])
-            await asyncio.sleep(0.05)
-
-    @property
-    def pcm(self) -> bytes:
-        return b"".join(self.chunks)
-
-
-class Screen(abc.ABC):
-    @abc.abstractmethod
-    def show(
-        self, *, heard: str | None = None, answer: str | None = None, status: str | None = None
-    ) -> None: ...
-
-    @abc.abstractmethod
-    def clear(self) -> None: ...
-
-
-class RecordingScreen(Screen):
-    """Keeps what would be shown (tests)."""
-
-    def __init__(self) -> None:
-        self.heard = ""
-        self.answer = ""
-        self.status = ""
-        self.history: list[tuple[str, str]] = []
-
-    def show(self, *, heard: str | None = None, answer: str | None = None, status: str | None = None) -> None:
-        for name, value in (("heard", heard), ("answer", answer), ("status", status)):
-            if value is not None:
-                setattr(self, name, value)
-                self.history.append((name, value))
-
-    def clear(self) -> None:
-        self.heard = self.answer = self.status = ""
-        self.history.clear()
-
-
-class AnsiScreen(Screen):
-    """Large, high-contrast text on a terminal: yellow/white on black, double-size lines where
-    the terminal supports them (DEC ``ESC # 3``/``ESC # 4``). Without a terminal, plain lines."""
-
-    def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None) -> None:
-        self.stream = stream or sys.stdout
-        self.tty = self.stream.isatty() if tty is None else tty
-        self.heard = self.answer = self.status = ""
-
-    def _big(self, text: str, colour: str) -> str:
-        lines = []
-        for line in text.splitlines() or [""]:
-            lines.append(f"\x1b#3\x1b[1;{colour};40m{line}\x1b[0m")
-            lines.append(f"\x1b#4\x1b[1;{colour};40m{line}\x1b[0m")
-        return "\n".join(lines)
-
-    def show(self, *, heard: str | None = None, answer: str | None = None, status: str | None = None) -> None:
-        if not self.tty:
-            for label, value in (("听到", heard), ("回答", answer), ("提示", status)):
-                if value is not None:
-                    print(f"[{label}] {value}", file=self.stream, flush=True)
-            return
-        self.heard = self.heard if heard is None else heard
-        self.answer = self.answer if answer is None else answer
-        self.status = self.status if status is None else status
-        out = ["\x1b[40m\x1b[2J\x1b[H", self._big("社区服务助手", "37"), ""]
-        if self.status:
-            out += [self._big(self.status, "36"), ""]
-        if self.heard:
-            out += [self._big("您说：" + self.heard, "33"), ""]
-        if self.answer:
-            out += [self._big(self.answer, "37"), ""]
-        out.append(self._big("1证明 2养老 3托育 4就业  *重听 0慢一点 9大声 #转人工", "32"))
-        print("\n".join(out), file=self.stream, flush=True)
-
-    def clear(self) -> None:
-        self.heard = self.answer = self.status = ""
-        if self.tty:
-            print("\x1b[0m\x1b[2J\x1b[3J\x1b[H", end="", file=self.stream, flush=True)
-        else:
-            print("[清屏]", file=self.stream, flush=True)
 
 
 # --- the session --------------------------------------------------------------------------

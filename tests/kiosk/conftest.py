@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from voice.kiosk import BufferSink, Kiosk, KioskSettings, RecordingScreen
+from voice.kiosk import Kiosk
+from voice.kiosk_outputs import BufferSink, RecordingScreen
+from voice.kiosk_settings import KioskSettings
 from voice.pipeline import AssistantClient
 from voice.tts import FakeSynthesizer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from voice.kiosk import KioskSettings
+from voice.kiosk_settings import KioskSettings
 from voice.pipeline import Endpointer, SpeechEnded, SpeechStarted
 
 

@@ -7,7 +7,8 @@ import asyncio
 from tests.kiosk.conftest import FakeHandoffStore, free_port, make_kiosk, said, spoken
 from voice.asr import FakeRecognizer
 from voice.keypad import MENU_PROMPT
-from voice.kiosk import KEYPAD_ONLY_NOTICE, AnsiScreen, RecordingScreen, after_playback, scripted_keys
+from voice.kiosk import KEYPAD_ONLY_NOTICE, after_playback, scripted_keys
+from voice.kiosk_outputs import AnsiScreen, RecordingScreen
 from voice.pipeline import KeyPressed, SpeechEnded, SpeechStarted, Utterance
 from voice.tts import SpeechRate
 
