@@ -265,6 +265,7 @@ class OutreachRunner:
         clock: Callable[[], dt.datetime] = utcnow,
         concurrency: int = 2,
         answer_seconds: float = 12.0,
+        dial: Callable[[str], str] | None = None,
     ) -> None:
         self.stack = stack
         self.store = store
@@ -274,6 +275,7 @@ class OutreachRunner:
         self.recognizer = recognizer
         self.clock = clock
         self.answer_seconds = answer_seconds
+        self.dial = dial or settings.uri_for  # a resident's number → the SIP URI to call
         self._slots = asyncio.Semaphore(concurrency)
 
     async def run_once(self, now: dt.datetime | None = None) -> list[Outcome]:
@@ -321,7 +323,7 @@ class OutreachRunner:
 
     async def _call(self, resident: dict[str, Any], checkin: dict[str, Any], now: dt.datetime) -> Outcome:
         outreach = self.store.outreach
-        uri = self.settings.uri_for(resident["phone"])
+        uri = self.dial(resident["phone"])
         try:
             leg = await self.stack.dial(uri)
         except Exception as err:  # noqa: BLE001 - counted as a try that failed

@@ -5,6 +5,7 @@
 | ``SIP_HOST`` | ``127.0.0.1`` | the interface the SIP endpoint (UDP) and its RTP bind to |
 | ``SIP_PORT`` | 5060 | UDP port for SIP; calls to ``sip:assistant@SIP_HOST:SIP_PORT`` are answered |
 | ``SIP_REGISTRAR``, ``SIP_USER``, ``SIP_PASSWORD`` | – | register to a PBX as this extension |
+| ``SIP_DIAL_DOMAIN`` | the registrar | where numbers are dialled (a PBX, trunk or ATA: ``host:port``) |
 | ``STAFF_EXTENSION`` | – | ``#``/"找人工" transfers here in ``STAFF_HOURS`` (number or ``sip:`` URI) |
 | ``PHONE_MAX_CALLS`` | 8 | calls at once; one more hears busy (486) |
 | ``PHONE_RTP_PORT`` | 40000 | first RTP port (each call takes the next free ones) |
@@ -36,6 +37,7 @@ class PhoneSettings:
     sip_registrar: str = ""
     sip_user: str = "assistant"
     sip_password: str = ""
+    sip_dial_domain: str = ""
     staff_extension: str = ""
     max_calls: int = 8
     rtp_port: int = 40000
@@ -81,7 +83,7 @@ class PhoneSettings:
         number = number.strip()
         if number.startswith(("sip:", "sips:")):
             return number
-        return f"sip:{number}@{self.domain}"
+        return f"sip:{number}@{self.sip_dial_domain.removeprefix('sip:') or self.domain}"
 
     @property
     def staff_uri(self) -> str:
@@ -100,6 +102,7 @@ class PhoneSettings:
                 "sip_registrar": ("SIP_REGISTRAR", text),
                 "sip_user": ("SIP_USER", text),
                 "sip_password": ("SIP_PASSWORD", text),
+                "sip_dial_domain": ("SIP_DIAL_DOMAIN", text),
                 "staff_extension": ("STAFF_EXTENSION", text),
                 "max_calls": ("PHONE_MAX_CALLS", int),
                 "rtp_port": ("PHONE_RTP_PORT", port),

@@ -114,8 +114,8 @@ def expect_bye(timeout_ms: int = 30000) -> str:
 def take_refer(timeout_ms: int = 20000) -> str:
     """A transfer: REFER is accepted (202), and the NOTIFY says the target answered (200)."""
     return f"""  <recv request="REFER" timeout="{timeout_ms}">
-    <action><ereg regexp="Refer-To: *<?([^>\\r\\n]*)" search_in="msg" check_it="true"
-                  assign_to="all,target"/></action>
+    <action><ereg regexp="Refer-To: *.?(sip:[-a-zA-Z0-9_.@:]*)" search_in="msg" check_it="true"
+                  assign_to="whole,target"/></action>
   </recv>
   <send>
     <![CDATA[
@@ -130,7 +130,7 @@ def take_refer(timeout_ms: int = 20000) -> str:
 
     ]]>
   </send>
-  <nop><action><log message="REFERRED-TO [$target]"/></action></nop>
+  <nop><action><log message="REFERRED-TO [$target] [$whole]"/></action></nop>
   <send retrans="500">
     <![CDATA[
       NOTIFY sip:assistant@[remote_ip]:[remote_port] SIP/2.0
