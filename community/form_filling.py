@@ -40,9 +40,12 @@ RELATIONS = {
     "本人": ("我自己", "本人", "给我报", "我要报"),
 }
 _CANCEL = re.compile(r"取消|不办了|不要了|不报了|不弄了|不用了|算了|退出|不约了|先不办|不想办")
-_AFFIRM = re.compile(
-    r"^(?:确认|提交|确认提交|对|对的|对了|没错|没问题|是的|是|可以|好的?|行|嗯|没错儿|正确|就这样|确定)"
-)
+# A request is stored only on a clear yes: the whole answer is made of these words ("对对对",
+# "好的确认提交"), not an answer that merely starts with one ("可以问一下吗", "嗯嗯啊").
+_AFFIRM_WORD = r"(?:确认提交|确认|提交|对的|对了|对|没错儿?|没问题|是的|是|可以|好的|好|行|正确|就这样|确定)"
+_AFFIRM = re.compile(rf"^(?:{_AFFIRM_WORD}[，,。！!\s]*)+[吧啊呀啦哈的]?$")
+_QUESTION = re.compile(r"[吗？?]|怎么|什么|为什么|哪|多少")
+_HESITATION = re.compile(r"[嗯啊哦噢呃额唔]+")
 _DENY = re.compile(r"不对|不是|错了|有误|要改|修改|改一下")
 _CORRECTION = re.compile(r"说错了|错了|改成|改为|改一下|更正|重新说|不对|写错|记错")
 _QUESTION = re.compile(
@@ -207,10 +210,17 @@ class FormFiller:
         return None
 
     def _confirmation(self, turn: Turn, norm: str) -> bool | None:
-        text = norm.strip().strip("。！!，,")
+        """True on a clear yes, False on a no, None otherwise (the summary is asked again)."""
+        text = norm.strip().strip("。！!，, ")
         if _DENY.search(text) or turn.intent == "deny":
             return False
-        if (turn.intent == "affirm" and turn.confidence >= 0.5) or _AFFIRM.match(text):
+        if turn.text.startswith("/"):  # a tapped button: 确认提交 is /affirm
+            return True if turn.intent == "affirm" else None
+        if _QUESTION.search(text) or _HESITATION.fullmatch(text):
+            return None
+        if _AFFIRM.match(text):
+            return True
+        if turn.intent == "affirm" and turn.confidence >= 0.8 and len(text) <= 6:
             return True
         return None
 

@@ -517,3 +517,13 @@ def test_my_requests_are_buttons_that_show_each_status(rt):
     buttons = {b["payload"]: b["title"] for b in message["buttons"]}
     assert buttons[f"查询进度 {refs[0]}"] == "助餐登记：已受理"
     assert buttons[f"查询进度 {refs[1]}"].startswith("助浴预约：")
+
+
+@pytest.mark.parametrize("unclear", ["嗯嗯啊", "可以问一下吗", "确认吗", "嗯"])
+def test_only_a_clear_yes_submits_a_request(rt, unclear):
+    sim = FormSim()
+    meal_until_summary(sim)
+    sim.say(unclear, "affirm", confidence=0.6)
+    assert rt.store.requests.list() == [] and sim.requested == "request_confirmed"
+    sim.say("对的，确认提交", "affirm")
+    assert len(rt.store.requests.list()) == 1
