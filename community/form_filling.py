@@ -72,6 +72,13 @@ _CHILD_AGE = re.compile(
 _NUMBER_RUN = re.compile(f"[{NUMERAL_CHARS}]+")
 _ROOM_ONLY = re.compile(r"(?<![0-9])(?P<n>\d{3,4})(?![0-9])")
 _RURAL_ADDRESS = re.compile(r"[号栋楼村组巷路街院区]")
+# A name given in a sentence: "我是他爸爸王强", "孩子他妈 刘芳", "我是王强".
+_KIN_WORDS = "爸爸|妈妈|爸|妈|父亲|母亲|爷爷|奶奶|姥姥|姥爷|外婆|外公|家长|监护人|爹|娘|姑姑|舅舅|阿姨"
+_NAME_AFTER_KIN = re.compile(
+    rf"(?:{_KIN_WORDS})[，,、。:：\s]*(?:叫|是|名叫|姓名是?)?\s*(?P<n>[\u4e00-\u9fa5·]{{2,5}}?)[。！!吧啊呀]*$"
+)
+_SELF_INTRO = re.compile(r"^(?:我|俺)(?:就)?是")
+_NOT_IN_NAMES = set("爸妈爷奶姥孩娃他她我你俺爹娘")
 
 
 @dataclass(frozen=True)
@@ -239,6 +246,10 @@ class FormFiller:
         for f in spec.fields:
             is_requested = requested is not None and f.name == requested.name
             value, problem = self._field_value(spec, f, merged, turn, norm, today, is_requested)
+            if f.type == "name" and value is not None and value in {
+                found.get(x.name) for x in spec.fields if x.type == "name"
+            }:
+                value = None  # one name said once fills one field ("他叫李建国": the child only)
             if problem and (is_requested or f.type in ("phone", "id_number", "date")):
                 result.problems.append(problem)
             if value is not None:
@@ -327,7 +338,7 @@ class FormFiller:
                 target = next((n for n in names if values.get(n) is None), f.name)
             return name if target == f.name else None
         if requested:
-            return bare_name(norm)
+            return name_in_sentence(norm)
         return None
 
     # -- what the resident reads ----------------------------------------------------------------
@@ -365,6 +376,20 @@ class FormFiller:
 
     def ask(self, spec: FormSpec, f: FieldSpec, values: dict[str, Any]) -> str:
         return f.ask.replace("{who}", who_phrase(values.get("request_who"), spec))
+
+
+def name_in_sentence(norm: str) -> str | None:
+    """The name in an answer to "请说姓名": the whole answer ("王秀英"), or the name in a sentence
+    ("我是他爸爸王强" → 王强, "孩子他妈 刘芳" → 刘芳, "我是王强" → 王强)."""
+    text = norm.strip()
+    kin = _NAME_AFTER_KIN.search(text)
+    candidates = [kin.group("n")] if kin else []
+    candidates += [text, _SELF_INTRO.sub("", text)]
+    for candidate in candidates:
+        name = bare_name(candidate)
+        if name and not (_NOT_IN_NAMES & set(name)):
+            return name
+    return None
 
 
 def format_date(value: str) -> str:

@@ -527,3 +527,18 @@ def test_only_a_clear_yes_submits_a_request(rt, unclear):
     assert rt.store.requests.list() == [] and sim.requested == "request_confirmed"
     sim.say("对的，确认提交", "affirm")
     assert len(rt.store.requests.list()) == 1
+
+
+def test_names_given_in_a_sentence_are_understood(rt):
+    sim = FormSim()
+    sim.say("给孩子报名课后托管", "request_service")
+    sim.say("他叫李建国")
+    assert clear(rt, sim, "child_name") == "李建国"
+    assert sim.slots.get("guardian_name") is None  # one name said once fills one field
+    sim.say("8岁")
+    assert sim.requested == "guardian_name"
+    sim.say("我是他爸爸王强")  # was asked again and again: the whole sentence is not a name
+    assert clear(rt, sim, "guardian_name") == "王强"
+    assert sim.requested == "phone"
+    sim.say("就写我闺女的号吧 13912345678")
+    assert clear(rt, sim, "phone") == "13912345678"
