@@ -47,7 +47,8 @@ eval: install $(MODEL) ## Held-out NLU evaluation + residents' outcomes end to e
 	$(PY) -m tools.eval_outcomes
 	$(PY) -m tools.eval_smp2017
 
-bench: install $(MODEL) ## Latency, throughput, training time, cold start, memory
+bench: install $(MODEL) ## Turn cost over a long conversation; latency, throughput, training time, cold start, memory
+	$(PY) -m tools.turn_cost
 	$(PY) -m tools.bench
 	$(PY) -m tools.bench_voice
 

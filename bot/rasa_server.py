@@ -10,6 +10,7 @@ safety fixes.
 * A bounded wait: a custom action that does not answer within ``ACTION_TIMEOUT`` seconds (Rasa
   waits 5 minutes) is given up, and the resident hears that the system is recovering.
 * Personal data never in logs: every record, tracebacks included, is masked.
+* Flat turn cost: event classes are looked up once (``bot.tracker_window``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import threading
 from typing import Any
 
+from bot.tracker_window import install_cached_event_types
 from community.privacy import install_log_masking
 from community.settings import LauncherSettings, Settings
 
@@ -87,6 +89,7 @@ def main() -> None:
     install_log_masking()
     hide_traceback_locals()
     install_cached_schema_validation()
+    install_cached_event_types()
     install_strict_tracker_store()
     install_action_timeout(LauncherSettings.from_env().action_timeout)
     if sys.argv[1:2] == ["run"] and "--auth-token" not in sys.argv:

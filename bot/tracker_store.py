@@ -11,6 +11,9 @@ slots, see ``community/sealed.py``) are masked wherever they appear in the conve
 are any phone numbers, 身份证号 and addresses: the conversation log never holds them in clear.
 The running conversation is not affected: Rasa works on the tracker in memory.
 
+A turn reads only a bounded window of the session (``bot.tracker_window``), so its cost does
+not grow with the conversation.
+
 Rasa wraps every tracker store in a ``FailSafeTrackerStore`` that, when the database fails,
 silently starts a new empty conversation (retrieve) or keeps it in memory only (save): a
 resident's confirmed request or form answers then vanish without a word. :class:`StrictTrackerStore`
@@ -25,10 +28,11 @@ import logging
 from typing import Any, Iterable, Iterator
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.tracker_window import WindowedSQLTrackerStore
 from community.forms import Forms, forms_path, load_forms
 from community.privacy import mask_address, mask_id_number, mask_known, mask_name, mask_phone
 from community.sealed import Sealer
@@ -60,7 +64,7 @@ class _MaskedEvent:
         return self._data
 
 
-class CommunitySQLTrackerStore(SQLTrackerStore):
+class CommunitySQLTrackerStore(WindowedSQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
