@@ -76,6 +76,30 @@ def info_key(digit: str, cseq: int) -> str:
 """
 
 
+def phone_info_key(digit: str, cseq: int) -> str:
+    """A called phone's key press by SIP INFO (PJSIP offers telephone-event at its own payload
+    type, which SIPp's recorded RFC 4733 events do not use, so a called SIPp presses keys this way)."""
+    return f"""  <send retrans="500">
+    <![CDATA[
+      INFO [$contact] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      Max-Forwards: 70
+      Call-ID: [call_id]
+      From: <sip:[caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+      To:[$remote]
+      CSeq: {cseq} INFO
+      Contact: <sip:[caller]@[local_ip]:[local_port]>
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal={digit}
+      Duration=160
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
+
+
 def bye(cseq: int = 9) -> str:
     return f"""  <send retrans="500">
     <![CDATA[
@@ -246,7 +270,12 @@ def uas(steps: list[str], *, answer: bool = True) -> str:
 """
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="phone that answers">
-  <recv request="INVITE"/>
+  <recv request="INVITE">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote"/>
+      <ereg regexp="sip:[-a-zA-Z0-9_.@:]*" search_in="hdr" header="Contact:" assign_to="contact"/>
+    </action>
+  </recv>
   <send>
     <![CDATA[
       SIP/2.0 200 OK
@@ -422,6 +451,9 @@ class Sipp:
             "-trace_logs",
             "-log_file",
             str(self.workdir / f"{self.name}.log"),
+            "-trace_msg",
+            "-message_file",
+            str(self.workdir / f"{self.name}.messages"),
             "-trace_err",
             "-error_file",
             str(self.workdir / f"{self.name}.errors"),
