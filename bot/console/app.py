@@ -15,6 +15,7 @@ token; every route names the role it needs):
 * ``/staff/requests`` 工单 list (masked) and CSV export, ``/staff/requests/{ref}`` in full,
   status change with a note
 * ``/staff/stats`` 统计, charts drawn as inline SVG
+* ``/staff/outreach`` 月探访: enrolment (with consent), the month's coverage and follow-ups
 * ``/staff/users`` and ``/staff/audit`` (admin)
 
 Each page lives in a module named for it (``review_pages``, ``retrain_pages``, ``handoff_pages``,
@@ -46,6 +47,7 @@ from bot.console.handoff_pages import (
     handoff_transcript,
 )
 from bot.console.labels import CHANNEL_LABELS, action_label, audit_detail, channel_label, field_labels
+from bot.console.outreach_pages import outreach_action, outreach_page
 from bot.console.request_pages import request_detail, request_export, request_list, request_status
 from bot.console.retrain_pages import retrain_page, retrain_start, retrain_status_json
 from bot.console.review_pages import review_action, review_group, review_queue
@@ -152,6 +154,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/requests/{ref:SQ-\\d{8}-\\d{4}}", request_detail),
     ("POST", "/requests/{ref:SQ-\\d{8}-\\d{4}}/status", request_status),
     ("GET", "/stats", stats_page),
+    ("GET", "/outreach", outreach_page),
+    ("POST", "/outreach", outreach_action),
     ("GET", "/users", users_page),
     ("POST", "/users", users_action),
     ("GET", "/audit", audit_page),
