@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.common import channel_of, send
+from actions.review_signals import record_review_signals
 from community.answers import Reply
 from community.db import utcnow
 from community.handoff_keeper import HandoffKeeper
@@ -41,6 +42,7 @@ class ActionHumanHandoff(Action):
     ) -> List[EventType]:
         rt = runtime.get()
         await hand_over(tracker, reason="asked", text=tracker.latest_message.get("text") or "")
+        await record_review_signals(tracker, answered=False)  # a person asked for right after an answer
         later = after_hours_notice(rt.settings.staff_hours, utcnow())
         if later:
             reply = Reply(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import yaml
+from pypinyin import lazy_pinyin
 
 from community.privacy import mask_text
 from community.textnorm import InputProblem, clean_text, input_problem
@@ -51,6 +52,24 @@ _PROBLEM_MESSAGES = {
     InputProblem.EMOJI_ONLY: ("has no words", "只有表情符号"),
     InputProblem.NO_CHINESE: ("has no Chinese", "没有中文"),
 }
+
+
+def faq_identifier(label: str, taken: Iterable[str] = ()) -> str:
+    """The identifier of a new FAQ, made from its Chinese name with pypinyin (never typed by
+    staff): 快递柜 → ``faq_kuai_di_gui``; ``_2``, ``_3``… when it is already taken."""
+    syllables = lazy_pinyin(clean_text(label or ""))
+    words = [w for s in syllables for w in re.split(r"[^a-z0-9]+", s.lower())]
+    base = "faq_" + "_".join(w for w in words if w)
+    base = base[:MAX_FAQ_NAME].rstrip("_")
+    if base == "faq":
+        base = "faq_wen_ti"  # 问题: a name of only symbols
+    taken = set(taken)
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        suffix = f"_{n}"
+        name = base[: MAX_FAQ_NAME - len(suffix)].rstrip("_") + suffix
+    return name
 
 
 def _refuse(english: str, chinese: str) -> ValueError:

@@ -188,7 +188,7 @@ def interface_kind(outcome: Outcome) -> str | None:
 
 
 def is_fallback(outcome: Outcome) -> bool:
-    return outcome.action == "utter_out_of_scope" or (
+    return outcome.action in ("utter_out_of_scope", "action_answer_out_of_scope") or (
         outcome.action == "action_handle_unclear" and "答不上来" in outcome.text
     )
 

@@ -8,10 +8,14 @@ Pages (all server-rendered with Jinja2 autoescaping; every POST carries the sess
 token; every route names the role it needs):
 
 * ``/staff/login`` · ``/staff/logout``
-* ``/staff/review`` 待答问题 (grouped), ``/staff/review/{key}`` one group: assign an intent,
-  create a new intent with its answer, correct the text, or mark it as noise
+* ``/staff/review`` 待答问题 (grouped by meaning; 不在服务范围 its own tab; search, filters,
+  bulk actions at ``/staff/review/bulk``), ``/staff/review/{key}`` one group: assign an intent
+  (the assistant's guess first), create a new FAQ named in Chinese with its answer (previewed),
+  correct the text, or mark it as noise; ``/staff/try`` 试一试: what the assistant answers now
 * ``/staff/retrain`` (admin) retrain, with progress from ``/staff/retrain/status``
-* ``/staff/handoffs`` 人工接管 inbox, ``/staff/handoffs/{id}`` take, transcript, reply, release
+* ``/staff/handoffs`` 人工接管 inbox (emergencies first, then newest; filters by status, channel
+  and who took it; ``/staff/handoffs/close`` closes stale ones in bulk with a note),
+  ``/staff/handoffs/{id}`` take, transcript, reply, release
 * ``/staff/requests`` 工单 list (masked) and CSV export, ``/staff/requests/{ref}`` in full,
   status change with a note
 * ``/staff/stats`` 统计, charts drawn as inline SVG
@@ -39,6 +43,7 @@ from bot.console.auth import login, login_page, logout, requires, security
 from bot.console.conversations import ConversationControl
 from bot.console.formatting import DOMAIN_LABELS, localtime, masker, percent, waited
 from bot.console.handoff_pages import (
+    handoff_close,
     handoff_inbox,
     handoff_page,
     handoff_release,
@@ -50,7 +55,13 @@ from bot.console.labels import CHANNEL_LABELS, action_label, audit_detail, chann
 from bot.console.outreach_pages import outreach_action, outreach_page
 from bot.console.request_pages import request_detail, request_export, request_list, request_status
 from bot.console.retrain_pages import retrain_page, retrain_start, retrain_status_json
-from bot.console.review_pages import review_action, review_group, review_queue
+from bot.console.review_pages import (
+    review_action,
+    review_bulk,
+    review_group,
+    review_queue,
+    try_page,
+)
 from bot.console.settings import ConsoleSettings
 from bot.console.stats_pages import stats_page
 from bot.console.web import (
@@ -138,12 +149,15 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/", home),
     ("POST", "/logout", logout),
     ("GET", "/review", review_queue),
+    ("POST", "/review/bulk", review_bulk),
+    ("GET", "/try", try_page),
     ("GET", "/review/{key:[A-Za-z0-9_-]{1,64}}", review_group),
     ("POST", "/review/{key:[A-Za-z0-9_-]{1,64}}", review_action),
     ("GET", "/retrain", retrain_page),
     ("POST", "/retrain", retrain_start),
     ("GET", "/retrain/status", retrain_status_json),
     ("GET", "/handoffs", handoff_inbox),
+    ("POST", "/handoffs/close", handoff_close),
     ("GET", "/handoffs/{id:\\d+}", handoff_page),
     ("GET", "/handoffs/{id:\\d+}/transcript", handoff_transcript),
     ("POST", "/handoffs/{id:\\d+}/take", handoff_take),

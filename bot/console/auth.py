@@ -117,12 +117,22 @@ def requires(role: str = "staff") -> Callable[[Handler], Handler]:
                 if not same_origin(request) or not sent or not hmac.compare_digest(sent, user["csrf"]):
                     log.warning("CSRF check failed for %s on %s", user["username"], request.path)
                     return forbidden(request, "页面已过期或来源不对（CSRF 校验失败），请刷新页面后再试。")
+            await count_waiting(request)
             return await handler(request)
 
         wrapped.role = role  # type: ignore[attr-defined]
         return wrapped
 
     return decorate
+
+
+async def count_waiting(request: web.Request) -> None:
+    """Residents waiting for staff, for the header of every page (None if the store is away)."""
+    try:
+        request["waiting"] = await run(store(request).handoffs.waiting_count)
+    except Exception as err:  # noqa: BLE001 - a page still shows without the count
+        log.warning("waiting count unavailable: %s", type(err).__name__)
+        request["waiting"] = None
 
 
 def idle_notice(request: web.Request) -> str:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.console.auth import requires
 from bot.console.conversations import transcript
+from bot.console.labels import CHANNEL_LABELS
 from bot.console.web import RASA, SETTINGS, audit, forbidden, notified, redirect, render, run, store
 from bot.resident.rasa import RasaUnavailable
 from community.db import utcnow
@@ -21,15 +22,50 @@ log = logging.getLogger(__name__)
 MAX_REPLY_CHARS = 2000
 
 
+INBOX_FILTERS = {"status": ("waiting", "taken", "mine", "released", "all"), "emergency": ("1",)}
+STATUS_CHOICES = {"all": "全部（未结束）", "waiting": "等待中", "taken": "接待中", "mine": "我接手的", "released": "已结束"}
+MAX_CLOSE_NOTE = 500
+
+
+def inbox_filters(query: Any) -> dict[str, str]:
+    status = str(query.get("status", "all"))
+    channel = str(query.get("channel", ""))
+    return {
+        "status": status if status in STATUS_CHOICES else "all",
+        "channel": channel if channel in CHANNEL_LABELS else "",
+        "emergency": "1" if query.get("emergency") == "1" else "",
+        "taken_by": str(query.get("taken_by", ""))[:64],
+    }
+
+
+def inbox_rows(request: web.Request, filters: dict[str, str]) -> list[dict[str, Any]]:
+    """The inbox as the filters select: emergencies first, then the newest first."""
+    status = filters["status"]
+    statuses = {"all": ("waiting", "taken"), "mine": ("taken",), "waiting": ("waiting",),
+                "taken": ("taken",), "released": ("released",)}[status]
+    return store(request).handoffs.search(
+        statuses=statuses,
+        channel=filters["channel"] or None,
+        taken_by=request["user"]["username"] if status == "mine" else (filters["taken_by"] or None),
+        emergency=True if filters["emergency"] else None,
+    )
+
+
 @requires("staff")
 async def handoff_inbox(request: web.Request) -> web.Response:
-    rows = await run(store(request).handoffs.inbox)
+    filters = inbox_filters(request.query)
+    rows = await run(inbox_rows, request, filters)
     waiting = [r for r in rows if r["status"] == "waiting"]
     taken = [r for r in rows if r["status"] == "taken"]
+    closed = [r for r in rows if r["status"] == "released"]
     settings = request.app[SETTINGS]
     return render(
         request,
         "handoffs.html",
+        filters=filters,
+        status_choices=STATUS_CHOICES,
+        staff_names=[u["username"] for u in await run(store(request).accounts.list_users)],
+        closed=closed,
         waiting=waiting,
         taken=taken,
         on_duty=await run(store(request).accounts.signed_in),
@@ -46,6 +82,32 @@ def office_open(staff_hours: str) -> bool | None:
         return StaffHours.parse(staff_hours).is_open(utcnow())
     except ValueError:
         return None
+
+
+async def close_stale(request: web.Request, ids: list[int], note: str) -> int:
+    """Close waiting handoffs in bulk (stale ones on a busy day) with a note; audited."""
+    note = " ".join(note.split())[:MAX_CLOSE_NOTE]
+    if not note:
+        raise ConsoleError("no-note", "请写一句关闭的原因（如：居民已来电解决）。")
+    if not ids:
+        raise ConsoleError("none-chosen", "请先勾选要关闭的居民。")
+    n = await run(store(request).handoffs.close, ids, request["user"]["username"], note)
+    await audit(request, "handoff_close", None, {"ids": ids, "note": note})
+    return n
+
+
+@requires("staff")
+async def handoff_close(request: web.Request) -> web.StreamResponse:
+    form = request["form"]
+    try:
+        ids = sorted({int(i) for i in form.getall("ids", [])})
+    except ValueError:
+        ids = []
+    try:
+        n = await close_stale(request, ids, str(form.get("note", "")))
+    except ConsoleError as err:
+        return render(request, "error.html", status=400, title="不能关闭", message=str(err))
+    raise redirect("/handoffs", done="closed", n=n)
 
 
 async def load_handoff(request: web.Request) -> dict[str, Any]:

@@ -44,7 +44,11 @@ AUDIT_ACTION_LABELS = {
     "requests_export": "导出工单",
     "review_noise": "标记为“不是问题”",
     "review_assigned": "加入训练数据",
-    "review_new_intent": "新建意图",
+    "review_new_intent": "新建问题",
+    "review_group": "把问题并入一组",
+    "handoff_close": "批量关闭等待",
+    "api_token_issue": "发放接口令牌",
+    "api_token_revoke": "收回接口令牌",
     "retrain_start": "开始重新训练",
     "retrain_already_running": "重新训练（已在进行中）",
 }
@@ -63,6 +67,7 @@ DETAIL_LABELS = {
     "examples": "例句",
     "reason": "原因",
     "username": "账号",
+    "name": "名称",
 }
 
 

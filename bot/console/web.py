@@ -36,12 +36,16 @@ TRACKER = web.AppKey("console_tracker_engine", object)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 DONE = {
-    "assigned": "已把 {n} 条问题加入训练数据（意图：{x}）。重新训练后生效。",
-    "new_intent": "已新建意图「{x}」并加入 {n} 条例句和回答。重新训练后生效。",
+    "assigned": "已把 {n} 条问题加入「{x}」的例句。重新训练后生效。",
+    "new_intent": "已新建问题「{x}」，加入 {n} 条问法和回答。重新训练后生效。",
     "noise": "已把 {n} 条标记为“不是问题”。",
+    "bulk_noise": "已把 {n} 条标记为“不是问题”。",
+    "bulk_group": "已把 {n} 条并入同一组。",
+    "bulk_none": "请先勾选问题组，再选择要做的操作（并入时还要选并入哪一组）。",
     "taken": "您已接手这位居民，助手已暂停回答。",
     "replied": "回复已发出。",
     "released": "已交回智能助手，并告诉了居民。",
+    "closed": "已关闭 {n} 位居民的等待（已记下原因）。",
     "status": "状态已更新，已通知居民。",
     "user_created": "账号 {x} 已创建。",
     "user_changed": "账号 {x} 已更新。",
@@ -62,6 +66,7 @@ def render(request: web.Request, template: str, *, status: int = 200, **context:
         .get_template(template)
         .render(
             user=user,
+            waiting_count=request.get("waiting"),
             csrf=user["csrf"] if user else "",
             flash=flash,
             nav=context.pop("nav", ""),

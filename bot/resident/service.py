@@ -14,9 +14,14 @@ protocol into calls here and the results back into its own UI, and nothing else.
 * :meth:`ResidentService.with_staff`: one meaning everywhere: a staff member holds the
   conversation or it waits in the inbox.
 * :meth:`ResidentService.rate`: 好差评 (👍/👎); a 👎 goes to the review queue.
+  :meth:`ResidentService.not_understood`: the same 👎 for the last answer, for channels without a
+  button to tap (the kiosk's and the phone line's key, a resident saying 没听懂).
 * :meth:`ResidentService.speak`: text for the ear, synthesised.
 * :meth:`ResidentService.history`: the resident's own conversation so far (a page reloaded), and
   whether the assistant is waiting for the answer to a form's question.
+* Which message of a reply gets 👍/👎 (:func:`rated_message`: the final answer only, not a form's
+  question, a menu, the summary to confirm or a recovery reply) and which messages wait for the
+  resident (:func:`waits`): one rule for every channel, with :meth:`ResidentService.asking`.
 """
 
 from __future__ import annotations
@@ -238,3 +243,20 @@ class ResidentService:
             self.store.ratings.record,
             conversation_id=sender, channel=channel, question=question, answer=answer, rating=rating,
         )
+
+    async def not_understood(self, sender: str, channel: str) -> int | None:
+        """A 👎 on the last answer without a button to tap: the kiosk's or the phone line's key,
+        or a resident saying 没听懂. The question and the answer are read from the assistant's
+        tracker; the question goes to the review queue like any 👎 (once per resident). None
+        when nothing was answered yet. Raises RasaUnavailable, or a store error."""
+        said = (await self.history(sender, limit=40)).messages
+        answers: list[str] = []
+        for message in reversed(said):
+            if message["from"] == "assistant":
+                if message.get("text"):
+                    answers.insert(0, str(message["text"]))
+            elif answers:
+                return await self.rate(
+                    sender, channel, question=str(message["text"]), answer="\n".join(answers), rating="down"
+                )
+        return None

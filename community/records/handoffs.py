@@ -32,7 +32,10 @@ handoffs = sa.Table(
     sa.Column("first_response_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("released_by", sa.String(64), nullable=True),
+    # Closed by staff without taking it (a stale item on a busy day), and why (0008).
+    sa.Column("close_note", sa.Text, nullable=True),
 )
+INBOX_STATUSES = ("waiting", "taken", "released")
 
 # Handoffs from one conversation within this time are one handoff (see Handoffs.create).
 HANDOFF_MERGE_WINDOW = dt.timedelta(minutes=10)
@@ -142,6 +145,54 @@ class Handoffs:
             .order_by(handoffs.c.emergency.desc(), handoffs.c.created_at, handoffs.c.id)
         )
         return self._handoffs(query)
+
+    def search(
+        self,
+        *,
+        statuses: tuple[str, ...] = ("waiting", "taken"),
+        channel: str | None = None,
+        taken_by: str | None = None,
+        emergency: bool | None = None,
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """The inbox for a busy day: emergencies first, then the newest first; only
+        ``statuses``, from ``channel``, taken by ``taken_by``, (not) emergencies."""
+        query = handoffs.select().where(handoffs.c.status.in_(list(statuses)))
+        if channel:
+            query = query.where(handoffs.c.channel == channel)
+        if taken_by:
+            query = query.where(handoffs.c.taken_by == taken_by)
+        if emergency is not None:
+            query = query.where(handoffs.c.emergency == emergency)
+        query = query.order_by(handoffs.c.emergency.desc(), handoffs.c.created_at.desc(), handoffs.c.id.desc())
+        return self._handoffs(query.limit(limit))
+
+    def waiting_count(self) -> int:
+        """Residents waiting for staff (the number in every console page's header)."""
+        with self.engine.connect() as connection:
+            return int(
+                connection.execute(
+                    sa.select(sa.func.count(sa.distinct(handoffs.c.conversation_id))).where(
+                        handoffs.c.status == "waiting"
+                    )
+                ).scalar_one()
+            )
+
+    def close(self, ids: list[int], staff: str, note: str, now: dt.datetime | None = None) -> int:
+        """Close waiting handoffs without taking them (stale ones on a busy day), with a note
+        saying why; how many were closed (ones taken meanwhile are left alone)."""
+        ids = [int(i) for i in ids]
+        if not ids:
+            return 0
+        with self.engine.begin() as connection:
+            return int(
+                connection.execute(
+                    handoffs.update()
+                    .where(handoffs.c.id.in_(ids), handoffs.c.status == "waiting")
+                    .values(status="released", released_at=now or utcnow(), released_by=staff, close_note=note)
+                ).rowcount
+                or 0
+            )
 
     def get(self, handoff_id: int) -> dict[str, Any] | None:
         rows = self._handoffs(handoffs.select().where(handoffs.c.id == handoff_id))

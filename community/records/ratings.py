@@ -1,15 +1,17 @@
-"""Ratings (好差评): a resident's 👍 ("up") or 👎 ("down") on one of the assistant's answers.
-A 👎 also puts the question in the review queue (reason ``rated_down``).
+"""Ratings (好差评): a resident's 👍 ("up") or 👎 ("down") on one of the assistant's answers,
+on any channel (a button, a key at the kiosk or on the phone, "没听懂"). A 👎 also puts the
+question in the review queue (reason ``rated_down``), once per resident and question.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
 
 from community.db import metadata, utcnow
-from community.records.review_queue import unanswered
+from community.records.review_queue import insert_question
 
 ratings = sa.Table(
     "ratings",
@@ -29,8 +31,18 @@ class Ratings:
     def __init__(self, engine: sa.engine.Engine):
         self.engine = engine
 
-    def record(self, *, conversation_id: str, channel: str, question: str, answer: str, rating: str) -> int:
-        """Keep a rating (and queue a 👎's question for review, in the same transaction)."""
+    def record(
+        self,
+        *,
+        conversation_id: str,
+        channel: str,
+        question: str,
+        answer: str,
+        rating: str,
+        top_intents: list[dict] | None = None,
+    ) -> int:
+        """Keep a rating (and queue a 👎's question for review, in the same transaction).
+        ``top_intents``: what the assistant understood the question as, when the channel knows."""
         if rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS}, got {rating!r}")
         now = utcnow()
@@ -42,11 +54,14 @@ class Ratings:
                 )
             ).inserted_primary_key[0]
             if rating == "down":
-                connection.execute(
-                    unanswered.insert().values(
-                        created_at=now, channel=channel or "unknown", conversation_id=conversation_id,
-                        text=question or answer, reason="rated_down", top_intents="[]",
-                    )
+                insert_question(
+                    connection,
+                    {
+                        "created_at": now, "channel": channel or "unknown",
+                        "conversation_id": conversation_id, "text": question or answer,
+                        "reason": "rated_down",
+                        "top_intents": json.dumps(top_intents or [], ensure_ascii=False),
+                    },
                 )
         return int(row_id)
 

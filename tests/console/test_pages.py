@@ -76,47 +76,37 @@ def test_near_duplicates_are_one_item_and_assigning_writes_reviewed_training_dat
         await h.login("wang")
         _, queue = await h.page("/staff/review")
         assert "13812345678" not in queue  # masked in the queue
-        assert re.search(r">\s*3\s*<", queue)  # the three same questions are one item, counted
+        # The four ask the same (the phone number is a detail): one item, counted.
+        assert re.search(r">\s*4\s*<", queue)
         key = group_key(queue, "停车费怎么交")
         status, page = await h.page(f"/staff/review/{key}")
-        assert status == 200 and len(ids_in(page)) == 3
+        assert status == 200 and len(ids_in(page)) == 4
         assert "社区事务" in page and "41%" in page  # the intents considered, with confidences
+        assert "助手猜的是「社区事务」" in page  # the assistant's best guess, preselected
+        assert re.search(r'<option value="community_affairs" selected>', page)
         assert "前后对话" in page and "您好！" in page  # the conversation around it
         assert "网页聊天" in page and "Telegram" in page
+        assert "13812345678" not in page
         # Correct one text, assign the group to an existing intent.
-        fields = [("ids", i) for i in ids_in(page)] + [
-            (f"text_{i}", "小区停车费怎么交") for i in ids_in(page)
-        ]
-        first = ids_in(page)[0]
-        fields[3] = (f"text_{first}", "小区停车费在哪儿交")
+        ids = ids_in(page)
+        first = ids[-1]  # the oldest: 小区停车费怎么交
+        fields = [("ids", i) for i in ids] + [(f"text_{first}", "小区停车费在哪儿交")]
         response = await h.post(
             f"/staff/review/{key}", [*fields, ("intent", "community_affairs"), ("action", "assign")]
         )
         assert response.status == 302
         _, queue = await h.page(response.headers["Location"])
-        assert "已把 3 条问题加入训练数据" in queue
+        assert "已把 4 条问题加入「社区事务」的例句" in queue  # in staff's words, no internal name
         assert "小区停车费怎么交" not in queue and "小区的停车费" not in queue  # gone from the queue
-        reviewed = yaml.safe_load((project / "nlu_data" / "nlu" / "reviewed.yml").read_text(encoding="utf-8"))
+        text = (project / "nlu_data" / "nlu" / "reviewed.yml").read_text(encoding="utf-8")
+        reviewed = yaml.safe_load(text)
         examples = str([b["examples"] for b in reviewed["nlu"] if b["intent"] == "community_affairs"])
         assert "小区停车费在哪儿交" in examples and "小区停车费怎么交" in examples
-        rows = h.store.review_queue.questions([int(i) for i in ids_in(page)])
+        assert "13812345678" not in text
+        assert "138****5678" in text, text  # written masked
+        rows = h.store.review_queue.questions([int(i) for i in ids])
         assert {r["status"] for r in rows} == {"assigned"} and {r["reviewed_by"] for r in rows} == {"wang"}
         assert [r["corrected_text"] for r in rows if r["id"] == int(first)] == ["小区停车费在哪儿交"]
-        # The one with a phone number is its own item; its example is written masked.
-        key = group_key(queue, "我的电话138****5678")
-        _, page = await h.page(f"/staff/review/{key}")
-        [only] = ids_in(page)
-        await h.post(
-            f"/staff/review/{key}",
-            [
-                ("ids", only),
-                (f"text_{only}", "我的电话138****5678，停车费怎么交"),
-                ("intent", "community_affairs"),
-                ("action", "assign"),
-            ],
-        )
-        text = (project / "nlu_data" / "nlu" / "reviewed.yml").read_text(encoding="utf-8")
-        assert "13812345678" not in text
         await h.logout()
         await h.login("boss")
         _, audit = await h.page("/staff/audit")
@@ -140,27 +130,29 @@ def test_a_new_question_becomes_an_faq_with_the_staff_answer(harness, project):
         _, page = await h.page(f"/staff/review/{key}")
         [qid] = ids_in(page)
         base = [("ids", qid), (f"text_{qid}", "电动车充电桩在哪"), ("action", "new_intent")]
-        bad = await h.post(
-            f"/staff/review/{key}",
-            [*base, ("new_name", "Parking!"), ("new_label", "充电桩"), ("answer", "在3号楼北侧。")],
+        assert 'name="new_name"' not in page and "faq_" not in page  # nothing to type in English
+        preview = await h.post(
+            f"/staff/review/{key}", [*base[:2], ("action", "preview"), ("new_label", "电动车充电桩"),
+                                     ("answer", "充电桩在3号楼北侧，扫码付费。")],
         )
-        assert bad.status == 400 and "faq_" in await bad.text()
-        assert h.store.review_queue.questions([int(qid)])[0]["status"] == "new"  # nothing done
+        shown = await preview.text()
+        assert preview.status == 200 and "居民问「电动车充电桩在哪」时会看到" in shown
+        assert "充电桩在3号楼北侧，扫码付费。" in shown
+        assert h.store.review_queue.questions([int(qid)])[0]["status"] == "new"  # nothing done yet
+        bad = await h.post(f"/staff/review/{key}", [*base, ("new_label", "电动车充电桩"), ("answer", "")])
+        assert bad.status == 400 and "问题名称和回答" in await bad.text()
         good = await h.post(
             f"/staff/review/{key}",
-            [
-                *base,
-                ("new_name", "faq_ev_charging"),
-                ("new_label", "电动车充电桩"),
-                ("answer", "充电桩在3号楼北侧，扫码付费。"),
-            ],
+            [*base, ("new_label", "电动车充电桩"), ("answer", "充电桩在3号楼北侧，扫码付费。")],
         )
         assert good.status == 302
         _, queue = await h.page(good.headers["Location"])
-        assert "已新建意图「电动车充电桩」" in queue
+        assert "已新建问题「电动车充电桩」" in queue and "faq_" not in queue
         domain = yaml.safe_load((project / "domain" / "reviewed.yml").read_text(encoding="utf-8"))
-        assert domain["responses"]["utter_faq_ev_charging"][0]["text"] == "充电桩在3号楼北侧，扫码付费。"
-        assert h.store.review_queue.questions([int(qid)])[0]["assigned_intent"] == "faq_ev_charging"
+        # The identifier is made from the Chinese name with pypinyin.
+        name = "faq_dian_dong_che_chong_dian_zhuang"
+        assert domain["responses"][f"utter_{name}"][0]["text"] == "充电桩在3号楼北侧，扫码付费。"
+        assert h.store.review_queue.questions([int(qid)])[0]["assigned_intent"] == name
 
     harness(scenario, root=project)
 

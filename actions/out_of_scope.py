@@ -1,0 +1,29 @@
+"""Questions outside the assistant's services (快递柜, 充电宝, 股票…): the resident hears what
+the assistant can help with, and the question goes to the review queue under its own reason
+(``out_of_scope``), so staff decide whether it is a community matter after all."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import intent_ranking
+from actions.review_signals import _scores, record_question, record_review_signals
+
+
+class ActionAnswerOutOfScope(Action):
+    def name(self) -> str:
+        return "action_answer_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_out_of_scope")
+        text = tracker.latest_message.get("text") or ""
+        await record_review_signals(tracker, answered=False)
+        if text and not text.startswith("/"):
+            await record_question(tracker, text, "out_of_scope", _scores(intent_ranking(tracker)))
+        return []
