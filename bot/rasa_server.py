@@ -11,6 +11,9 @@ safety fixes.
   waits 5 minutes) is given up, and the resident hears that the system is recovering.
 * Personal data never in logs: every record, tracebacks included, is masked.
 * Flat turn cost: event classes are looked up once (``bot.tracker_window``).
+* Warm before the first resident: once the model is loaded, one message is parsed before the
+  server takes requests (jieba's dictionary and the classifier load on first use), so a replica
+  that comes back behind the load balancer does not make its first residents wait.
 """
 
 from __future__ import annotations
@@ -74,6 +77,20 @@ def install_action_timeout(seconds: float) -> None:
     rasa_action.DEFAULT_REQUEST_TIMEOUT = seconds
 
 
+def install_warm_up() -> None:
+    import rasa.core.run as rasa_run
+
+    original = rasa_run.load_agent_on_start
+
+    async def load_and_warm(*args: Any, **kwargs: Any) -> Any:
+        agent = await original(*args, **kwargs)
+        if agent is not None and agent.is_ready():
+            await agent.parse_message("你好，高龄津贴怎么申请")
+        return agent
+
+    rasa_run.load_agent_on_start = load_and_warm
+
+
 def hide_traceback_locals() -> None:
     """Rasa renders tracebacks as JSON with every frame's local variables (a resident's words,
     slot values); keep the frames, drop the locals."""
@@ -90,6 +107,7 @@ def main() -> None:
     hide_traceback_locals()
     install_cached_schema_validation()
     install_cached_event_types()
+    install_warm_up()
     install_strict_tracker_store()
     install_action_timeout(LauncherSettings.from_env().action_timeout)
     if sys.argv[1:2] == ["run"] and "--auth-token" not in sys.argv:

@@ -48,6 +48,8 @@ class Settings:
     model_dir: Path = PROJECT_ROOT / "models"
     community_phone: str = "010-8765-4300"
     staff_hours: str = "周一至周五 8:30-17:30"
+    # Where the channels reach Rasa when it is not on this machine (Kubernetes: the rasa Service).
+    rasa_server_url: str = ""
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.rasa_auth_token:
@@ -86,6 +88,8 @@ class Settings:
 
     @property
     def rasa_url(self) -> str:
+        if self.rasa_server_url:
+            return self.rasa_server_url.rstrip("/")
         return f"http://127.0.0.1:{self.rasa_port}" if is_loopback(self.host) or self.host == "0.0.0.0" else f"http://{self.host}:{self.rasa_port}"
 
     @property
@@ -103,6 +107,7 @@ _VARIABLES = {
     "model_dir": ("MODEL_DIR", path),
     "community_phone": ("COMMUNITY_PHONE", text),
     "staff_hours": ("STAFF_HOURS", text),
+    "rasa_server_url": ("RASA_URL", text),
 }
 
 

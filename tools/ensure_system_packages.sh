@@ -3,7 +3,7 @@
 # pyttsx3, voice cmn-latn-pinyin) and ffmpeg (decoding residents' voice messages); for the
 # tests, chromium and chromium-driver (the web chat's browser tests), npm (axe-core) and a
 # Chinese font for readable screenshots; sip-tester (SIPp) and baresip, the real SIP peers of the
-# phone line's tests and bench.
+# phone line's tests and bench; haproxy, the load balancer of `make run-cluster`.
 set -euo pipefail
 missing=()
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
@@ -15,6 +15,7 @@ command -v npm >/dev/null || missing+=(npm)
 [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
 command -v sipp >/dev/null || missing+=(sip-tester)
 command -v baresip >/dev/null || missing+=(baresip)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "Installing Debian packages: ${missing[*]}"

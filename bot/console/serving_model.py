@@ -1,14 +1,20 @@
 """The model the running Rasa server serves, through the project's one Rasa client: which one
 it is (``GET /status``) and loading a new one (``PUT /model``: Rasa loads it, then swaps it in,
-so it keeps answering)."""
+so it keeps answering).
+
+With several Rasa replicas (``make run-cluster``, ``MODEL_PUBLISH_DIR`` set) the accepted model
+is published once to the model server (:mod:`bot.model_server`) instead, and every replica
+pulls it; :meth:`ServingModel.load` then waits until the replicas answer with it."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
 from bot.console.retrain_errors import RetrainError
+from bot.model_server import ModelServerSettings, publish
 from bot.resident.rasa import RasaClient, RasaUnavailable
 from community.settings import Settings
 
@@ -52,7 +58,12 @@ class ServingModel:
         )
 
     def load(self, model: Path) -> None:
-        """``PUT /model``: Rasa loads the new model, then swaps it in; it keeps answering."""
+        """``PUT /model``: Rasa loads the new model, then swaps it in; it keeps answering.
+        With a model server: publish it there, and wait until the replicas serve it."""
+        publish_dir = ModelServerSettings.from_env().publish_dir
+        if publish_dir is not None:
+            self._publish(model, publish_dir)
+            return
         try:
             self._call("load_model", str(model.resolve()), self.load_timeout, timeout=self.load_timeout)
             status = self._call("status")
@@ -68,3 +79,18 @@ class ServingModel:
             ) from err
         if status.get("model_file") != model.name:
             raise RetrainError("load-failed", "Rasa 服务器没有换上新模型，当前模型继续服务。", str(status))
+
+    def _publish(self, model: Path, publish_dir: Path, agreeing: int = 6) -> None:
+        """Publish once; then ``/status`` through the load balancer must name the new model
+        ``agreeing`` times running (each replica pulls it within ``MODEL_PULL_SECONDS``)."""
+        publish(model, publish_dir)
+        deadline = time.monotonic() + self.load_timeout
+        seen = 0
+        while seen < agreeing:
+            if time.monotonic() > deadline:
+                raise RetrainError("load-failed", "新模型已发布，但 Rasa 服务器在规定时间内没有全部换上。")
+            try:
+                seen = seen + 1 if self._call("status").get("model_file") == model.name else 0
+            except RasaUnavailable:
+                seen = 0
+            time.sleep(0.5)
