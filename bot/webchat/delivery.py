@@ -7,6 +7,11 @@ delivered only when the page acknowledges it (``POST /api/ack``): a write into a
 browser has already left (or frozen in its back/forward cache) can look successful, so until the
 page confirms, the notification is sent again — to a page that opens later, or after
 :data:`RESEND_AFTER` seconds to a page still open. Pages ignore a repeat they already showed.
+
+Several web processes share the work: each pushes only to the streams it holds, and claims a row
+in the store before pushing it (``Notifications.claim_push``), so a notification goes out once
+whichever process holds the resident's stream; on PostgreSQL a queued notification wakes every
+process at once (:mod:`bot.webchat.wakeup`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import time
 from typing import Callable, Iterable
 
 from bot.webchat.hub import PushHub, PushMessage
+from bot.webchat.wakeup import NotificationWakeup
 from community.store import Store
 
 log = logging.getLogger(__name__)
@@ -49,13 +55,21 @@ class Delivery:
         self._task: asyncio.Task | None = None
         self._lock: asyncio.Lock | None = None
         self._sent: dict[int, float] = {}  # notification id → when it was last handed to a page
+        self._wakeup: NotificationWakeup | None = None
 
     def start(self) -> None:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task = asyncio.create_task(self._run(), name="web-notifications")
+        try:
+            self._wakeup = NotificationWakeup(self._store().engine, self.wake)
+            self._wakeup.start()
+        except Exception as err:  # no store yet: polling alone
+            log.warning("notification wake-ups off: %s", type(err).__name__)
 
     async def stop(self) -> None:
+        if self._wakeup is not None:
+            await asyncio.to_thread(self._wakeup.stop)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -94,6 +108,11 @@ class Delivery:
                 recent = now - self._sent.get(note["id"], -1e9) < self.resend_after
                 if (recent and resident is None) or not self.hub.listeners(rid):
                     continue
+                # Another web process may hold a stream of this resident too: one push per row
+                # (a page that just opened takes the row over).
+                stale_after = 0.0 if resident else self.resend_after
+                if not await asyncio.to_thread(notifications.claim_push, note["id"], stale_after=stale_after):
+                    continue
                 message = PushMessage(note["text"], KIND_OF.get(note["kind"], "notice"), note["id"])
                 if self.hub.publish(rid, message):
                     self._sent[note["id"]] = now
@@ -117,4 +136,10 @@ class Delivery:
         """The page went away before its stream wrote ``message``: send it again soon."""
         if message.notification is not None:
             self._sent.pop(message.notification, None)
-            self.wake()
+            with contextlib.suppress(RuntimeError):  # no loop: stopping
+                asyncio.get_running_loop().create_task(self._unclaim(message.notification))
+
+    async def _unclaim(self, notification: int) -> None:
+        with contextlib.suppress(Exception):  # the store away: the claim goes stale instead
+            await asyncio.to_thread(self._store().notifications.unclaim_push, notification)
+        self.wake()

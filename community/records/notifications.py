@@ -5,6 +5,12 @@ A channel's sender takes the rows that are due, claims each before sending it (o
 counted durably), marks it delivered as soon as the channel accepted it, or releases it to be
 tried again later (or given up); rows a stopped sender left claimed are recovered at start-up and
 re-sent once, marked as such. Order holds per conversation.
+
+A claim is one conditional ``UPDATE`` (``claimed_at IS NULL``): of several senders, exactly one
+gets a row. The web chat, whose pages acknowledge what they showed, claims with
+:meth:`Notifications.claim_push` (a push not acknowledged within a while may be taken again).
+On PostgreSQL, queueing a row also sends ``NOTIFY community_notifications`` in its transaction,
+so every web process wakes at once (``bot.webchat.wakeup``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 from community.db import metadata, utcnow
+
+# PostgreSQL LISTEN/NOTIFY channel: "a notification was queued" (the payload is its channel).
+WAKE_CHANNEL = "community_notifications"
 
 notifications = sa.Table(
     "notifications",
@@ -132,6 +141,37 @@ class Notifications:
             row = connection.execute(notifications.select().where(t.id == notification_id)).first()
         return dict(row._mapping) if row else None
 
+    def claim_push(
+        self, notification_id: int, *, stale_after: float, now: dt.datetime | None = None
+    ) -> bool:
+        """Web chat: take a row to push to an open page, unless another web process pushed it
+        less than ``stale_after`` seconds ago (that page has not acknowledged it yet). Of several
+        processes, exactly one gets it. True if this caller took it."""
+        now = now or utcnow()
+        t = notifications.c
+        with self.engine.begin() as connection:
+            taken = connection.execute(
+                notifications.update()
+                .where(
+                    t.id == notification_id,
+                    t.delivered_at.is_(None),
+                    t.gave_up_at.is_(None),
+                    sa.or_(t.claimed_at.is_(None), t.claimed_at <= now - dt.timedelta(seconds=stale_after)),
+                )
+                .values(claimed_at=now, attempts=t.attempts + 1)
+            ).rowcount
+        return taken == 1
+
+    def unclaim_push(self, notification_id: int) -> None:
+        """The push never reached a page: free the row for the next one at once."""
+        t = notifications.c
+        with self.engine.begin() as connection:
+            connection.execute(
+                notifications.update()
+                .where(t.id == notification_id, t.delivered_at.is_(None))
+                .values(claimed_at=None)
+            )
+
     def release(
         self,
         notification_id: int,
@@ -223,6 +263,10 @@ def queue(
     """Queue a notification inside ``connection``'s transaction (with the change it tells of)."""
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"notification kind must be one of {NOTIFICATION_KINDS}")
+    if connection.dialect.name == "postgresql":  # delivered with the commit, to every listener
+        connection.execute(
+            sa.text("SELECT pg_notify(:wake, :channel)"), {"wake": WAKE_CHANNEL, "channel": channel}
+        )
     return int(
         connection.execute(
             notifications.insert().values(
