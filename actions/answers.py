@@ -21,6 +21,7 @@ from community.answers import (
     emergency_answer,
     emergency_kind,
     interface_answer,
+    menu_page,
     service_answer,
     services_answer,
 )
@@ -76,8 +77,11 @@ class CatalogueAnswerAction(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         entities = entity_values(tracker)
         text = clean_text(tracker.latest_message.get("text") or "")
-        if entities.get("menu") == "domain":
-            return domain_menu(catalogue, "", self.domain)
+        menu = str(entities.get("menu") or "")
+        if menu.startswith("domain"):  # a big button, or 更多… on the domain's menu
+            return domain_menu(catalogue, "", self.domain, menu_page(menu))
+        if menu.startswith("intent"):  # 更多… on the menu of one kind of question
+            return domain_menu(catalogue, intent, self.domain, menu_page(menu))
         services = resolve_services(catalogue, entities.get("service"), text, self.domain)
         if not services:
             return self.menu(catalogue, intent, text)
@@ -112,6 +116,8 @@ def with_apply_button(reply: Reply, tracker: Tracker, rt: runtime.Runtime) -> Re
     """Services residents can apply for here get a first button 在线办理 (the request form)."""
     if tracker.active_loop_name == "request_form":
         return reply  # already filling in a request
+    if entity_values(tracker).get("menu"):
+        return reply  # a menu of services: the resident picks one first (its answer offers 在线办理)
     intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
     spec = rt.forms.for_intent(intent)
     if spec is None:

@@ -123,12 +123,47 @@ def not_issued_answer(service: Service) -> Reply:
     )
 
 
-def domain_menu(catalogue: Catalogue, intent: str, domain: str) -> Reply:
-    """A short menu of services, as buttons, when the question names no service."""
-    services = catalogue.for_intent(intent) or catalogue.for_domain(domain)
-    buttons = [Button(s.name, payload(s.intent, service=s.id)) for s in services[:MENU_SIZE]]
+MORE = "更多…"
+
+
+def menu_order(catalogue: Catalogue, intent: str, domain: str) -> list[Service]:
+    """The services a menu offers, most-asked first: an intent's services in catalogue order;
+    for a whole domain, each kind of question's first (most-asked) service before any kind's
+    second, so the first page reaches every kind (养老: 助餐, 上门服务, 日间照料, 高龄津贴)."""
+    if catalogue.for_intent(intent):
+        return catalogue.for_intent(intent)
+    services = catalogue.for_domain(domain)
+    kinds: dict[str, list[Service]] = {}
+    for service in services:
+        kinds.setdefault(service.intent, []).append(service)
+    rounds = max((len(group) for group in kinds.values()), default=0)
+    return [group[i] for i in range(rounds) for group in kinds.values() if i < len(group)]
+
+
+def menu_page(value: object) -> int:
+    """The page a menu button asks for: ``{"menu":"domain"}`` is 1, ``{"menu":"domain-3"}`` 3."""
+    _, _, number = str(value or "").partition("-")
+    return int(number) if number.isdigit() and int(number) > 0 else 1
+
+
+def domain_menu(catalogue: Catalogue, intent: str, domain: str, page: int = 1) -> Reply:
+    """A menu of services, as buttons, when the question names no service: the most-asked
+    first (:func:`menu_order`), :data:`MENU_SIZE` a page, and 更多… for the next page, so a
+    resident who only taps reaches every service."""
+    services = menu_order(catalogue, intent, domain)
+    pages = max((len(services) + MENU_SIZE - 1) // MENU_SIZE, 1)
+    page = min(max(page, 1), pages)
+    shown = services[(page - 1) * MENU_SIZE : page * MENU_SIZE]
+    buttons = [Button(s.name, payload(s.intent, service=s.id)) for s in shown]
+    if page < pages:  # the next page: by the intent's menu, or the domain's
+        scope, first = ("intent", intent) if catalogue.for_intent(intent) else ("domain", services[0].intent)
+        buttons.append(Button(MORE, payload(first, menu=f"{scope}-{page + 1}")))
     topic = label(intent) if catalogue.for_intent(intent) else catalogue.title(domain)
-    return Reply((f"关于「{topic}」，您想问哪一项？请点选：",), (*buttons, handoff_button()))
+    if page == 1:
+        question = f"关于「{topic}」，您想问哪一项？请点选："
+    else:
+        question = f"「{topic}」还有这些（第{page}页，共{pages}页），请点选："
+    return Reply((question,), (*buttons, handoff_button()))
 
 def domain_contact(catalogue: Catalogue, domain: str) -> Service | None:
     """The service whose office answers for the domain: the office most of its services are at
@@ -142,7 +177,7 @@ def domain_contact(catalogue: Catalogue, domain: str) -> Service | None:
 
 
 def domain_menu_buttons(catalogue: Catalogue, intent: str, domain: str) -> tuple[Button, ...]:
-    services = catalogue.for_intent(intent) or catalogue.for_domain(domain)
+    services = menu_order(catalogue, intent, domain)
     return tuple(Button(s.name, payload(s.intent, service=s.id)) for s in services[:MENU_SIZE])
 
 
@@ -293,6 +328,33 @@ class ShortAnswer:
     service: Service
     essentials: str
     details: tuple[Detail, ...]
+
+
+def services_named(buttons: object) -> list[str]:
+    """Service ids named in button payloads (``/elderly_allowance{"service":"…","aspect":"…"}``),
+    in order, without repeats; ``buttons`` as Rasa sends them (dicts with ``payload``)."""
+    found: list[str] = []
+    for button in buttons if isinstance(buttons, (list, tuple)) else ():
+        text = str(button.get("payload") or "") if isinstance(button, dict) else ""
+        _, brace, entities = text.partition("{")
+        try:
+            values = json.loads(brace + entities) if brace else {}
+        except ValueError:
+            continue
+        service = values.get("service") if isinstance(values, dict) else None
+        if isinstance(service, str) and service not in found:
+            found.append(service)
+    return found
+
+
+def short_answer_for(catalogue: Catalogue, text: str, buttons: object) -> ShortAnswer | None:
+    """The short form of a message that is exactly a service's full answer (the service named in
+    its buttons, its text :func:`service_answer`'s); ``None`` for any other message."""
+    for service_id in services_named(buttons):
+        service = catalogue.get(service_id)
+        if service is not None and service_answer(service).text == (text or "").strip():
+            return short_answer(service)
+    return None
 
 
 def short_answer(service: Service) -> ShortAnswer | None:

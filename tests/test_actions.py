@@ -56,6 +56,23 @@ def test_question_without_a_service_gets_a_menu(rt):
     assert len(messages[0]["buttons"]) >= 3
 
 
+def test_the_big_button_menu_reaches_every_service_and_starts_no_form_unannounced(rt, catalogue):
+    """养老服务 (a big button) lists the most-asked kinds first, 高龄津贴 among them, with 更多…
+    for the rest; no unexplained 在线办理 (it starts the 助餐 form) above the services."""
+    seen, payload = set(), '/elderly_meal{"menu":"domain"}'
+    while payload:
+        value = payload.split('"menu":"')[1].rstrip('"}')
+        messages, _ = run(ActionAnswerElderly(), tracker(
+            payload, payload[1:].split("{")[0], entities=[{"entity": "menu", "value": value}]))
+        titles = [b["title"] for b in messages[0]["buttons"]]
+        assert "在线办理" not in titles and titles[-1] == "找人工"
+        seen |= {b["payload"] for b in messages[0]["buttons"] if '"service"' in b["payload"]}
+        if not seen - {b["payload"] for b in messages[0]["buttons"]}:  # the first page
+            assert "高龄津贴" in titles
+        payload = next((b["payload"] for b in messages[0]["buttons"] if b["title"] == "更多…"), "")
+    assert len(seen) == len(catalogue.for_domain("elderly"))
+
+
 def test_detail_button_answers_that_detail(rt, catalogue):
     service = catalogue.find("助餐")
     trk = tracker("/elderly_meal", "elderly_meal", entities=[

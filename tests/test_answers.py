@@ -2,11 +2,14 @@ import pytest
 
 from community.answers import (
     MAX_LINES,
+    MENU_SIZE,
+    MORE,
     Reply,
     aspect_answer,
     clarification,
     domain_menu,
     emergency_answer,
+    menu_page,
     service_answer,
 )
 from community.catalogue import DOMAINS
@@ -40,7 +43,27 @@ def test_domain_menu_offers_that_domains_services(catalogue):
         reply = domain_menu(catalogue, "", domain)
         titles = [b.title for b in reply.buttons]
         assert titles[-1] == "找人工"
-        assert set(titles[:-1]) <= {s.name for s in catalogue.for_domain(domain)}
+        assert set(titles[:-1]) - {MORE} <= {s.name for s in catalogue.for_domain(domain)}
+
+
+def test_a_resident_who_only_taps_reaches_every_service_most_asked_kinds_first(catalogue):
+    for domain in DOMAINS:
+        first = domain_menu(catalogue, "", domain)
+        kinds = {s.intent for s in catalogue.for_domain(domain)}
+        shown = {p.payload.split("{")[0].lstrip("/") for p in first.buttons if '"service"' in p.payload}
+        assert shown == kinds or len(shown) == MENU_SIZE, domain  # every kind on the first page
+        reached, page, reply = set(), 1, first
+        while True:
+            reached |= {b.payload for b in reply.buttons if '"service"' in b.payload}
+            more = [b for b in reply.buttons if b.title == MORE]
+            if not more:
+                break
+            assert more[0].payload.endswith(f'{{"menu":"domain-{page + 1}"}}')
+            page += 1
+            reply = domain_menu(catalogue, "", domain, menu_page(f"domain-{page}"))
+        assert len(reached) == len(catalogue.for_domain(domain)), domain
+    elderly = [b.title for b in domain_menu(catalogue, "", "elderly").buttons]
+    assert "高龄津贴" in elderly and "在线办理" not in elderly and len(elderly) <= MENU_SIZE + 2
 
 
 @pytest.mark.parametrize(
