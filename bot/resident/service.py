@@ -60,6 +60,45 @@ def shows_something(messages: list[dict[str, Any]]) -> bool:
     return any(m.get("text") or m.get("buttons") or m.get("image") for m in messages)
 
 
+# A message that waits for the resident (a question, a menu, a summary to confirm, "did you
+# mean A or B") is not an answer to rate; nor are greetings and small talk.
+ASKING_ENDINGS = ("？", "?", "：", ":")
+ASKING_PAYLOADS = ("/affirm", "/deny", "/cancel")
+SMALL_TALK = ("您好", "不客气", "好的，再见", "好的。还有什么", "请问您想办什么事", "我还没说什么")
+
+
+def _payloads(message: dict[str, Any]) -> set[str]:
+    return {str(b.get("payload") or "") for b in message.get("buttons") or [] if isinstance(b, dict)}
+
+
+def is_final(message: dict[str, Any]) -> bool:
+    """A message that answers (rather than asks, offers a menu or a summary to confirm)."""
+    text = str(message.get("text") or "").strip()
+    return (
+        bool(text) and not text.endswith(ASKING_ENDINGS) and not text.startswith(SMALL_TALK)
+        and not _payloads(message) & set(ASKING_PAYLOADS)
+    )
+
+
+def waits(message: dict[str, Any], asking: bool | None = None) -> bool:
+    """Whether ``message``'s buttons answer a step that is over once the resident answered it
+    (a form's question while the form waits, yes/no, the summary to confirm, "A or B?"), as
+    opposed to a menu or an answer's details, which stay open."""
+    if not message.get("buttons"):
+        return False
+    return bool(asking) or bool(_payloads(message) & set(ASKING_PAYLOADS))
+
+
+def rated_message(answer: Answer, asking: bool | None = None) -> int | None:
+    """The index of the one message of ``answer`` that gets 👍/👎: its last final answer; none
+    while a form waits for the resident's answer, while staff hold the conversation or while the
+    assistant is recovering. ``asking`` None (unknown): the messages alone decide."""
+    if answer.recovering or answer.held or asking:
+        return None
+    final = [i for i, m in enumerate(answer.messages) if is_final(m)]
+    return final[-1] if final else None
+
+
 @dataclass(frozen=True)
 class Answer:
     """What the resident gets for one message."""
@@ -225,6 +264,18 @@ class ResidentService:
         if not spoken.strip():
             raise VoiceError("empty-text", "nothing to read")
         return await self.synthesizer.synthesize_async(spoken, rate)
+
+    async def asking(self, sender: str, answer: Answer) -> bool | None:
+        """Whether a form now waits for the resident's answer (the assistant's tracker knows);
+        None when that can't be read or needn't be (nothing in ``answer`` to rate or to tap)."""
+        tappable = any(is_final(m) or m.get("buttons") for m in answer.messages)
+        if answer.recovering or answer.held or not tappable:
+            return None
+        try:
+            return (await self.history(sender, messages=False)).asking
+        except RasaUnavailable as err:
+            log.info("form state unknown: %s", err.code)
+            return None
 
     # -- history --------------------------------------------------------------------------------
     async def history(self, sender: str, *, messages: bool = True, limit: int = 200) -> History:

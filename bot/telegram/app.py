@@ -28,10 +28,11 @@ from bot.resident.rasa import RasaClient
 from bot.resident.service import ResidentService
 from bot.telegram.chats import Chats
 from bot.telegram.delivery import Delivery
-from bot.telegram.handlers import COMMANDS, Handlers
+from bot.telegram.handlers import Handlers, commands
 from bot.telegram.pushes import PushPump
 from bot.telegram.retry import with_retry
 from bot.telegram.settings import TelegramSettings
+from community.catalogue import Catalogue
 from community.sealed import Sealer
 from community.settings import Settings
 from community.store import Store
@@ -52,6 +53,7 @@ class TelegramChannel:
         recognizer: Recognizer | None = None,
         synthesizer: Synthesizer | None = None,
         sealer: Sealer | None = None,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -78,7 +80,10 @@ class TelegramChannel:
         # Without a key directory, answers kept now can be read by this run only.
         sealer = sealer or Sealer(Fernet.generate_key())
         self.chats = Chats()
-        self.delivery = Delivery(self.application.bot, self.chats, self.service, store.notifications, sealer)
+        # With the catalogue, a service's answer is spoken (and shown in 长辈模式) as its essentials.
+        self.delivery = Delivery(
+            self.application.bot, self.chats, self.service, store.notifications, sealer, catalogue
+        )
         self.handlers = Handlers(settings, self.service, self.delivery, self.chats, store.requests)
         self.handlers.install(self.application)
         self.pushes = PushPump(
@@ -89,9 +94,9 @@ class TelegramChannel:
     # --- lifecycle (PTB's hooks when it runs the loop; called by start/stop otherwise) --------
 
     async def _post_init(self, application: Application) -> None:
-        commands = [BotCommand(c, d) for c, d in COMMANDS]
+        menu = [BotCommand(c, d) for c, d in commands(self.service.can_speak)]
         try:
-            await with_retry(lambda: application.bot.set_my_commands(commands), attempts=3)
+            await with_retry(lambda: application.bot.set_my_commands(menu), attempts=3)
         except Exception as err:  # the menu of commands is a nicety
             log.warning("could not set the bot's commands: %s", type(err).__name__)
         self.pushes.start()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+from bot.telegram.keyboards import Step
+
 CHANNEL = "telegram"
 PREFIX = "tg-"  # a chat's conversation id (Rasa's sender, the store's conversation_id)
 
@@ -29,9 +31,16 @@ def chat_id_of(conversation: int | str) -> int:
 
 @dataclasses.dataclass
 class ChatState:
-    elder: bool = False  # 长辈模式: one short answer, spoken
+    elder: bool = False  # 长辈模式: big buttons, service answers as their essentials, spoken
     voice: bool = False  # answers are spoken too
     sending: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)  # one answer or push at a time
+    step: Step | None = None  # the question the assistant waits on, while its buttons still act
+
+    def moved_on(self) -> None:
+        """The resident answered (typed, spoke or tapped): the open step's buttons stop acting."""
+        if self.step is not None:
+            self.step.done = True
+            self.step = None
 
 
 class Chats:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Bot, Message
@@ -22,8 +23,10 @@ from telegram.error import NetworkError, RetryAfter
 from bot.resident.service import ResidentService
 from bot.telegram import texts, voice
 from bot.telegram.chats import CHANNEL, Chats, sender_id
-from bot.telegram.keyboards import answer_keyboard
+from bot.telegram.keyboards import Part, Step, answer_keyboard
 from bot.telegram.retry import with_retry
+from community.answers import ShortAnswer, short_answer_for
+from community.catalogue import Catalogue
 from community.records.notifications import Notifications
 from community.sealed import Sealer, is_sealed
 from voice.errors import VoiceError
@@ -33,9 +36,11 @@ log = logging.getLogger(__name__)
 
 class Delivery:
     def __init__(
-        self, bot: Bot, chats: Chats, service: ResidentService, notifications: Notifications, sealer: Sealer
+        self, bot: Bot, chats: Chats, service: ResidentService, notifications: Notifications, sealer: Sealer,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self.bot = bot
+        self.catalogue = catalogue  # finds a service's answer to shorten (None: answers shown whole)
         self.chats = chats
         self.service = service
         self.notifications = notifications
@@ -53,35 +58,66 @@ class Delivery:
             )
         return sent
 
+    async def say(self, chat_id: int, text: str, reply_markup: Any = None, *, spoke: bool = False) -> None:
+        """A reply of the channel's own (help, a mode switched, an apology): sent holding the
+        chat's send lock, and spoken when the resident spoke or has voice replies on."""
+        state = self.chats[chat_id]
+        async with state.sending:
+            await self.send_text(chat_id, text, reply_markup)
+            if spoke or state.voice:
+                await self.speak(chat_id, text)
+
     async def notice(self, chat_id: int, text: str) -> None:
-        """Send ``text`` now; a failure is logged (a notice is not worth keeping)."""
+        """Send ``text`` now (spoken with voice replies on); a failure is logged (a notice is not
+        worth keeping)."""
         try:
             await self.send_text(chat_id, text)
+            if self.chats[chat_id].voice:
+                await self.speak(chat_id, text)
         except Exception as err:
             log.warning("chat %s: notice not sent: %s", chat_id, type(err).__name__)
 
     async def locked_text(self, chat_id: int, text: str, reply_markup: Any = None) -> None:
         """Send ``text`` holding the chat's send lock (never inside an answer or a push)."""
-        async with self.chats[chat_id].sending:
-            await self.send_text(chat_id, text, reply_markup)
+        await self.say(chat_id, text, reply_markup)
+
+    def short_form(self, message: dict[str, Any]) -> ShortAnswer | None:
+        """The short form of a message that is exactly a service's full answer (None otherwise,
+        or without a catalogue)."""
+        if self.catalogue is None:
+            return None
+        return short_answer_for(self.catalogue, str(message.get("text") or ""), message.get("buttons"))
 
     async def answer(
-        self, chat_id: int, messages: list[dict[str, Any]], *, question: str, spoke: bool, rate: bool,
-        empty: str = texts.NOT_UNDERSTOOD,
+        self, chat_id: int, messages: list[dict[str, Any]], *, question: str, spoke: bool,
+        rated: int | None = None, waiting: Sequence[bool] = (), empty: str = texts.NOT_UNDERSTOOD,
     ) -> None:
-        """Show the assistant's messages; in 长辈模式 only the first, shortened; speak them when
-        the resident spoke or chose voice replies."""
+        """Show the assistant's messages: 👍/👎 under message ``rated`` (the final answer) only;
+        the buttons of messages that wait for the resident (``waiting``) act once. A service's
+        answer is spoken as its essentials (the kiosk's 20 s) with the rest offered as buttons,
+        and in 长辈模式 it is shown so too (what, where, what to bring and the phone). Spoken
+        when the resident spoke or chose voice replies."""
         state = self.chats[chat_id]
         if not messages:
             messages = [{"text": empty}]
-        if state.elder:
-            messages = [{**messages[0], "text": texts.shorten_for_elders(str(messages[0].get("text") or ""))}]
+        speaking = spoke or state.voice
+        step = Step() if any(waiting) else None
         async with state.sending:
+            if step is not None:
+                state.moved_on()
+                state.step = step
             said = []
             for number, message in enumerate(messages):
                 text = str(message.get("text") or "").strip()
-                markup = answer_keyboard(message, question, text if rate else "")
-                parts = texts.split_message(text or "请选择：")
+                short = self.short_form(message) if (state.elder or speaking) else None
+                shown = texts.elder_text(short) if short is not None and state.elder else text
+                markup = answer_keyboard(
+                    message, question,
+                    rated_text=shown if number == rated else "",
+                    step=step if number < len(waiting) and waiting[number] else None,
+                    parts=short.details if short is not None else (),
+                )
+                parts = texts.split_message(shown or "请选择：")
                 for index, part in enumerate(parts):
                     last = index == len(parts) - 1
                     try:
@@ -96,10 +132,14 @@ class Delivery:
                         ]
                         await self.keep(chat_id, [r for r in rest if r], question, err)
                         return
-                if text:
-                    said.append(text)
-            if said and (spoke or state.voice):
+                if shown:
+                    said.append(texts.spoken_text(short) if short is not None else shown)
+            if said and speaking:
                 await self.speak(chat_id, "\n".join(said))
+
+    async def part(self, chat_id: int, part: Part) -> None:
+        """A tapped part of a short answer (办理时间, 电话, 更多), from the catalogue."""
+        await self.say(chat_id, part.text)
 
     async def keep(self, chat_id: int, kept: list[str], question: str, error: Exception) -> None:
         """Keep what Telegram would not take (sealed: answers can hold what the resident told us)

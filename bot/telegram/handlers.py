@@ -13,7 +13,7 @@ import asyncio
 import logging
 import traceback
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -29,7 +29,8 @@ from bot.telegram import texts, voice
 from bot.telegram.chats import CHANNEL, Chats, sender_id
 from bot.telegram.conversation import Conversation
 from bot.telegram.delivery import Delivery
-from bot.telegram.keyboards import Choice, Rating, menu_keyboard
+from bot.telegram.keyboards import Choice, Part, Rating, rated_keyboard
+from bot.telegram.modes import Modes
 from bot.telegram.queues import ChatQueues, Job
 from bot.telegram.retry import with_retry
 from bot.telegram.settings import TelegramSettings
@@ -39,14 +40,18 @@ from voice.errors import VoiceError
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [
-    ("start", "开始，显示大按钮菜单"),
-    ("help", "能做什么"),
-    ("elder", "长辈模式：回答更短，语音朗读"),
-    ("voice", "打开/关闭语音回复"),
-    ("cancel", "取消正在办的事"),
-    ("myrequests", "我的办事记录"),
-]
+def commands(can_speak: bool) -> list[tuple[str, str]]:
+    """The bot's menu of commands (no /voice where nothing can be spoken)."""
+    return [
+        ("start", "开始，显示大按钮菜单"),
+        ("help", "能做什么"),
+        ("elder", "长辈模式：大按钮，只说要紧的" + ("，语音朗读" if can_speak else "")),
+        *([("voice", "打开/关闭语音回复")] if can_speak else []),
+        ("cancel", "取消正在办的事"),
+        ("myrequests", "我的办事记录"),
+    ]
+
+
 CANCEL_INTENT = "/cancel"  # Rasa reads a leading slash as an intent: ``cancel`` leaves any form
 ELDER_REQUESTS_SHOWN = 3
 
@@ -71,7 +76,8 @@ class Handlers:
             on_kept=lambda chat_id, said: self.conversation.kept(chat_id, said),
             on_failure=self.failed,
         )
-        self.conversation = Conversation(settings, service, delivery, self.queues)
+        self.modes = Modes(settings, service, delivery, chats)
+        self.conversation = Conversation(settings, service, delivery, self.queues, self.modes)
 
     def install(self, application: Application) -> None:
         application.add_handler(CommandHandler("start", self.on_start))
@@ -95,37 +101,26 @@ class Handlers:
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
-        self._accept(update, lambda: self.delivery.send_text(chat_id, texts.WELCOME, menu_keyboard()))
+        text = texts.welcome(self.service.can_hear)
+        self._accept(update, lambda: self.delivery.say(chat_id, text, self.modes.keyboard(chat_id)))
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
-        self._accept(update, lambda: self.delivery.send_text(chat_id, texts.HELP, menu_keyboard()))
+        s = self.service
+        text = texts.help_text(s.can_hear, s.can_speak, self.settings.community_phone)
+        self._accept(update, lambda: self.delivery.say(chat_id, text, self.modes.keyboard(chat_id)))
 
     async def on_elder(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
-
-        async def toggle() -> None:
-            state = self.chats[chat_id]
-            state.elder = not state.elder
-            state.voice = state.elder
-            await self.delivery.send_text(
-                chat_id, texts.ELDER_ON if state.elder else texts.ELDER_OFF, menu_keyboard()
-            )
-
-        self._accept(update, toggle)
+        self._accept(update, lambda: self.modes.elder(chat_id))
 
     async def on_voice_toggle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
-
-        async def toggle() -> None:
-            state = self.chats[chat_id]
-            state.voice = not state.voice
-            await self.delivery.send_text(chat_id, texts.VOICE_ON if state.voice else texts.VOICE_OFF)
-
-        self._accept(update, toggle)
+        self._accept(update, lambda: self.modes.voice(chat_id))
 
     async def on_cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        self.chats[chat_id].moved_on()
         # The ``cancel`` intent leaves any form; the assistant's own reply is shown (not rated).
         # Like any message it is kept and sent when Rasa is back, if Rasa is down.
         self._accept(update, lambda: self.conversation.route(
@@ -147,10 +142,10 @@ class Handlers:
             )
         except Exception as err:  # the database is down
             log.warning("chat %s: requests not read: %s", chat_id, type(err).__name__)
-            await self.delivery.send_text(chat_id, texts.REQUESTS_UNAVAILABLE, menu_keyboard())
+            await self.delivery.say(chat_id, texts.REQUESTS_UNAVAILABLE, self.modes.keyboard(chat_id))
             return
         text = texts.format_requests(rows[:shown], more=len(rows) > shown)
-        await self.delivery.locked_text(chat_id, text, menu_keyboard())
+        await self.delivery.say(chat_id, text, self.modes.keyboard(chat_id))
 
     # --- messages ----------------------------------------------------------------------------
 
@@ -159,6 +154,11 @@ class Handlers:
         if message is None or update.effective_chat is None or not message.text:
             return
         chat_id, text = update.effective_chat.id, message.text.strip()
+        elder = texts.elder_words(text)
+        if elder is not None:  # 长辈模式 by its button or in words: the conversation stays where it was
+            self._accept(update, lambda: self.modes.elder(chat_id, elder), said=text)
+            return
+        self.chats[chat_id].moved_on()
         payload = texts.MENU.get(text, text)
         self._accept(update, lambda: self.conversation.route(chat_id, payload, question=text), said=text)
 
@@ -166,7 +166,7 @@ class Handlers:
         if update.effective_chat is None or update.effective_message is None:
             return
         chat_id = update.effective_chat.id
-        self._accept(update, lambda: self.delivery.send_text(chat_id, texts.ONLY_TEXT_OR_VOICE))
+        self._accept(update, lambda: self.delivery.say(chat_id, texts.ONLY_TEXT_OR_VOICE))
 
     async def on_voice_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -176,6 +176,7 @@ class Handlers:
         if audio is None:
             return
         chat_id = update.effective_chat.id
+        self.chats[chat_id].moved_on()
         self._accept(update, lambda: self.hear(chat_id, audio.file_id, audio.duration))
 
     async def hear(self, chat_id: int, file_id: str, duration: object = None) -> None:
@@ -185,11 +186,15 @@ class Handlers:
                 self.delivery.bot, self.service, file_id, duration,
                 max_seconds=self.settings.max_voice_seconds,
             )
-        except VoiceError as err:
+        except VoiceError as err:  # the resident spoke: the apology is spoken too
             log.info("chat %s: voice message not heard: %s", chat_id, err.code)
-            await self.delivery.send_text(chat_id, voice.reply_for(err))
+            await self.delivery.say(chat_id, voice.reply_for(err), spoke=True)
             return
         await self.delivery.send_text(chat_id, texts.HEARD.format(text=heard))
+        elder = texts.elder_words(heard)
+        if elder is not None:
+            await self.modes.elder(chat_id, elder, spoke=True)
+            return
         await self.conversation.route(chat_id, heard, question=heard, spoke=True, input="voice")
 
     # --- buttons -----------------------------------------------------------------------------
@@ -202,13 +207,29 @@ class Handlers:
         if isinstance(data, Rating):
             reply = await self.rate(chat_id, data)
             await with_retry(lambda: query.answer(reply))
+            if reply in (texts.RATED_UP, texts.RATED_DOWN):  # stored now: the thumbs say so
+                await self.show_rated(query, data)
         elif isinstance(data, Choice):
+            if data.step is not None and data.step.done:  # e.g. 确认提交 after the submission
+                await with_retry(lambda: query.answer(texts.STEP_DONE))
+                return
+            self.chats[chat_id].moved_on()
             await with_retry(query.answer)
             self._accept(update, lambda: self.conversation.route(chat_id, data.payload, question=data.title))
+        elif isinstance(data, Part):
+            await with_retry(query.answer)
+            self._accept(update, lambda: self.delivery.part(chat_id, data))
         else:  # InvalidCallbackData: the cache forgot it (or it never was ours)
             if not isinstance(data, InvalidCallbackData):
                 log.info("chat %s: a button of unknown kind %s", chat_id, type(data).__name__)
             await with_retry(lambda: query.answer(texts.BUTTON_EXPIRED))
+
+    async def show_rated(self, query: CallbackQuery, rating: Rating) -> None:
+        """Edit the rated answer's buttons: 👍/👎 become "已评价 👍" (or 👎)."""
+        try:
+            await with_retry(lambda: query.edit_message_reply_markup(rated_keyboard(rating)))
+        except Exception as err:  # the message is too old to edit, or gone: the rating is stored
+            log.info("rated message not edited: %s", type(err).__name__)
 
     async def rate(self, chat_id: int, rating: Rating) -> str:
         """Store 👍/👎 for an answer, once; what the resident is told."""

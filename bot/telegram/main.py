@@ -10,6 +10,7 @@ from telegram import Update
 
 from bot.telegram.app import TelegramChannel
 from bot.telegram.settings import TelegramSettings
+from community.catalogue import load_catalogue
 from community.privacy import install_log_masking
 from community.sealed import Sealer
 from community.store import Store
@@ -43,8 +44,9 @@ def main() -> int:
     voice_settings = VoiceSettings.from_env()
     store = Store.from_url(settings.store_url)  # migrated before the first update
     sealer = Sealer.from_env(settings.var_dir) if settings.var_dir is not None else None
+    catalogue = load_catalogue(settings.catalogue_dir) if settings.catalogue_dir is not None else None
     channel = TelegramChannel(
-        settings, store=store, sealer=sealer,
+        settings, store=store, sealer=sealer, catalogue=catalogue,
         recognizer=load_recognizer(voice_settings.vosk_model_path),
         synthesizer=load_synthesizer(voice_settings),
     )

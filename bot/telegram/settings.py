@@ -67,6 +67,7 @@ class TelegramSettings:
     notify_max_attempts: int = 8  # refusals (4xx) of one pushed message before it is given up
     community_phone: str = Settings.community_phone
     var_dir: Path | None = None  # where the key sealing kept answers lives (None: a key per run)
+    catalogue_dir: Path | None = None  # the service catalogue (short answers); None: answers shown whole
     my_requests_shown: int = 5  # /myrequests: how many of the newest requests are listed
     webhook_url: str = ""  # set: webhook mode; empty: long polling
     webhook_secret: str = ""
@@ -136,4 +137,5 @@ class TelegramSettings:
             store_url=core.store_url,
             community_phone=core.community_phone,
             var_dir=core.var_dir,
+            catalogue_dir=core.catalogue_dir,
         )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Any
 
+from community.answers import ShortAnswer
 from community.db import LOCAL_TZ
 from community.privacy import mask_text
 from community.records.requests import STATUS_LABELS
@@ -19,26 +21,76 @@ MENU = {
     "就业服务": '/employment_jobs{"menu":"domain"}',
     "找人工": "/human_handoff",
 }
-MENU_ROWS = (("证明办理", "养老服务"), ("托育服务", "就业服务"), ("找人工",))
+ELDER_BUTTON = "长辈模式"
+ELDER_OFF_BUTTON = "退出长辈模式"
+MENU_ROWS = (("证明办理", "养老服务"), ("托育服务", "就业服务"), ("找人工", ELDER_BUTTON))
+ELDER_MENU_ROWS = (("证明办理", "养老服务"), ("托育服务", "就业服务"), ("找人工", ELDER_OFF_BUTTON))
 
-WELCOME = (
-    "您好！我是幸福里社区服务助手。想办什么事，直接打字、发语音，或点下面的大按钮。\n"
-    "发 /help 看能做什么，/elder 打开长辈模式。"
-)
-HELP = (
-    "我能帮您问社区的证明办理、养老、托育、就业、助残、法律、健康等服务：去哪办、带什么、找谁。\n"
-    "· 直接打字或发语音提问（语音请在60秒以内）\n"
-    "· /start 显示大按钮菜单\n"
-    "· /elder 长辈模式：回答更短，并用语音读给您听\n"
-    "· /voice 打开或关闭语音回复\n"
-    "· /cancel 取消正在办的事\n"
-    "· /myrequests 查看我的办事记录\n"
-    "· 说“找人工”转给社区工作人员"
-)
-ELDER_ON = "已打开长辈模式：回答更短，一次说一件事，并用语音读给您听。再发 /elder 可以关闭。"
+# What residents say to switch 长辈模式 on or off; a message that is only this (punctuation and
+# 请/帮我/一下 aside) is handled by the channel. Other wordings (字太小, 看不清) reach the
+# assistant, whose interface_help answer switches it on too.
+ELDER_ON_WORDS = frozenset({
+    ELDER_BUTTON, "打开长辈模式", "开长辈模式", "长辈版", "老人模式", "老年模式", "大字模式",
+    "字大一点", "字大点", "字大一些", "字再大一点", "字放大", "放大字", "大字",
+    "读给我听", "念给我听", "读出来", "念出来", "说给我听",
+})
+ELDER_OFF_WORDS = frozenset({ELDER_OFF_BUTTON, "关闭长辈模式", "关长辈模式", "不要长辈模式", "普通模式"})
+_FILLER = re.compile(r"[\s，。！？!?,.、~～]|^(请|麻烦)?(你)?(帮我|给我)?(把)?|(吧|呀|啊|一下)+$")
+
+
+def elder_words(text: str) -> bool | None:
+    """True when ``text`` asks for 长辈模式, False when it asks to leave it, None otherwise."""
+    said = _FILLER.sub("", text or "")
+    if said in ELDER_ON_WORDS:
+        return True
+    if said in ELDER_OFF_WORDS:
+        return False
+    return None
+
+
+def welcome(can_hear: bool) -> str:
+    """/start: voice notes are offered only when they can be recognised."""
+    how = "直接打字、发语音" if can_hear else "直接打字"
+    return (
+        f"您好！我是幸福里社区服务助手。想办什么事，{how}，或点下面的大按钮。\n"
+        f"看不清、想听的话，点“{ELDER_BUTTON}”。发 /help 看能做什么。"
+    )
+
+
+def help_text(can_hear: bool, can_speak: bool, phone: str) -> str:
+    """/help: what this bot can do here (voice in and out only where it is installed)."""
+    lines = ["我能帮您问社区的证明办理、养老、托育、就业、助残、法律、健康等服务：去哪办、带什么、找谁。"]
+    if can_hear:
+        lines.append("· 直接打字或发语音提问（语音请在60秒以内）")
+    else:
+        lines.append(f"· 直接打字提问（这里暂时听不了语音消息；想说话请打社区电话 {phone}）")
+    lines.append("· /start 显示大按钮菜单")
+    spoken = "，并用语音读给您听" if can_speak else ""
+    lines.append(f"· 点“{ELDER_BUTTON}”或发 /elder：按钮更大，回答只说要紧的{spoken}")
+    if can_speak:
+        lines.append("· /voice 打开或关闭语音回复")
+    lines += ["· /cancel 取消正在办的事", "· /myrequests 查看我的办事记录", "· 说“找人工”转给社区工作人员"]
+    return "\n".join(lines)
+
+
+def elder_on(can_speak: bool) -> str:
+    spoken = "每条回答也用语音读给您听；" if can_speak else ""
+    return (
+        "已打开长辈模式：按钮更大，回答先说在哪办、带什么和电话，其余的点按钮看；"
+        f"{spoken}想关掉就点“{ELDER_OFF_BUTTON}”。"
+    )
+
+
+ELDER_ALREADY = f"现在已经是长辈模式了。想关掉就点“{ELDER_OFF_BUTTON}”。"
 ELDER_OFF = "已关闭长辈模式。"
+FONT_TIP = "字还嫌小的话，可以在 Telegram 的设置里把字体调大。"
+VOICE_INPUT_HOW = "想说话就按住输入框旁边的话筒，说完松开，发语音消息就行（60秒以内）。"
+VOICE_INPUT_NONE = "这里暂时听不了语音消息，请打字告诉我；想说话请打社区电话 {phone}。"
 VOICE_ON = "已打开语音回复：每条回答也会用语音读给您听。再发 /voice 可以关闭。"
 VOICE_OFF = "已关闭语音回复。"
+NO_SPEECH = "这里暂时不能用语音读回答，请看文字。"
+SPOKEN_OFFER = "电话等请点按钮。"  # after a short answer's essentials (the kiosk's 20 s limit)
+STEP_DONE = "这一步已经完成了"
 CANCELLED = "已取消。还有什么可以帮您的吗？"
 NO_REQUESTS = (
     "您还没有办事记录（暂无申请）。\n"
@@ -58,6 +110,7 @@ VOICE_TOO_LONG = "语音太长了，请在60秒以内说完，或者分几段发
 VOICE_BAD = "这条语音打不开，没法识别。请重新录一条，或者打字告诉我。"
 VOICE_NOT_HEARD = "抱歉，没听清您说的话。请再说一遍，或者打字告诉我。"
 VOICE_FAILED = "抱歉，语音识别出了问题。请打字告诉我您想办什么事。"
+RATED_LABELS = {"up": "已评价 👍", "down": "已评价 👎"}
 RATED_UP = "谢谢您的评价！"
 RATED_DOWN = "谢谢您的评价，我们会请工作人员改进这个回答。"
 RATED_ALREADY = "您已经评价过这条回答了。"
@@ -71,16 +124,6 @@ RESENT = "（补发）"
 LATE_ANSWER = "（刚才网络中断，这是您问“{question}”的回答）"
 ONLY_TEXT_OR_VOICE = "请发文字或语音消息。"
 FAILED = "抱歉，刚才这条消息没有处理好，请再发一次，或者说“找人工”。"
-
-# Answers that are not rated: greetings, small talk and the channel's own help.
-_NOT_RATED_PREFIXES = ("您好", "不客气", "好的，再见", "好的。还有什么", "请问您想办什么事", "我还没说什么")
-
-
-def is_substantive(text: str) -> bool:
-    """Whether an answer deserves 👍/👎: it has text and is not a greeting, small talk or help."""
-    text = (text or "").strip()
-    return bool(text) and not text.startswith(_NOT_RATED_PREFIXES) and text not in (WELCOME, HELP)
-
 
 def split_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """Cut ``text`` into messages of at most ``limit`` characters, at line boundaries where
@@ -108,12 +151,6 @@ def split_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     if current:
         parts.append(current)
     return [p for p in parts if p.strip()]
-
-
-def shorten_for_elders(text: str, max_lines: int = 2) -> str:
-    """长辈模式: the first ``max_lines`` non-empty lines of an answer."""
-    lines = [line for line in (text or "").splitlines() if line.strip()]
-    return "\n".join(lines[:max_lines])
 
 
 def _local_date(moment: Any) -> str:
@@ -160,3 +197,14 @@ def notification_text(kind: str, text: str, *, resend: bool = False) -> str:
     if resend and text:
         text = RESENT + text
     return text
+
+
+def elder_text(short: ShortAnswer) -> str:
+    """长辈模式's text of a service answer: what, where, what to bring, and the phone."""
+    phone = next((d.text for d in short.details if d.title == "电话"), "")
+    return "\n".join(line for line in (short.essentials, phone) if line)
+
+
+def spoken_text(short: ShortAnswer) -> str:
+    """A service answer for the ear: its essentials, then where the rest is (the kiosk's limit)."""
+    return f"{short.essentials}{SPOKEN_OFFER}"

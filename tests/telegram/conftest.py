@@ -99,7 +99,8 @@ def sqlite_url(tmp_path: Path) -> str:
 def make_bot(
     loop: asyncio.AbstractEventLoop, sqlite_url: str, tmp_path: Path
 ) -> Iterator[Callable[..., Harness]]:
-    """``make_bot(rasa=FakeRasa(...) | None, rasa_url=..., store=..., recognizer=..., **settings)``;
+    """``make_bot(rasa=FakeRasa(...) | None, rasa_url=..., store=..., recognizer=..., synthesizer=...,
+    catalogue=..., **settings)``;
     without a store, one at ``sqlite_url``."""
     harnesses: list[tuple[Harness, FakeTelegram, FakeRasa | None]] = []
 
@@ -111,6 +112,7 @@ def make_bot(
         store: Store | None = None,
         recognizer: Any = None,
         synthesizer: Any = None,
+        catalogue: Any = None,
         **overrides: Any,
     ) -> Harness:
         api = FakeTelegram()
@@ -133,7 +135,8 @@ def make_bot(
 
         async def start() -> TelegramChannel:
             channel = TelegramChannel(
-                settings, store=channel_store, recognizer=recognizer, synthesizer=synthesizer
+                settings, store=channel_store, recognizer=recognizer, synthesizer=synthesizer,
+                catalogue=catalogue,
             )
             await channel.start_polling()
             return channel

@@ -39,6 +39,11 @@ class Call:
     params: dict[str, Any]
     status: int
     at: float = field(default_factory=time.monotonic)
+    result: Any = None  # what the fake answered (a sent message: its message_id)
+
+    @property
+    def message_id(self) -> int:
+        return int(self.result["message_id"])
 
 
 class FakeTelegram:
@@ -118,11 +123,12 @@ class FakeTelegram:
             self.calls.append(Call(method, params, 403))
             body = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
             return web.json_response(body, status=403)
+        call = Call(method, params, 200)
         if method != "getUpdates":
-            self.calls.append(Call(method, params, 200))
+            self.calls.append(call)
         handler = getattr(self, f"_{method}", None)
-        result = await handler(params) if handler else True
-        return web.json_response({"ok": True, "result": result})
+        call.result = await handler(params) if handler else True
+        return web.json_response({"ok": True, "result": call.result})
 
     async def _file(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
@@ -167,13 +173,19 @@ class FakeTelegram:
 
     def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
-        return {
+        message = {
             "message_id": next(self._message_ids), "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"}, "from": BOT_USER, **extra,
+            "chat": {"id": chat_id, "type": "private"}, "from": BOT_USER,
         }
+        return {**message, **extra}
 
     async def _sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._message(params, text=params["text"])
+
+    async def _editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        markup = params.get("reply_markup")
+        return self._message(params, message_id=int(params["message_id"]), text="…",
+                             **({"reply_markup": json.loads(markup)} if markup else {}))
 
     async def _sendVoice(self, params: dict[str, Any]) -> dict[str, Any]:
         voice = {"file_id": "sent-voice", "file_unique_id": "sent-voice-u", "duration": 1}
@@ -197,6 +209,10 @@ class FakeTelegram:
 
     def texts(self, chat_id: int | None = None) -> list[str]:
         return [c.params["text"] for c in self.sent("sendMessage", chat_id)]
+
+    def edits(self, chat_id: int | None = None) -> list[Call]:
+        """editMessageReplyMarkup calls (a message's buttons changed)."""
+        return self.sent("editMessageReplyMarkup", chat_id)
 
 
 def markup(call: Call) -> dict[str, Any]:
@@ -235,11 +251,12 @@ def voice_update(chat_id: int, file_id: str, duration: int) -> dict[str, Any]:
     }}
 
 
-def callback_update(chat_id: int, data: str) -> dict[str, Any]:
+def callback_update(chat_id: int, data: str, message_id: int | None = None) -> dict[str, Any]:
+    """A tap on an inline button with ``data``, of the message ``message_id`` (any, if None)."""
     return {"callback_query": {
         "id": f"cb{next(_ids)}", "from": _user(chat_id), "chat_instance": "ci", "data": data,
-        "message": {"message_id": next(_ids), "date": int(time.time()), "chat": _chat(chat_id),
-                    "from": BOT_USER, "text": "…"},
+        "message": {"message_id": message_id or next(_ids), "date": int(time.time()),
+                    "chat": _chat(chat_id), "from": BOT_USER, "text": "…"},
     }}
 
 
@@ -254,6 +271,7 @@ class FakeRasa:
         self.received: list[dict[str, Any]] = []
         self.healthy = True
         self.delay: Callable[[str], float] = lambda message: 0.0
+        self.active_loop: dict[str, str] = {}  # sender → the form waiting for an answer (trackers)
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -261,6 +279,7 @@ class FakeRasa:
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self._webhook)
         app.router.add_get("/health", self._health)
+        app.router.add_get("/conversations/{sender}/tracker", self._tracker)
         self._runner, self.url = await serve(app, port)
         return self.url
 
@@ -273,6 +292,10 @@ class FakeRasa:
         self.received.append(body)
         await asyncio.sleep(self.delay(body["message"]))
         return web.json_response(self.answer(body["message"]))
+
+    async def _tracker(self, request: web.Request) -> web.Response:
+        loop = self.active_loop.get(request.match_info["sender"])
+        return web.json_response({"events": [], "active_loop": {"name": loop} if loop else {}})
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"}, status=200 if self.healthy else 503)

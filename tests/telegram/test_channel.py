@@ -38,7 +38,8 @@ def test_start_shows_the_welcome_and_the_big_buttons(make_bot):
     bot.send(text_update(CHAT, "/start"))
     call = bot.wait_text("社区服务助手")
     keyboard = [b["text"] for row in markup(call)["keyboard"] for b in row]
-    assert keyboard == ["证明办理", "养老服务", "托育服务", "就业服务", "找人工"]
+    assert keyboard == ["证明办理", "养老服务", "托育服务", "就业服务", "找人工", "长辈模式"]
+    assert markup(call)["resize_keyboard"] is True
     assert "inline_keyboard" not in markup(call)  # no rating on the welcome
     assert any(c.method == "setMyCommands" for c in bot.api.calls)
 
@@ -112,8 +113,10 @@ def test_greetings_are_not_rated(make_bot):
 
 
 def test_commands(make_bot):
+    from voice.tts import FakeSynthesizer
+
     rasa = FakeRasa(catalogue_answer)
-    bot = make_bot(rasa)
+    bot = make_bot(rasa, synthesizer=FakeSynthesizer(seconds_per_char=0.01))
     bot.send(text_update(CHAT, "/help"))
     bot.wait_text("/elder")
     bot.send(text_update(CHAT, "/myrequests"))
@@ -126,25 +129,6 @@ def test_commands(make_bot):
     bot.wait_text(texts.VOICE_ON)
     bot.send(text_update(CHAT, "/voice"))
     bot.wait_text(texts.VOICE_OFF)
-
-
-def test_elder_mode_gives_one_short_answer_and_speaks_it(make_bot):
-    from voice.tts import FakeSynthesizer
-
-    synthesizer = FakeSynthesizer(seconds_per_char=0.01)
-    two = lambda m: [{"text": ANSWER, "buttons": BUTTONS}, {"text": "还有别的事吗？"}]  # noqa: E731
-    bot = make_bot(FakeRasa(two), synthesizer=synthesizer)
-    bot.send(text_update(CHAT, "/elder"))
-    bot.wait_text("长辈模式")
-    bot.send(text_update(CHAT, "老年食堂"))
-    call = bot.wait_text("老年餐桌")
-    assert call.params["text"] == "\n".join(ANSWER.splitlines()[:2])
-    voice = bot.wait_for(lambda: bot.api.sent("sendVoice"), what="a voice reply")[0]
-    assert voice.params["voice"].startswith(b"OggS")
-    spoken = synthesizer.calls[0][0]
-    assert "【" not in spoken and "老年餐桌" in spoken
-    time.sleep(0.3)
-    assert "还有别的事吗？" not in bot.api.texts()  # one topic at a time
 
 
 def test_a_long_answer_is_split_at_line_boundaries(make_bot):
