@@ -7,7 +7,7 @@
 | ``SIP_REGISTRAR``, ``SIP_USER``, ``SIP_PASSWORD`` | – | register to a PBX as this extension |
 | ``SIP_DIAL_DOMAIN`` | the registrar | where numbers are dialled (a PBX, trunk or ATA: ``host:port``) |
 | ``STAFF_EXTENSION`` | – | ``#``/"找人工" transfers here in ``STAFF_HOURS`` (number or ``sip:`` URI) |
-| ``PHONE_MAX_CALLS`` | 8 | calls at once; one more hears busy (486) |
+| ``PHONE_MAX_CALLS`` | 4 | calls at once (PJSIP's limit in this wheel is 4); one more hears busy (486) |
 | ``PHONE_RTP_PORT`` | 40000 | first RTP port (each call takes the next free ones) |
 | ``OUTREACH_CALLS`` | on | the monthly check-in calls (月探访) are placed by this process |
 | ``OUTREACH_RING_SECONDS`` | 40 | an outreach call not answered by then counts as not reached |
@@ -39,7 +39,7 @@ class PhoneSettings:
     sip_password: str = ""
     sip_dial_domain: str = ""
     staff_extension: str = ""
-    max_calls: int = 8
+    max_calls: int = 4
     rtp_port: int = 40000
     outreach_calls: bool = True
     outreach_ring_seconds: float = 40.0
@@ -56,8 +56,8 @@ class PhoneSettings:
     staff_hours: str = Settings.staff_hours
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_calls <= 200:
-            raise ValueError("PHONE_MAX_CALLS must be 1-200")
+        if not 1 <= self.max_calls <= 4:
+            raise ValueError("PHONE_MAX_CALLS must be 1-4 (PJSIP's limit in this build)")
         if not 1024 <= self.rtp_port <= 65000:
             raise ValueError("PHONE_RTP_PORT must be 1024-65000")
         if self.sip_registrar and not (self.sip_user and self.sip_password):

@@ -37,7 +37,9 @@ T = TypeVar("T")
 SAMPLE_RATE = 16000
 FRAME_MS = 20
 FRAME_BYTES = SAMPLE_RATE * FRAME_MS // 1000 * 2
-PJSUA_MAX_CALLS = 32  # the wheel's compile-time limit
+# Calls one PJSIP endpoint takes at once in this wheel (its compile-time PJSUA_MAX_CALLS: a
+# fifth simultaneous call is refused by pjsua itself, "too many calls", whatever maxCalls says).
+PJSUA_MAX_CALLS = 4
 
 # --- events the event loop sees ---------------------------------------------------------------
 
@@ -416,7 +418,7 @@ class SipStack:
         config = pj.EpConfig()
         config.uaConfig.threadCnt = 0  # PJSIP is polled on this thread ...
         config.uaConfig.mainThreadOnly = True  # ... and calls back on it
-        config.uaConfig.maxCalls = min(PJSUA_MAX_CALLS, s.max_calls + 4)
+        config.uaConfig.maxCalls = PJSUA_MAX_CALLS
         config.uaConfig.userAgent = "community-assistant-phone"
         config.logConfig.level = s.log_level
         config.logConfig.consoleLevel = s.log_level

@@ -14,6 +14,7 @@ import audioop
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -28,6 +29,7 @@ PCAP_NAMES = {
     "#": "dtmf_2833_pound.pcap",
 }
 ETH_P_ALL = 0x0003
+SO_TIMESTAMPNS = 35
 PACKET_OUTGOING = 4
 SOUND_RMS = 300  # 16-bit RMS of a 20 ms packet above which it carries speech, not silence
 
@@ -325,9 +327,13 @@ class RtpTap:
         self.sip_port = sip_port
         self.packets: list[Packet] = []
         self.sip: list[tuple[float, str, str]] = []  # (time, "in"/"out" seen from SIPp, first line)
+        self.keys_sent: list[float] = []  # when SIPp's RFC 4733 key events began
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(ETH_P_ALL))
         self.sock.bind(("lo", 0))
         self.sock.settimeout(0.2)
+        # The kernel's receive time of each packet, not when this (GIL-sharing) thread read it.
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self._offset = time.time() - time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -335,11 +341,16 @@ class RtpTap:
     def _run(self) -> None:
         while True:
             try:
-                frame, address = self.sock.recvfrom(65535)
+                frame, ancillary, _, address = self.sock.recvmsg(65535, 256)
             except (TimeoutError, OSError):
                 if self._stop.is_set():
                     return  # stopped, and nothing left to read
                 continue
+            now = time.monotonic()
+            for level, kind, data in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+                    seconds, nanoseconds = struct.unpack("qq", data[:16])
+                    now = seconds + nanoseconds / 1e9 - self._offset
             if address[2] == PACKET_OUTGOING or len(frame) < 14 + 20 + 8 + 12:
                 continue  # loopback shows each packet twice
             ip = frame[14:]
@@ -349,11 +360,13 @@ class RtpTap:
             source, target = int.from_bytes(udp[0:2], "big"), int.from_bytes(udp[2:4], "big")
             if self.sip_port and self.sip_port in (source, target):
                 line = udp[8:].split(b"\r\n", 1)[0].decode("latin-1")
-                self.sip.append((time.monotonic(), "in" if target == self.sip_port else "out", line))
+                self.sip.append((now, "in" if target == self.sip_port else "out", line))
             elif target == self.port:
-                self._measure(udp[8:])
+                self._measure(udp[8:], now)
+            elif source == self.port and len(udp) > 20 and udp[8 + 1] & 0x80 and udp[8 + 1] & 0x7F == 101:
+                self.keys_sent.append(now)  # the marker bit: a new key event
 
-    def _measure(self, data: bytes) -> None:
+    def _measure(self, data: bytes, now: float) -> None:
         payload_type = data[1] & 0x7F
         ssrc = int.from_bytes(data[8:12], "big")
         audio = data[12:]
@@ -363,7 +376,7 @@ class RtpTap:
             rms = audioop.rms(audioop.alaw2lin(audio, 2), 2)
         else:
             rms = 0
-        self.packets.append(Packet(time.monotonic(), ssrc, payload_type, rms))
+        self.packets.append(Packet(now, ssrc, payload_type, rms))
 
     def close(self) -> None:
         self._stop.set()
