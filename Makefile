@@ -6,8 +6,12 @@ TRAIN_INPUTS := config.yml $(shell find domain nlu_data nlu_components -type f -
 MODEL := models/community.tar.gz
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
+# pytest-xdist workers for `make test`: one test file per worker at a time (the end-to-end files
+# start their own servers on free ports, so two run side by side).
+TEST_WORKERS ?= 2
 
-.PHONY: help install run train test test-fast lint eval bench validate voice-model kiosk clean
+.PHONY: help install run train test test-fast lint eval bench validate voice-model kiosk clean \
+	run-cluster loadtest validate-deploy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,9 +33,12 @@ run: install $(MODEL) ## Run everything (Rasa 5005, actions 5055, web chat 8000)
 	@bash tools/fetch_voice_model.sh --optional
 	$(PY) -m bot
 
+run-cluster: install $(MODEL) ## Rasa x2 + actions x2 behind HAProxy on 5005/5055, PostgreSQL, Redis locks, model server
+	$(PY) -m bot.cluster
+
 test: install $(MODEL) ## Run all tests (pytest, rasa data validate, test stories, end to end, browser)
 	@sh tools/ensure_axe.sh
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: install ## Unit tests only (no model, no servers)
 	$(PY) -m pytest -m "not slow"
@@ -52,6 +59,17 @@ bench: install $(MODEL) ## Turn cost over a long conversation; latency, throughp
 	$(PY) -m tools.bench
 	$(PY) -m tools.bench_voice
 	$(PY) -m tools.bench_phone
+
+loadtest: install $(MODEL) ## locust: make run vs make run-cluster (closed-loop capacity, open-loop p50/p95/p99, a replica killed)
+	@bash tools/ensure_system_packages.sh
+	$(PY) -m tools.loadtest
+
+validate-deploy: ## Check deploy/: Kubernetes manifests (kubernetes-validate, in .venv-tools), HAProxy and Compose files
+	@test -x .venv-tools/bin/kubernetes-validate || { python3 -m venv .venv-tools && \
+	  .venv-tools/bin/pip install --quiet -r tools/requirements-deploy.txt; }
+	.venv-tools/bin/kubernetes-validate --strict deploy/kubernetes/*.yaml
+	haproxy -c -q -f deploy/compose-haproxy.cfg 2>&1 | grep -v "could not resolve" || true
+	$(PY) -c "import yaml; [yaml.safe_load(open(f)) for f in ('deploy/compose.yaml', 'deploy/compose-endpoints.yml')]"
 
 voice-model: ## Download Vosk's Chinese model (needs internet; checks its sha256) into var/models/ (make run tries too)
 	bash tools/fetch_voice_model.sh
