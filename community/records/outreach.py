@@ -210,7 +210,9 @@ class Outreach:
             return [dict(r._mapping) for r in connection.execute(query)]
 
     # -- the monthly run -----------------------------------------------------------------------
-    def _checkin(self, connection: sa.engine.Connection, resident_id: int, month: str, now: dt.datetime) -> dict[str, Any]:
+    def _checkin(
+        self, connection: sa.engine.Connection, resident_id: int, month: str, now: dt.datetime
+    ) -> dict[str, Any]:
         t = outreach_checkins.c
         row = connection.execute(
             outreach_checkins.select().where(t.resident_id == resident_id, t.month == month)
@@ -219,7 +221,9 @@ class Outreach:
             try:
                 with connection.begin_nested():
                     connection.execute(
-                        outreach_checkins.insert().values(resident_id=resident_id, month=month, updated_at=now)
+                        outreach_checkins.insert().values(
+                            resident_id=resident_id, month=month, updated_at=now
+                        )
                     )
             except sa.exc.IntegrityError:
                 pass  # made by another run at the same moment
@@ -266,18 +270,29 @@ class Outreach:
                     t.attempts < MAX_ATTEMPTS,
                     sa.or_(t.last_attempt_day.is_(None), t.last_attempt_day != _local_day(now)),
                 )
-                .values(status="calling", attempts=t.attempts + 1, last_attempt_day=_local_day(now), updated_at=now)
+                .values(
+                    status="calling",
+                    attempts=t.attempts + 1,
+                    last_attempt_day=_local_day(now),
+                    updated_at=now,
+                )
             ).rowcount
         return bool(done)
 
-    def not_reached(self, checkin_id: int, *, code: int | None, outcome: str = "no_answer", now: dt.datetime | None = None) -> dict[str, Any]:
+    def not_reached(
+        self, checkin_id: int, *, code: int | None, outcome: str = "no_answer", now: dt.datetime | None = None
+    ) -> dict[str, Any]:
         """An attempt nobody answered; after the last one the check-in is *unreached* and a
         follow-up. Returns the check-in."""
         now = now or utcnow()
         with self.engine.begin() as connection:
             row = self._get(connection, checkin_id)
             final = row["attempts"] >= MAX_ATTEMPTS
-            connection.execute(outreach_attempts.insert().values(checkin_id=checkin_id, at=now, outcome=outcome, sip_code=code))
+            connection.execute(
+                outreach_attempts.insert().values(
+                    checkin_id=checkin_id, at=now, outcome=outcome, sip_code=code
+                )
+            )
             connection.execute(
                 outreach_checkins.update()
                 .where(outreach_checkins.c.id == checkin_id)
@@ -310,7 +325,11 @@ class Outreach:
         now = now or utcnow()
         followup, urgency = followup_of(wellbeing, needs, wants_visit, emergency)
         with self.engine.begin() as connection:
-            connection.execute(outreach_attempts.insert().values(checkin_id=checkin_id, at=now, outcome="answered", sip_code=200))
+            connection.execute(
+                outreach_attempts.insert().values(
+                    checkin_id=checkin_id, at=now, outcome="answered", sip_code=200
+                )
+            )
             connection.execute(
                 outreach_checkins.update()
                 .where(outreach_checkins.c.id == checkin_id)
@@ -333,7 +352,9 @@ class Outreach:
         """A Telegram check-in message was queued instead of a call."""
         now = now or utcnow()
         with self.engine.begin() as connection:
-            connection.execute(outreach_attempts.insert().values(checkin_id=checkin_id, at=now, outcome="messaged"))
+            connection.execute(
+                outreach_attempts.insert().values(checkin_id=checkin_id, at=now, outcome="messaged")
+            )
             connection.execute(
                 outreach_checkins.update()
                 .where(outreach_checkins.c.id == checkin_id)
@@ -343,7 +364,9 @@ class Outreach:
     def set_task(self, checkin_id: int, handoff_id: int | None) -> None:
         with self.engine.begin() as connection:
             connection.execute(
-                outreach_checkins.update().where(outreach_checkins.c.id == checkin_id).values(handoff_id=handoff_id)
+                outreach_checkins.update()
+                .where(outreach_checkins.c.id == checkin_id)
+                .values(handoff_id=handoff_id)
             )
 
     def recover(self, now: dt.datetime | None = None) -> int:
@@ -358,7 +381,9 @@ class Outreach:
             )
 
     def _get(self, connection: sa.engine.Connection, checkin_id: int) -> dict[str, Any]:
-        row = connection.execute(outreach_checkins.select().where(outreach_checkins.c.id == checkin_id)).first()
+        row = connection.execute(
+            outreach_checkins.select().where(outreach_checkins.c.id == checkin_id)
+        ).first()
         if row is None:
             raise ConsoleError("not-found", "没有这次探访记录")
         return dict(row._mapping)

@@ -59,9 +59,7 @@ def test_month_run_reaches_stores_and_makes_tasks(harness: Harness, tmp_path: Pa
         channel="telegram",
         telegram_conversation="tg-4242",
     )
-    store.outreach.enrol(
-        name="周大爷", phone="13800000005", preferred_time="18:00", consent=True, staff="li"
-    )
+    store.outreach.enrol(name="周大爷", phone="13800000005", preferred_time="18:00", consent=True, staff="li")
 
     # 王奶奶: 2 不太好, needs 1 助餐 (0 ends the list), 2 no visit. 赵大爷: 1 好, 0, 2.
     def keys(*digits: str) -> list[str]:
