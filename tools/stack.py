@@ -24,8 +24,8 @@ COMMANDS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
@@ -150,6 +150,8 @@ def start_stack(
     log_path: Path | None = None,
 ) -> Stack:
     ports = {"RASA_PORT": free_port(), "ACTION_PORT": free_port(), "WEB_PORT": free_port()}
+    # The phone line (UDP): its own port too, so stacks side by side (and `make run`) don't clash.
+    ports["SIP_PORT"] = free_port(socket.SOCK_DGRAM)
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "VAR_DIR": str(var_dir),
            "DATABASE_URL": database_url, "READY_TIMEOUT": str(timeout), **(extra_env or {})}
     var_dir.mkdir(parents=True, exist_ok=True)
