@@ -68,7 +68,8 @@ def _turns(tracker: Tracker) -> Tuple[Dict[str, Any], List[Dict[str, Any]], Dict
 
 
 def _ranking(event: Dict[str, Any]) -> List[Dict[str, Any]]:
-    return [r for r in (event.get("parse_data") or {}).get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+    ranking = (event.get("parse_data") or {}).get("intent_ranking") or []
+    return [r for r in ranking if r.get("name") != "nlu_fallback"]
 
 
 def _intent(event: Dict[str, Any]) -> str:

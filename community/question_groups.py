@@ -53,9 +53,8 @@ _SAME_THING = {
     "看不清": ("看不见", "看不清楚", "看不清"),
     "糖尿病": ("血糖高", "高血糖", "糖尿病"),
 }
-_SAME_RE = re.compile(
-    "|".join(re.escape(w) for w in sorted({w for ws in _SAME_THING.values() for w in ws}, key=len, reverse=True))
-)
+_SAME_WORDS = sorted({w for ws in _SAME_THING.values() for w in ws}, key=len, reverse=True)
+_SAME_RE = re.compile("|".join(re.escape(w) for w in _SAME_WORDS))
 _CANONICAL = {w: k for k, ws in _SAME_THING.items() for w in ws}
 # Similarity (see :func:`similarity`) from which two questions are the same one asked
 # differently. Tuned on the cases in tests/review/test_grouping.py: fillers, particles,
@@ -101,7 +100,7 @@ def features(key: str) -> frozenset[str]:
     syllables = lazy_pinyin(key, errors=lambda rest: list(rest))
     chars = frozenset(key) | frozenset(key[i : i + 2] for i in range(len(key) - 1))
     sounds = frozenset("p:" + s for s in syllables) | frozenset(
-        f"p:{a}_{b}" for a, b in zip(syllables, syllables[1:])
+        f"p:{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False)
     )
     return chars | sounds
 
@@ -183,18 +182,29 @@ def group_questions(rows: list[dict], threshold: float = GROUP_THRESHOLD) -> lis
         feats = features(key)
         probes = {f for f in feats if len(f) == 2 or f.startswith("p:")} or feats
         candidates = {g for f in probes for g in index.get(f, ())}
-        best, best_score = -1, threshold
-        for g in sorted(candidates):
-            score = max(similarity(feats, other) for _, other in members[g])
-            if score > best_score or (score == best_score and best < 0):
-                best, best_score = g, score
-        if best < 0:
+        joined = sorted(
+            g
+            for g in candidates
+            if members[g] and max(similarity(feats, o) for _, o in members[g]) >= threshold
+        )
+        if not joined:
             members.append([(key, feats)])
             best = len(members) - 1
         else:
+            # The question links groups that each match it: they are one group (the first
+            # formed keeps its leader, so its key stays stable).
+            best = joined[0]
+            for g in joined[1:]:
+                members[best].extend(members[g])
+                members[g] = []
+                for groups in index.values():
+                    if g in groups:
+                        groups.discard(g)
+                        groups.add(best)
             members[best].append((key, feats))
         for f in probes:
             index[f].add(best)
+    members = [m for m in members if m]
 
     groups: dict[str, list[tuple[dict, str, dt.datetime]]] = {}
     leaders: dict[str, str] = {}

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from community import db
 from community.records.accounts import Accounts
+from community.records.api_tokens import ApiTokens
 from community.records.audit import AuditLog
 from community.records.callers import CallerRequests
 from community.records.handoffs import Handoffs
@@ -38,6 +39,7 @@ class Store:
         self.statistics = Statistics(engine)
         self.outreach = Outreach(engine)  # 月探访
         self.callers = CallerRequests(engine)  # what a phone caller may hear of their requests
+        self.api_tokens = ApiTokens(engine)  # the console's JSON API, for other systems
 
     @classmethod
     def from_url(cls, url: str, migrate: bool = True) -> Store:

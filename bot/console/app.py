@@ -21,6 +21,7 @@ token; every route names the role it needs):
 * ``/staff/stats`` 统计, charts drawn as inline SVG
 * ``/staff/outreach`` 月探访: enrolment (with consent), the month's coverage and follow-ups
 * ``/staff/users`` and ``/staff/audit`` (admin)
+* ``/staff/api/…`` the JSON API for all of the above (``api_pages``, ``docs/openapi.yaml``)
 
 Each page lives in a module named for it (``review_pages``, ``retrain_pages``, ``handoff_pages``,
 ``request_pages``, ``stats_pages``, ``admin_pages``; login and role checks in ``auth``); this
@@ -39,6 +40,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from bot.console.admin_pages import audit_page, users_action, users_page
+from bot.console.api_pages import API_ROUTES
 from bot.console.auth import login, login_page, logout, requires, security
 from bot.console.conversations import ConversationControl
 from bot.console.formatting import DOMAIN_LABELS, localtime, masker, percent, waited
@@ -173,6 +175,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/users", users_page),
     ("POST", "/users", users_action),
     ("GET", "/audit", audit_page),
+    *API_ROUTES,  # the JSON API under /staff/api/ (api_pages)
 ]
 
 

@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 MAX_REPLY_CHARS = 2000
 
 
-INBOX_FILTERS = {"status": ("waiting", "taken", "mine", "released", "all"), "emergency": ("1",)}
-STATUS_CHOICES = {"all": "全部（未结束）", "waiting": "等待中", "taken": "接待中", "mine": "我接手的", "released": "已结束"}
+STATUS_CHOICES = {
+    "all": "全部（未结束）", "waiting": "等待中", "taken": "接待中", "mine": "我接手的", "released": "已结束",
+}
 MAX_CLOSE_NOTE = 500
 
 
@@ -100,7 +101,7 @@ async def close_stale(request: web.Request, ids: list[int], note: str) -> int:
 async def handoff_close(request: web.Request) -> web.StreamResponse:
     form = request["form"]
     try:
-        ids = sorted({int(i) for i in form.getall("ids", [])})
+        ids = sorted({i for i in (int(v) for v in form.getall("ids", [])) if 0 < i < 2**31})
     except ValueError:
         ids = []
     try:

@@ -46,6 +46,9 @@ class ModelTraining:
         self.train_timeout = train_timeout
         self.on_progress = on_progress
         self._accuracy_cache: dict[tuple, float] = {}
+        # model path → held-out results per intent ({"precision", "recall", "f1", "support"}),
+        # for the gate report.
+        self.per_intent: dict[str, dict] = {}
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -172,6 +175,7 @@ class ModelTraining:
             summaries = json.loads(result.stdout.strip().splitlines()[-1])
             for m in todo:
                 self._accuracy_cache[keys[m]] = float(summaries[str(m)]["intent_accuracy"])
+                self.per_intent[str(m)] = summaries[str(m)].get("per_intent") or {}
         return {str(m): self._accuracy_cache[keys[m]] for m in models}
 
 
@@ -194,6 +198,7 @@ def evaluate_main(holdout: str, models: list[str]) -> int:
                 "intent_macro_f1",
                 "routed_accuracy",
                 "in_scope_false_rejection_rate",
+                "per_intent",
             )
         }
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")

@@ -36,10 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.console.model_training import ModelTraining, evaluate_main
+from bot.console.recheck import ask_again, gate_report, recheck_message, taught
 from bot.console.retrain_errors import RetrainError
 from bot.console.serving_model import ServingModel
 from community.settings import PROJECT_ROOT, Settings
-from community.training_data import HOLDOUT_DIR
+from community.store import Store
+from community.training_data import HOLDOUT_DIR, TrainingData
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,8 @@ def _idle() -> dict[str, Any]:
         "loaded": False,
         "actor": None,
         "current_model": None,
+        "report": [],  # the gate report: each new or changed intent (recheck.gate_report)
+        "recheck": None,  # {"answered", "failing", "per_intent"} after the new model serves
     }
 
 
@@ -86,8 +90,10 @@ class Retrainer:
         tolerance: float = 0.0,
         train_timeout: float = 3600.0,
         load_timeout: float = 600.0,
+        store: Store | None = None,
     ):
         self.settings = settings
+        self.store = store  # the review queue, to ask reviewed questions again (None: no recheck)
         self.root = Path(root).resolve()
         self.config_path = Path(config_path or self.root / "config.yml")
         self.data_paths = [Path(p) for p in (data_paths or [self.root / "nlu_data"])]
@@ -216,7 +222,12 @@ class Retrainer:
 
         accuracies = self.training.evaluate([candidate, current])
         new, old = accuracies[str(candidate)], accuracies[str(current)]
-        self._set(old_accuracy=old, new_accuracy=new, progress=85)
+        reviewed = self._taught()
+        per_intent = self.training.per_intent
+        report = gate_report(
+            TrainingData(self.root), reviewed, per_intent.get(str(current)), per_intent.get(str(candidate))
+        )
+        self._set(old_accuracy=old, new_accuracy=new, progress=85, report=report)
         if new + 1e-9 < old - self.tolerance:
             self._prune_rejected(keep=candidate)
             self._set(
@@ -239,14 +250,43 @@ class Retrainer:
             os.replace(final, candidate)  # the launcher must not start with an unloaded model
             self._set(model_path=str(candidate))
             raise
+        recheck = self._ask_again(reviewed)
+        if recheck is not None:
+            report = gate_report(
+                TrainingData(self.root), reviewed, per_intent.get(str(current)),
+                per_intent.get(str(candidate)), recheck,
+            )
         self._set(
             state="done",
             progress=100,
             finished_at=_now(),
             model_path=str(final),
             loaded=True,
-            message=f"新模型已上线：准确率 {new:.1%}（原来 {old:.1%}）。",
+            report=report,
+            recheck=recheck,
+            message=f"新模型已上线：准确率 {new:.1%}（原来 {old:.1%}）。" + recheck_message(recheck),
         )
+
+    def _taught(self) -> dict[str, list[dict[str, Any]]]:
+        """Questions staff reviewed since the last retrain, by intent ({} without a store)."""
+        if self.store is None:
+            return {}
+        try:
+            return taught(self.store)
+        except Exception as err:  # noqa: BLE001 - the report is extra; training goes on
+            log.warning("reviewed questions not readable: %s", err)
+            return {}
+
+    def _ask_again(self, reviewed: dict[str, list[dict[str, Any]]]) -> dict[str, Any] | None:
+        """After the new model serves: each reviewed question asked again (see recheck)."""
+        if self.store is None or not reviewed:
+            return None
+        self._set(progress=95, message="新模型已上线，正在把这批问题重新问一遍…")
+        try:
+            return ask_again(self.settings, self.store, reviewed)
+        except Exception as err:  # noqa: BLE001 - the model is live; say what could not be done
+            log.warning("recheck failed: %s", err)
+            return None
 
     def _prune_rejected(self, keep: Path) -> None:
         rejected = sorted(

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.console.auth import requires
 from bot.console.formatting import localtime
-from bot.console.web import HOOKS, ROOT, SETTINGS, audit, redirect, render, run
+from bot.console.web import HOOKS, ROOT, SETTINGS, audit, redirect, render, run, store
 
 
 def retrainer(request: web.Request) -> Any | None:
@@ -19,7 +19,9 @@ def retrainer(request: web.Request) -> Any | None:
         except ImportError:
             return None
         factory = hooks.get("retrainer_factory")
-        hooks["retrainer"] = factory() if factory else Retrainer(request.app[SETTINGS], request.app[ROOT])
+        hooks["retrainer"] = (
+            factory() if factory else Retrainer(request.app[SETTINGS], request.app[ROOT], store=store(request))
+        )
     return hooks["retrainer"]
 
 
@@ -50,7 +52,8 @@ async def retrain_start(request: web.Request) -> web.StreamResponse:
         raise redirect("/retrain")
     started = await run(trainer.start, request["user"]["username"])
     await audit(request, "retrain_start" if started else "retrain_already_running")
-    raise redirect("/retrain", done="retrain_started" if started else "retrain_running")
+    # Started: the status box says where the job is (no flash that outlives the job).
+    raise redirect("/retrain", done=None if started else "retrain_running")
 
 
 @requires("admin")
@@ -58,4 +61,5 @@ async def retrain_status_json(request: web.Request) -> web.Response:
     status = await run(retrain_status, request)
     return web.json_response(
         {k: v for k, v in status.items() if isinstance(v, (str, int, float, bool, type(None)))}
+        | {"report": status.get("report") or [], "recheck": status.get("recheck")}
     )

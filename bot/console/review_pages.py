@@ -315,7 +315,7 @@ def chinese(err: Exception) -> str:
 
 def form_ids(form: Any) -> list[int]:
     try:
-        return sorted({int(i) for i in form.getall("ids", [])})
+        return sorted({i for i in (int(v) for v in form.getall("ids", [])) if 0 < i < 2**31})
     except ValueError:
         return []
 

@@ -164,7 +164,9 @@ class Handoffs:
             query = query.where(handoffs.c.taken_by == taken_by)
         if emergency is not None:
             query = query.where(handoffs.c.emergency == emergency)
-        query = query.order_by(handoffs.c.emergency.desc(), handoffs.c.created_at.desc(), handoffs.c.id.desc())
+        query = query.order_by(
+            handoffs.c.emergency.desc(), handoffs.c.created_at.desc(), handoffs.c.id.desc()
+        )
         return self._handoffs(query.limit(limit))
 
     def waiting_count(self) -> int:
@@ -189,7 +191,9 @@ class Handoffs:
                 connection.execute(
                     handoffs.update()
                     .where(handoffs.c.id.in_(ids), handoffs.c.status == "waiting")
-                    .values(status="released", released_at=now or utcnow(), released_by=staff, close_note=note)
+                    .values(
+                        status="released", released_at=now or utcnow(), released_by=staff, close_note=note
+                    )
                 ).rowcount
                 or 0
             )

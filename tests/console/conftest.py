@@ -83,8 +83,18 @@ class FakeRasa:
         self.events[sender].extend(body if isinstance(body, list) else [body])
         return web.json_response({"sender_id": sender})
 
+    async def parse(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(("POST", request.path))
+        if not self.up:
+            return web.Response(status=500)
+        ranking = [{"name": "elderly_meal", "confidence": 0.91}, {"name": "elderly_homecare", "confidence": 0.05}]
+        return web.json_response({"text": body.get("text", ""), "intent": ranking[0], "intent_ranking": ranking,
+                                  "entities": []})
+
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_post("/model/parse", self.parse)
         app.router.add_post("/webhooks/rest/webhook", self.webhook)
         app.router.add_get("/conversations/{sender}/tracker", self.tracker)
         app.router.add_post("/conversations/{sender}/tracker/events", self.append)

@@ -18,14 +18,28 @@ T0 = 1_760_000_000.0
 
 
 def user(text, intent, confidence=0.95, at=T0, ranking=None):
-    parse = {"text": text, "intent": {"name": intent, "confidence": confidence},
-             "intent_ranking": ranking or [{"name": intent, "confidence": confidence}], "entities": []}
-    return {"event": "user", "text": text, "parse_data": parse, "timestamp": at,
-            "input_channel": "rest", "metadata": {"channel": "web"}}
+    parse = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],
+        "entities": [],
+    }
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": parse,
+        "timestamp": at,
+        "input_channel": "rest",
+        "metadata": {"channel": "web"},
+    }
 
 
 def bot(text, buttons=()):
-    return {"event": "bot", "text": text, "data": {"buttons": [{"title": b, "payload": "/x"} for b in buttons]}}
+    return {
+        "event": "bot",
+        "text": text,
+        "data": {"buttons": [{"title": b, "payload": "/x"} for b in buttons]},
+    }
 
 
 def tracker(*events, sender="web-capture"):
@@ -119,20 +133,43 @@ def test_a_fallback_is_recorded_and_one_resident_asking_again_counts_once(rt):
 
 def test_a_thumbs_down_from_a_kiosk_key_counts_once_with_a_button_thumbs_down(rt):
     ratings = rt.store.ratings
-    ratings.record(conversation_id="kiosk-1", channel="kiosk", question="助餐有没有糖尿病餐",
-                   answer="【老年助餐】…", rating="down")
-    ratings.record(conversation_id="kiosk-1", channel="kiosk", question="助餐有没有糖尿病餐？",
-                   answer="【老年助餐】…", rating="down")
+    ratings.record(
+        conversation_id="kiosk-1",
+        channel="kiosk",
+        question="助餐有没有糖尿病餐",
+        answer="【老年助餐】…",
+        rating="down",
+    )
+    ratings.record(
+        conversation_id="kiosk-1",
+        channel="kiosk",
+        question="助餐有没有糖尿病餐？",
+        answer="【老年助餐】…",
+        rating="down",
+    )
     rows = rt.store.review_queue.pending()
-    assert [(r["text"], r["reason"], r["channel"]) for r in rows] == [("助餐有没有糖尿病餐", "rated_down", "kiosk")]
+    assert [(r["text"], r["reason"], r["channel"]) for r in rows] == [
+        ("助餐有没有糖尿病餐", "rated_down", "kiosk")
+    ]
 
 
 def test_three_paraphrases_of_one_question_form_one_group():
     rows = [
         {"id": i, "text": t, "created_at": None, "channel": "web", "top_intents": [], "reason": "fallback"}
         for i, t in enumerate(
-            ["有没有上门理发", "想约个理发师上门", "老人能不能在家剪头发", "快递柜在哪里", "小区快递柜在什么地方",
-             "丰巢快递柜在哪", "字太小了", "字太小了看不清", "高龄津贴什么时候发"], start=1)
+            [
+                "有没有上门理发",
+                "想约个理发师上门",
+                "老人能不能在家剪头发",
+                "快递柜在哪里",
+                "小区快递柜在什么地方",
+                "丰巢快递柜在哪",
+                "字太小了",
+                "字太小了看不清",
+                "高龄津贴什么时候发",
+            ],
+            start=1,
+        )
     ]
     groups = {tuple(g.ids) for g in group_questions(rows)}
     assert groups == {(1, 2, 3), (4, 5, 6), (7, 8), (9,)}

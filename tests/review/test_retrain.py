@@ -149,3 +149,47 @@ def test_training_that_fails_says_why_and_nothing_changes(tiny_server, tmp_path)
     assert status["state"] == "failed" and status["message"].startswith("训练失败")
     assert "NoSuchClassifier" in status["message"]
     assert server.get("/status")["model_file"] == serving
+
+
+def test_after_a_retrain_reviewed_questions_are_asked_again_and_the_report_names_intents(
+    tiny_server, tmp_path
+):
+    """Proving the fix (issue 17): the questions staff reviewed are asked of the new model;
+    "这批问题：N 条现在能答了，M 条还不行"; those still failing are back in the queue, marked; the
+    gate report names each new or changed intent in Chinese with its examples and held-out
+    results."""
+    from community.store import Store
+
+    server = tiny_server
+    store = Store.from_url(f"sqlite:///{tmp_path / 'store.db'}")
+    queue = store.review_queue
+    swim = ["社区有没有游泳池", "游泳池在哪里", "社区游泳馆开不开"]
+    ids = [queue.record(text=t, channel="web", conversation_id=f"web-s{i}", reason="fallback", top_intents=[])
+           for i, t in enumerate(swim)]
+    data = TrainingData(server.root)
+    answer = "社区没有游泳池，最近的游泳馆在体育中心。"
+    data.create_intent("faq_you_yong_chi", "游泳池", answer, swim, reviewer="王芳")
+    queue.review(ids, "new_intent", reviewer="王芳", intent="faq_you_yong_chi")
+    # Taught as a greeting with one example against six strong meal examples: still fails.
+    odd = queue.record(text="食堂开饭了没", channel="web", conversation_id="web-odd", reason="rated_down",
+                       top_intents=[])
+    data.add_examples("greet", ["食堂开饭了没"], reviewer="王芳")
+    queue.review([odd], "assigned", reviewer="王芳", intent="greet")
+
+    retrainer = Retrainer(server.settings, server.root, store=store)
+    assert retrainer.start("admin") is True
+    status = wait_for(retrainer)
+    assert status["state"] == "done", status["message"]
+    recheck = status["recheck"]
+    assert recheck["per_intent"]["faq_you_yong_chi"]["answered"] >= 2
+    assert f"这批问题：{recheck['answered']} 条现在能答了，{recheck['failing']} 条还不行" in status["message"]
+    rows = {r["id"]: r for r in queue.questions([*ids, odd])}
+    failing = [i for i, r in rows.items() if r["recheck"] == "still_failing"]
+    assert all(rows[i]["status"] == "new" for i in failing)  # back in the queue, marked
+    assert all(rows[i]["status"] == "new_intent" for i in ids if i not in failing)
+    report = {r["label"]: r for r in status["report"]}
+    assert report["游泳池"]["kind"] == "新问题" and report["游泳池"]["examples"] == swim
+    assert "留出测试题里没有这类问题" in report["游泳池"]["holdout"]
+    assert report["打招呼"]["kind"] == "补充例句" and report["打招呼"]["holdout"].startswith("留出测试 3 题")
+    # Asked again only once: the next retrain has nothing new to recheck.
+    assert queue.unchecked() == []
