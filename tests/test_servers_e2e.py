@@ -133,7 +133,7 @@ def test_no_personal_data_in_the_launcher_log(stack):
 def test_ctrl_c_stops_everything(tmp_path, trained_model):
     stack = start_stack(tmp_path / "var")
     children = stack.children()
-    assert len(children) == 3
+    assert len(children) == 4  # actions, rasa, web and the phone line
     assert stop_stack(stack) == 0
     alive = [pid for pid in children if os.path.exists(f"/proc/{pid}") and
              "zombie" not in open(f"/proc/{pid}/status").read()]

@@ -261,7 +261,7 @@ def test_kill_the_web_chat(up):
 def test_ctrl_c_after_restarts_leaves_nothing_behind(up):
     stack = up
     children = stack.children()
-    assert len(children) == 3
+    assert len(children) == 4  # actions, rasa, web and the phone line
     assert stop_stack(stack) == 0
     assert [pid for pid in children if is_alive(pid)] == []
     for url in stack.health.values():
