@@ -114,11 +114,12 @@ def write_endpoints(settings: Settings, cluster: ClusterSettings, models: ModelS
 def haproxy_config(settings: Settings, cluster: ClusterSettings) -> str:
     bind = settings.host
     rasa_servers = "\n".join(
-        f"    server rasa{i} 127.0.0.1:{p} check slowstart 20s "
+        f"    server rasa{i} 127.0.0.1:{p} check maxconn 16 slowstart 20s "
         "observe layer4 error-limit 1 on-error mark-down"
         for i, p in enumerate(cluster.rasa_ports(), 1))
     action_servers = "\n".join(
-        f"    server actions{i} 127.0.0.1:{p} check observe layer4 error-limit 1 on-error mark-down"
+        f"    server actions{i} 127.0.0.1:{p} check maxconn 32 "
+        "observe layer4 error-limit 1 on-error mark-down"
         for i, p in enumerate(cluster.action_ports(), 1))
     return f"""# Written by python -m bot.cluster; do not edit (it is written again at every start).
 global
@@ -152,7 +153,9 @@ frontend rasa
 backend rasa
     balance leastconn
     # 200 only once the replica has loaded a model (409 before); the token is Rasa's API token.
-    # A replica that comes back gets its share of new turns gradually (slowstart).
+    # A replica that comes back gets its share of new turns gradually (slowstart). A replica
+    # works on one turn at a time anyway: at most 16 requests each, the rest wait here in
+    # order (timeout queue) instead of overflowing its listen backlog.
     option httpchk GET /status?token={settings.rasa_auth_token}
     http-check expect status 200
 {rasa_servers}
