@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 import logging
 from pathlib import Path
 from typing import Any, Callable
@@ -46,8 +47,13 @@ MAX_BODY_IDS = 1000
 MAX_ID = 2**31 - 1
 
 
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """JSON with Chinese as it is (not \\u escapes)."""
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
 def error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=status)
+    return json_response({"error": code, "message": message}, status=status)
 
 
 def api(role: str = "staff") -> Callable[[Handler], Handler]:
@@ -148,7 +154,7 @@ async def api_review_groups(request: web.Request) -> web.Response:
     filters = filters_from(request.query)
     view = await run(queue_view, request, filters)
     labels = dict(await run(intent_choices, training_data(request)))
-    return web.json_response(
+    return json_response(
         {
             "total": view["total"],
             "counts": view["counts"],
@@ -165,7 +171,7 @@ async def api_review_group(request: web.Request) -> web.Response:
         return error(404, "not-found", "没有这一组问题（可能已经处理了）。")
     choices = await run(intent_choices, training_data(request))
     guess = best_guess(group, choices)
-    return web.json_response(
+    return json_response(
         {
             "group": _group(group, dict(choices)),
             "best_guess": {"intent": guess[0], "label": dict(choices)[guess[0]], "confidence": guess[1]}
@@ -204,7 +210,7 @@ async def api_review_annotate(request: web.Request) -> web.Response:
         label=_text(body.get("label"), 40),
         answer=_text(body.get("answer")),
     )
-    return web.json_response(done)
+    return json_response(done)
 
 
 @api()
@@ -216,13 +222,13 @@ async def api_review_bulk(request: web.Request) -> web.Response:
     done = await bulk(
         request, keys[:MAX_BODY_IDS], _text(body.get("action"), 20), _text(body.get("target"), 64)
     )
-    return web.json_response(done)
+    return json_response(done)
 
 
 @api()
 async def api_intents(request: web.Request) -> web.Response:
     choices = await run(intent_choices, training_data(request))
-    return web.json_response({"intents": [{"intent": n, "label": label} for n, label in choices]})
+    return json_response({"intents": [{"intent": n, "label": label} for n, label in choices]})
 
 
 @api()
@@ -230,7 +236,7 @@ async def api_try(request: web.Request) -> web.Response:
     result = await try_wording(request, _text(request["body"].get("text"), 200))
     if result.get("error"):
         return error(400 if not result["text"] else 503, "try-failed", result["error"])
-    return web.json_response(result)
+    return json_response(result)
 
 
 def _status(request: web.Request) -> dict[str, Any]:
@@ -243,7 +249,7 @@ def _status(request: web.Request) -> dict[str, Any]:
 
 @api("admin")
 async def api_retrain_status(request: web.Request) -> web.Response:
-    return web.json_response(await run(_status, request))
+    return json_response(await run(_status, request))
 
 
 @api("admin")
@@ -254,7 +260,7 @@ async def api_retrain_start(request: web.Request) -> web.Response:
     started = await run(trainer.start, request["user"]["username"])
     await audit(request, "retrain_start" if started else "retrain_already_running")
     body = await run(_status, request)
-    return web.json_response({"started": started, **body}, status=202 if started else 409)
+    return json_response({"started": started, **body}, status=202 if started else 409)
 
 
 def _handoff(row: dict[str, Any]) -> dict[str, Any]:
@@ -275,7 +281,7 @@ def _handoff(row: dict[str, Any]) -> dict[str, Any]:
 async def api_handoffs(request: web.Request) -> web.Response:
     filters = inbox_filters(request.query)
     rows = await run(inbox_rows, request, filters)
-    return web.json_response(
+    return json_response(
         {"waiting_count": request.get("waiting"), "filters": filters, "handoffs": [_handoff(r) for r in rows]}
     )
 
@@ -284,7 +290,7 @@ async def api_handoffs(request: web.Request) -> web.Response:
 async def api_handoffs_close(request: web.Request) -> web.Response:
     body = request["body"]
     n = await close_stale(request, _ids(body.get("ids")), _text(body.get("note"), 500))
-    return web.json_response({"closed": n})
+    return json_response({"closed": n})
 
 
 @api()
@@ -305,7 +311,7 @@ async def api_requests(request: web.Request) -> web.Response:
                 if isinstance(v, (str, int, float, bool, type(None))) or hasattr(v, "isoformat")
             }
         )
-    return web.json_response({"requests": shown})
+    return json_response({"requests": shown})
 
 
 def _token(row: dict[str, Any]) -> dict[str, Any]:
@@ -314,7 +320,7 @@ def _token(row: dict[str, Any]) -> dict[str, Any]:
 
 @api("admin")
 async def api_tokens(request: web.Request) -> web.Response:
-    return web.json_response({"tokens": [_token(t) for t in await run(store(request).api_tokens.list)]})
+    return json_response({"tokens": [_token(t) for t in await run(store(request).api_tokens.list)]})
 
 
 @api("admin")
@@ -327,7 +333,7 @@ async def api_token_issue(request: web.Request) -> web.Response:
         request["user"]["username"],
     )
     await audit(request, "api_token_issue", row["id"], {"name": row["name"], "role": row["role"]})
-    return web.json_response({"token": token, **_token(row)}, status=201)
+    return json_response({"token": token, **_token(row)}, status=201)
 
 
 @api("admin")
@@ -339,9 +345,10 @@ async def api_token_revoke(request: web.Request) -> web.Response:
     if not await run(store(request).api_tokens.revoke, token_id):
         return error(404, "not-found", "没有这个令牌，或已经收回。")
     await audit(request, "api_token_revoke", token_id)
-    return web.json_response({"revoked": token_id})
+    return json_response({"revoked": token_id})
 
 
+@api()
 async def openapi(request: web.Request) -> web.Response:
     return web.Response(text=OPENAPI_FILE.read_text(encoding="utf-8"), content_type="application/yaml")
 

@@ -175,7 +175,6 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/users", users_page),
     ("POST", "/users", users_action),
     ("GET", "/audit", audit_page),
-    *API_ROUTES,  # the JSON API under /staff/api/ (api_pages)
 ]
 
 
@@ -254,7 +253,7 @@ def install_console(
     app.router.add_get(PREFIX, home)
     app.router.add_get(PREFIX + "/login", login_page)
     app.router.add_post(PREFIX + "/login", login)
-    for method, path, handler in ROUTES:
+    for method, path, handler in ROUTES + API_ROUTES:  # pages, then the JSON API (api_pages)
         app.router.add_route(method, PREFIX + path, handler)
     app.router.add_static(PREFIX + "/static/", HERE / "static")
     app.on_startup.append(_startup)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -194,3 +195,37 @@ def test_the_api_matches_its_openapi_file(harness, project, schemathesis_bin, tm
         assert process.returncode == 0, text[-6000:]
 
     harness(scenario, root=project, retrainer=Trainer())
+
+
+def test_the_try_box_on_a_group_page_and_its_own_page_show_the_answer(harness, project):  # noqa: F811
+    async def scenario(h):
+        seed(h)
+        await h.login("wang")
+        _, queue = await h.page("/staff/review")
+        key = re.search(r'href="/staff/review/([A-Za-z0-9_-]+)"', queue).group(1)
+        response = await h.post(f"/staff/review/{key}", [("action", "try"), ("try_text", "老年食堂在哪")])
+        page = await response.text()
+        assert response.status == 200, page[-2000:]
+        assert "助手的理解：<strong>老年助餐</strong>" in page and "助手回答：老年食堂在哪" in page
+        status, page = await h.page("/staff/try?q=老年食堂在哪")
+        assert status == 200 and "居民会看到" in page
+
+    harness(scenario, root=project)
+
+
+def test_every_api_route_declares_its_role_and_refuses_anonymous_callers(harness):
+    from bot.console.api_pages import API_ROUTES
+
+    assert all(getattr(handler, "role", None) in ("staff", "admin") for _, _, handler in API_ROUTES)
+
+    async def scenario(h):
+        for method, path, _ in API_ROUTES:
+            url = "/staff" + path.replace("{key:[A-Za-z0-9_-]{1,64}}", "abc").replace("{id:\\d+}", "1")
+            response = await h.client.request(method, url, json={}, allow_redirects=False)
+            assert response.status == 401, url
+            assert "请先登录" in (await response.json())["message"]
+            bad = await h.client.request(method, url, headers={"Authorization": "Bearer sqa_nope"})
+            assert bad.status == 401, url
+        assert h.rasa.requests == []  # nothing reached Rasa either
+
+    harness(scenario)

@@ -212,10 +212,16 @@ def test_annotate_a_queued_question(browser, tabs, stack, store, training_root):
     assert "38%" in console.page_source
     from selenium.webdriver.support.ui import Select
 
-    Select(css(console, "#intent")[0]).select_by_value("complaint_report")
-    [assign] = [b for b in css(console, "button") if b.text == "加入训练数据"]
+    # The assistant's own guess is preselected, with its confidence, in staff's words.
+    chosen = Select(css(console, "#intent")[0]).first_selected_option
+    assert chosen.get_attribute("value") == "complaint_report" and "38%" in chosen.text
+    # 试一试: what the assistant answers to this wording now, through the real Rasa server.
+    [tried] = [b for b in css(console, "button") if b.text == "试一试"]
+    tried.click()
+    wait(console, lambda d: "居民会看到" in d.page_source or "试一试不会真的" in d.page_source)
+    [assign] = [b for b in css(console, "button") if b.text == "加入这个事项的例句"]
     assign.click()
-    wait(console, lambda d: "加入训练数据（意图：complaint_report）" in d.page_source)
+    wait(console, lambda d: "加入「反映问题（接诉即办）」的例句" in d.page_source)
     assert "充电桩坏了" not in " ".join(a.text for a in css(console, "a.qtext"))
     reviewed = yaml.safe_load(
         (training_root / "nlu_data" / "nlu" / "reviewed.yml").read_text(encoding="utf-8")
@@ -258,11 +264,19 @@ def test_console_pages_are_accessible(browser, tabs, stack, store):
     console.get(stack.web + "/staff/review")
     [link] = [a for a in css(console, "a.qtext") if "垃圾分类" in a.text]
     review_group = link.get_attribute("href")
+    store.review_queue.record(
+        text="小区wifi密码多少", channel="web", conversation_id="web-axe2", reason="out_of_scope",
+        top_intents=[],
+    )
     pages = [
         "/staff/handoffs",
+        "/staff/handoffs?status=waiting&emergency=1",
         f"/staff/handoffs/{handoff}",
         "/staff/review",
+        "/staff/review?tab=out_of_scope",
+        "/staff/review?reason=fallback&q=垃圾",
         review_group,
+        "/staff/try?q=老年食堂几点开饭",
         "/staff/requests",
         "/staff/stats",
     ]

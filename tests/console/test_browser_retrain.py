@@ -101,18 +101,27 @@ def test_annotate_queued_questions_as_a_new_faq_retrain_and_rasa_answers_it(
     assert "3" in row.find_element("css selector", "td.num").text  # one item, three residents
     link.click()
     wait(browser, lambda d: "这一组里的问题" in d.page_source)
-    css(browser, "#new_name")[0].send_keys("faq_parking_fee")
+    assert not css(browser, "#new_name")  # nothing to type in English: the name is made from 中文
     css(browser, "#new_label")[0].send_keys("小区停车收费")
     css(browser, "#answer")[0].send_keys(ANSWER)
-    [create] = [b for b in css(browser, "button") if b.text == "新建意图"]
+    [preview] = [b for b in css(browser, "button") if b.text == "预览居民看到的样子"]
+    preview.click()
+    wait(browser, lambda d: "时会看到" in d.page_source)
+    assert ANSWER in css(browser, ".preview .bubble")[0].text
+    [create] = [b for b in css(browser, "button") if b.text == "新建问题"]
     create.click()
-    wait(browser, lambda d: "已新建意图「小区停车收费」" in d.page_source)
+    wait(browser, lambda d: "已新建问题「小区停车收费」" in d.page_source)
     domain = yaml.safe_load((tiny_server.root / "domain" / "reviewed.yml").read_text(encoding="utf-8"))
-    assert domain["responses"]["utter_faq_parking_fee"][0]["text"] == ANSWER
+    assert domain["responses"]["utter_faq_xiao_qu_ting_che_shou_fei"][0]["text"] == ANSWER
 
     browser.get(url + "/staff/retrain")
     css(browser, "#retrain-start")[0].click()
-    wait(browser, lambda d: "已开始重新训练" in d.page_source)
+    # The page that comes back shows where the job is (not a flash that outlives the job).
+    wait(
+        browser,
+        lambda d: bool(css(d, "#retrain-state"))
+        and css(d, "#retrain-state")[0].get_attribute("data-state") != "idle",
+    )
     # The page follows the job by itself: progress, then the accuracies and the verdict.
     wait(
         browser,
@@ -130,10 +139,22 @@ def test_annotate_queued_questions_as_a_new_faq_retrain_and_rasa_answers_it(
     state = css(browser, "#retrain-state")[0]
     assert state.get_attribute("data-state") == "done", state.text
     assert "新模型已上线" in state.text
+    # Proving the fix: the reviewed questions were asked again, and the report names the new FAQ.
+    browser.get(url + "/staff/retrain")
+    assert "这批问题：3 条现在能答了，0 条还不行" in css(browser, "#retrain-state")[0].text
+    report = css(browser, "#report-h")[0].find_element("xpath", "./..").text
+    assert "小区停车收费（新问题）" in report and "小区停车怎么收费" in report
     assert css(browser, "#retrain-progress")[0].get_attribute("value") == "100"
     assert "原模型准确率" in css(browser, "#retrain-accuracy")[0].text
     assert css(browser, "#retrain-start")[0].is_enabled()  # done: the admin may start again
     # The running server now answers the residents' question with the staff's answer.
     assert ANSWER in tiny_server.reply(question, sender="resident-after-retrain")
     browser.get(url + "/staff/audit")
-    assert "retrain_start" in browser.page_source and "review_new_intent" in browser.page_source
+    assert "开始重新训练" in browser.page_source and "新建问题" in browser.page_source  # in Chinese
+    # 试一试 shows it too: the staff answer, as a resident will see it.
+    browser.get(url + "/staff/try")
+    css(browser, "#try_text")[0].send_keys("小区里停车怎么收费啊")
+    [go] = [b for b in css(browser, "button") if b.text == "试一试"]
+    go.click()
+    wait(browser, lambda d: "居民会看到" in d.page_source)
+    assert "小区停车收费" in browser.page_source and ANSWER in css(browser, ".try-result .bubble")[0].text
