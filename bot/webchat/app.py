@@ -46,7 +46,7 @@ from aiohttp import web
 
 from bot.console.app import install_console
 from bot.resident.rasa import RasaClient, RasaUnavailable
-from bot.resident.service import Answer, ResidentService
+from bot.resident.service import Answer, ResidentService, rated_message
 from bot.webchat.delivery import Delivery
 from bot.webchat.hub import PushHub
 from community.records.ratings import RATINGS
@@ -75,8 +75,6 @@ NO_VOICE_HERE = "这里暂时不能用语音，请打字提问；想说话的话
 NO_HISTORY = "暂时读不到之前的对话，您可以直接接着问。"
 # A message that waits for the resident (a question, a menu, a summary to confirm, "did you
 # mean A or B") is not an answer to rate.
-ASKING_ENDINGS = ("？", "?", "：", ":")
-ASKING_PAYLOADS = ("/affirm", "/deny", "/cancel")
 VOICE_ERRORS = {
     "bad-audio": (400, "这段录音无法识别（不是能播放的声音文件），请重新录一次，或用文字输入。"),
     "too-long": (413, f"录音太长了（最多{MAX_AUDIO_SECONDS:.0f}秒、2MB），请说短一点再试。"),
@@ -179,27 +177,8 @@ async def chat(request: web.Request) -> web.Response:
     rid, is_new = resident_id(request)
     service: ResidentService = request.app[SERVICE]
     answer = await service.ask(f"web-{rid}", message, "web")
-    asking = await waits_for_answer(service, f"web-{rid}", answer)
+    asking = await service.asking(f"web-{rid}", answer)
     return remember(web.json_response(as_json(answer, asking)), rid, is_new)
-
-
-async def waits_for_answer(service: ResidentService, sender: str, answer: Answer) -> bool | None:
-    """Whether a form now waits for the resident's answer (the assistant's tracker knows); None
-    when that can't be read (then the messages alone decide what can be rated)."""
-    if answer.recovering or answer.held or not answer.messages:
-        return None
-    try:
-        return (await service.history(sender, messages=False)).asking
-    except RasaUnavailable as err:
-        log.info("form state unknown: %s", err.code)
-        return None
-
-
-def is_final(message: dict[str, Any]) -> bool:
-    """A message that answers (rather than asks, offers a menu or a summary to confirm)."""
-    text = str(message.get("text") or "").strip()
-    payloads = {str(b.get("payload") or "") for b in message.get("buttons") or [] if isinstance(b, dict)}
-    return bool(text) and not text.endswith(ASKING_ENDINGS) and not payloads & set(ASKING_PAYLOADS)
 
 
 def as_json(answer: Answer, asking: bool | None = None) -> dict[str, Any]:
@@ -208,10 +187,9 @@ def as_json(answer: Answer, asking: bool | None = None) -> dict[str, Any]:
     ``asking`` while a form waits for an answer. The last final answer of the reply is marked
     ``rate`` (only it gets 👍/👎: not questions, menus, summaries or recovery replies)."""
     messages = [dict(m) for m in answer.messages]
-    if not (answer.recovering or answer.held or asking):
-        final = [m for m in messages if is_final(m)]
-        if final:
-            final[-1]["rate"] = True
+    rated = rated_message(answer, asking)
+    if rated is not None:
+        messages[rated]["rate"] = True
     body: dict[str, Any] = {"messages": messages}
     if answer.held:
         body["notice"] = HELD
@@ -355,7 +333,7 @@ async def voice(request: web.Request) -> web.Response:
         return error(message, status, code=err.code, **extra)
     rid, is_new = resident_id(request)
     answer = await service.ask(f"web-{rid}", heard.text[:MAX_MESSAGE_CHARS], "web", input="voice")
-    asking = await waits_for_answer(service, f"web-{rid}", answer)
+    asking = await service.asking(f"web-{rid}", answer)
     reply = web.json_response({"heard": heard.text, "seconds": heard.seconds, **as_json(answer, asking)})
     return remember(reply, rid, is_new)
 
