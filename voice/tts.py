@@ -287,3 +287,16 @@ def _silence_driver_prints() -> None:
         log.debug("pyttsx3: %s", " ".join(map(str, args)))
 
     driver.print = quiet_print  # type: ignore[attr-defined]
+
+
+def load_synthesizer(settings: VoiceSettings) -> Synthesizer | None:
+    """pyttsx3/espeak-ng started, or None when it can't speak (voice output is then not offered).
+    Every channel that speaks loads its synthesiser here."""
+    synthesizer = Pyttsx3Synthesizer.from_settings(settings)
+    try:
+        synthesizer.start()
+    except VoiceError as err:
+        log.warning("speech synthesis is off: %s", err)
+        synthesizer.close()
+        return None
+    return synthesizer

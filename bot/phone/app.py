@@ -25,9 +25,8 @@ from bot.resident.service import ResidentService
 from community.settings import Settings
 from community.store import Store
 from voice.asr import Recognizer, load_recognizer
-from voice.errors import VoiceError
 from voice.settings import VoiceSettings
-from voice.tts import Pyttsx3Synthesizer, Synthesizer
+from voice.tts import load_synthesizer
 
 log = logging.getLogger(__name__)
 
@@ -87,17 +86,6 @@ class PhoneLine:
         await asyncio.gather(*self.sessions, return_exceptions=True)
         if self.stack is not None:
             await asyncio.to_thread(self.stack.stop)
-
-
-def load_synthesizer(settings: VoiceSettings) -> Synthesizer | None:
-    synthesizer = Pyttsx3Synthesizer.from_settings(settings)
-    try:
-        synthesizer.start()
-    except VoiceError as err:
-        log.error("speech synthesis is off (%s): callers will hear nothing", err)
-        synthesizer.close()
-        return None
-    return synthesizer
 
 
 async def serve(settings: Settings, phone: PhoneSettings, voice_settings: VoiceSettings) -> None:

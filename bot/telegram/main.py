@@ -15,22 +15,10 @@ from community.privacy import install_log_masking
 from community.sealed import Sealer
 from community.store import Store
 from voice.asr import load_recognizer
-from voice.errors import VoiceError
 from voice.settings import VoiceSettings
-from voice.tts import Pyttsx3Synthesizer, Synthesizer
+from voice.tts import load_synthesizer
 
 log = logging.getLogger("bot.telegram")
-
-
-def load_synthesizer(settings: VoiceSettings) -> Synthesizer | None:
-    synthesizer = Pyttsx3Synthesizer.from_settings(settings)
-    try:
-        synthesizer.start()
-    except VoiceError as err:
-        log.warning("voice replies are off: %s", err)
-        synthesizer.close()
-        return None
-    return synthesizer
 
 
 def main() -> int:
