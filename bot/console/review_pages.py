@@ -301,7 +301,8 @@ async def annotate(
             queue.review, [row["id"]], status, reviewer=user, intent=intent,
             corrected_text=corrected.get(row["id"]), group_key=key,
         )
-    await audit(request, "review_" + status, key, {"ids": ids, "intent": intent, "examples": wordings})
+    # In the audit log as staff read it: the intent's Chinese name (the identifier is on the rows).
+    await audit(request, "review_" + status, key, {"ids": ids, "intent": shown, "examples": wordings})
     return {"status": status, "count": n, "intent": intent, "label": shown}
 
 
