@@ -33,17 +33,14 @@ from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.tracker_window import WindowedSQLTrackerStore
+from community.field_types import FIELD_TYPES
 from community.forms import Forms, forms_path, load_forms
-from community.privacy import mask_address, mask_id_number, mask_known, mask_name, mask_phone
+from community.privacy import mask_known
 from community.sealed import Sealer
 from community.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MASKERS = {
-    "name": mask_name, "phone": mask_phone, "phone_optional": mask_phone,
-    "id_number": mask_id_number, "address": mask_address,
-}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -88,7 +85,7 @@ class CommunitySQLTrackerStore(WindowedSQLTrackerStore):
             if isinstance(event, SlotSet) and event.key in self._field_types and event.value:
                 value = self._sealer.unseal(event.value)
                 if isinstance(value, str) and len(value) >= 2 and value != "匿名":
-                    known[value] = MASKERS[self._field_types[event.key]](value)
+                    known[value] = FIELD_TYPES[self._field_types[event.key]].mask(value)
         return known
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:

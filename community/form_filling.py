@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from community.catalogue import Catalogue
 from community.entities import extract_address, extract_age, parse_date, parse_time
+from community.field_types import FIELD_TYPES
 from community.forms import CONFIRM_FIELD, FieldSpec, Forms, FormSpec
 from community.numerals import NUMERAL_CHARS, parse_number
 from community.privacy import mask_id_number
@@ -52,16 +54,6 @@ _QUESTION = re.compile(
     r"[？?]|吗|多少|怎么|哪里|哪儿|几点|什么时候|能不能|可不可以|是不是|有没有|先问|请问|咨询"
 )
 _NOTHING = re.compile(r"^(?:没有|没|无|不用|都行|都可以|随便|没啥|没什么)")
-_LABEL_WORDS: dict[str, tuple[str, ...]] = {
-    "name": ("名字", "姓名"),
-    "phone": ("电话", "手机", "号码"),
-    "phone_optional": ("电话", "手机", "号码"),
-    "address": ("地址", "住址", "门牌", "房号", "住的"),
-    "age": ("年龄", "岁数", "年纪"),
-    "date": ("日期", "哪天", "日子"),
-    "time": ("时间", "几点", "钟点"),
-    "id_number": ("身份证",),
-}
 # Where the new value starts in a correction: "饮食要求改成没有" → "没有".
 _NEW_VALUE = re.compile(
     r"(?:改成|改为|换成|写成|更正为|应该是|说错了[，,。 ]*是?|不对[，,。 ]*是?)[:：，,。 ]*"
@@ -211,7 +203,7 @@ class FormFiller:
         if not _CORRECTION.search(norm):
             return None
         for f in spec.active_fields(values):
-            words = _LABEL_WORDS.get(f.type, ()) + (f.label,)
+            words = FIELD_TYPES[f.type].label_words + (f.label,)
             if values.get(f.name) is not None and any(w in norm for w in words):
                 return f
         return None
@@ -271,52 +263,8 @@ class FormFiller:
         today: dt.date,
         requested: bool,
     ) -> tuple[Any, str | None]:
-        kind = f.type
-        if kind == "name":
-            return self._name(spec, f, values, norm, requested), None
-        if kind == "age":
-            return _age(norm, requested)
-        if kind == "child_age":
-            return _child_age(norm, requested)
-        if kind == "address":
-            return _address(norm, values.get(f.name), requested)
-        if kind in ("phone", "phone_optional"):
-            if (
-                kind == "phone_optional"
-                and requested
-                and re.search(r"匿名|不留|不方便|不想留|不用留|算了", norm)
-            ):
-                return "匿名", None
-            found = find_phone(norm)
-            if found is None:
-                return None, ("请说一个能打通的电话号码，手机是1开头的11位数字。" if requested else None)
-            return found.value, found.problem
-        if kind == "id_number":
-            found = find_id_number(norm)
-            if found is None:
-                return None, ("请说18位的身份证号，最后一位可能是X。" if requested else None)
-            return found.value, found.problem
-        if kind == "date":
-            return _date(norm, today, requested)
-        if kind == "time":
-            return _time(norm, requested)
-        if kind == "choice":
-            return _choice(f, norm, requested)
-        if kind == "certificate":
-            service = self.catalogue.find(
-                str(turn.entity("service") or ""), domain="cert"
-            ) or self.catalogue.find(norm, domain="cert")
-            if service is None:
-                return None, ("没听出是哪种证明，请说证明的名称，比如“居住证明”。" if requested else None)
-            return service.id, None
-        if kind == "text" and requested:
-            text = _new_value(norm).strip()
-            if _NOTHING.match(text) and len(text) <= 6:
-                return "无", None
-            if len(text.replace(" ", "")) < 2:
-                return None, "请多说几个字，说清楚一点。"
-            return text[:200], None
-        return None, None
+        reading = Reading(self, spec, f, values, turn, norm, today, requested)
+        return PARSERS[f.type](reading)
 
     def _name(
         self, spec: FormSpec, f: FieldSpec, values: dict[str, Any], norm: str, requested: bool
@@ -446,7 +394,7 @@ def _address(norm: str, current: Any, requested: bool) -> tuple[str | None, str 
         if "room" not in parts and requested:
             return text, None  # a house without rooms (平房/自建房): the building is the address
         return text, None
-    mentions_address = any(w in norm for w in _LABEL_WORDS["address"])
+    mentions_address = any(w in norm for w in FIELD_TYPES["address"].label_words)
     room = _ROOM_ONLY.search(norm)
     if room and isinstance(current, str) and "栋" in current and (requested or mentions_address):
         base = re.sub(r"\d{3,4}$", "", current)
@@ -505,3 +453,81 @@ def _report_description(norm: str) -> str | None:
     if generic or len(text) < 6:
         return None
     return text[:200]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One field read from one message: what a parser gets."""
+
+    filler: FormFiller
+    spec: FormSpec
+    field: FieldSpec
+    values: dict[str, Any]
+    turn: Turn
+    norm: str
+    today: dt.date
+    requested: bool  # the assistant asked for this field
+
+
+Parsed = tuple[Any, "str | None"]  # the value (None: not found) and a problem to tell the resident
+
+
+def _read_name(r: Reading) -> Parsed:
+    return r.filler._name(r.spec, r.field, r.values, r.norm, r.requested), None
+
+
+_ANONYMOUS = re.compile(r"匿名|不留|不方便|不想留|不用留|算了")
+
+
+def _read_phone(r: Reading) -> Parsed:
+    if r.field.type == "phone_optional" and r.requested and _ANONYMOUS.search(r.norm):
+        return "匿名", None
+    found = find_phone(r.norm)
+    if found is None:
+        return None, ("请说一个能打通的电话号码，手机是1开头的11位数字。" if r.requested else None)
+    return found.value, found.problem
+
+
+def _read_id_number(r: Reading) -> Parsed:
+    found = find_id_number(r.norm)
+    if found is None:
+        return None, ("请说18位的身份证号，最后一位可能是X。" if r.requested else None)
+    return found.value, found.problem
+
+
+def _read_certificate(r: Reading) -> Parsed:
+    catalogue = r.filler.catalogue
+    service = catalogue.find(str(r.turn.entity("service") or ""), domain="cert") or catalogue.find(
+        r.norm, domain="cert"
+    )
+    if service is None:
+        return None, ("没听出是哪种证明，请说证明的名称，比如“居住证明”。" if r.requested else None)
+    return service.id, None
+
+
+def _read_text(r: Reading) -> Parsed:
+    if not r.requested:
+        return None, None  # free text is only taken when it was asked for
+    text = _new_value(r.norm).strip()
+    if _NOTHING.match(text) and len(text) <= 6:
+        return "无", None
+    if len(text.replace(" ", "")) < 2:
+        return None, "请多说几个字，说清楚一点。"
+    return text[:200], None
+
+
+# One parser per field type of the registry (community/field_types.py).
+PARSERS: dict[str, Callable[[Reading], Parsed]] = {
+    "name": _read_name,
+    "age": lambda r: _age(r.norm, r.requested),
+    "child_age": lambda r: _child_age(r.norm, r.requested),
+    "address": lambda r: _address(r.norm, r.values.get(r.field.name), r.requested),
+    "phone": _read_phone,
+    "phone_optional": _read_phone,
+    "id_number": _read_id_number,
+    "date": lambda r: _date(r.norm, r.today, r.requested),
+    "time": lambda r: _time(r.norm, r.requested),
+    "choice": lambda r: _choice(r.field, r.norm, r.requested),
+    "certificate": _read_certificate,
+    "text": _read_text,
+}

@@ -14,25 +14,8 @@ from typing import Any
 import yaml
 
 from community.catalogue import CatalogueError
+from community.field_types import FIELD_TYPES, PERSONAL_TYPES
 
-FIELD_TYPES = frozenset(
-    {
-        "name",
-        "age",
-        "child_age",
-        "address",
-        "phone",
-        "phone_optional",
-        "id_number",
-        "date",
-        "time",
-        "text",
-        "choice",
-        "certificate",
-    }
-)
-# Fields whose values are personal data: sealed in the conversation, masked in lists and logs.
-PERSONAL_TYPES = frozenset({"name", "address", "phone", "phone_optional", "id_number"})
 KIND_FIELD = "request_kind"
 CONFIRM_FIELD = "request_confirmed"
 

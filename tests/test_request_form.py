@@ -542,3 +542,10 @@ def test_names_given_in_a_sentence_are_understood(rt):
     assert sim.requested == "phone"
     sim.say("就写我闺女的号吧 13912345678")
     assert clear(rt, sim, "phone") == "13912345678"
+
+
+def test_every_field_type_has_one_parser_and_one_registry_entry():
+    from community.field_types import FIELD_TYPES
+    from community.form_filling import PARSERS
+
+    assert set(PARSERS) == set(FIELD_TYPES)
