@@ -176,7 +176,8 @@ def test_after_a_retrain_reviewed_questions_are_asked_again_and_the_report_names
     data.add_examples("greet", ["食堂开饭了没"], reviewer="王芳")
     queue.review([odd], "assigned", reviewer="王芳", intent="greet")
 
-    retrainer = Retrainer(server.settings, server.root, store=store)
+    # The odd example may cost held-out accuracy; the gate is tested above, the recheck here.
+    retrainer = Retrainer(server.settings, server.root, store=store, tolerance=0.5)
     assert retrainer.start("admin") is True
     status = wait_for(retrainer)
     assert status["state"] == "done", status["message"]
