@@ -196,7 +196,7 @@ class Catalogue:
                     if not all(sounds[k] in heard[i + k] for k in range(len(sounds))):
                         continue
                     span = haystack[i:end]
-                    same = sum(a == b for a, b in zip(alias, span))
+                    same = sum(a == b for a, b in zip(alias, span, strict=False))
                     if same * 2 < len(alias) or same == len(alias):
                         continue
                     if len(span) == 2 and (common_word(span) or FUNCTION_CHARS & set(span)):

@@ -147,7 +147,7 @@ def readings(text: str) -> list[frozenset[str]]:
         in_context = [_default_reading(c) if is_hanzi(c) else c for c in text]
     return [
         frozenset((fuzzy_syllable(s), _default_reading(c))) if is_hanzi(c) else frozenset((c,))
-        for c, s in zip(text, in_context)
+        for c, s in zip(text, in_context, strict=False)
     ]
 
 

@@ -16,8 +16,8 @@ from bot.webchat.app import HELD
 from community.records.accounts import Accounts
 from community.records.requests import NewRequest
 from community.records.review_queue import IntentScore
-from community.training_data import HOLDOUT_DIR
 from community.store import Store
+from community.training_data import HOLDOUT_DIR
 from tests.console.conftest import PASSWORD, css, log_in, wait
 from tools.stack import start_stack, stop_stack
 
