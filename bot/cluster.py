@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import signal
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -114,11 +113,11 @@ def write_endpoints(settings: Settings, cluster: ClusterSettings, models: ModelS
 def haproxy_config(settings: Settings, cluster: ClusterSettings) -> str:
     bind = settings.host
     rasa_servers = "\n".join(
-        f"    server rasa{i} 127.0.0.1:{p} check maxconn 16 slowstart 20s "
+        f"    server rasa{i} 127.0.0.1:{p} check "
         "observe layer4 error-limit 1 on-error mark-down"
         for i, p in enumerate(cluster.rasa_ports(), 1))
     action_servers = "\n".join(
-        f"    server actions{i} 127.0.0.1:{p} check maxconn 32 "
+        f"    server actions{i} 127.0.0.1:{p} check "
         "observe layer4 error-limit 1 on-error mark-down"
         for i, p in enumerate(cluster.action_ports(), 1))
     return f"""# Written by python -m bot.cluster; do not edit (it is written again at every start).
@@ -133,7 +132,9 @@ defaults
     option dontlognull
     timeout connect 2s
     timeout client 120s
-    timeout server 120s
+    # Longer than any turn (a dead replica's lock, 20 s, plus ACTION_TIMEOUT): a request that
+    # gets no answer by then is sent to another replica (response-timeout below).
+    timeout server 45s
     timeout queue 60s
     # A busy replica answers its check late (turns hold its event loop): only a dead one is
     # taken out. A killed replica refuses connections, which marks it down at once (observe
@@ -145,6 +146,8 @@ defaults
     option redispatch 1
     retry-on conn-failure empty-response response-timeout 503
     option http-buffer-request
+    # A new connection to a replica for each request: never one to a replica that just died.
+    option http-server-close
 
 frontend rasa
     bind {bind}:{settings.rasa_port}
@@ -153,9 +156,8 @@ frontend rasa
 backend rasa
     balance leastconn
     # 200 only once the replica has loaded a model (409 before); the token is Rasa's API token.
-    # A replica that comes back gets its share of new turns gradually (slowstart). A replica
-    # works on one turn at a time anyway: at most 16 requests each, the rest wait here in
-    # order (timeout queue) instead of overflowing its listen backlog.
+    # No maxconn/slowstart queueing here: requests queued for a replica that dies wait out the
+    # queue timeout instead of moving on (seen in the kill test). Rasa warms itself up.
     option httpchk GET /status?token={settings.rasa_auth_token}
     http-check expect status 200
 {rasa_servers}
@@ -268,17 +270,7 @@ def run() -> int:
     haproxy_cfg.chmod(0o600)  # holds the API token
     supervisor = Supervisor(children(settings, cluster, models, endpoints, haproxy_cfg),
                             cluster_env(settings, models), PROJECT_ROOT)
-    signal.signal(signal.SIGTERM, launcher._interrupt)
-    try:
-        supervisor.start()
-        supervisor.wait_until_ready(LauncherSettings.from_env().ready_timeout)
-        print(banner(settings, cluster, models), flush=True)
-        supervisor.watch()
-    except KeyboardInterrupt:
-        log.info("Stopping...")
-    finally:
-        supervisor.stop()
-    return 0
+    return launcher.supervise(supervisor, banner(settings, cluster, models))
 
 
 def main() -> int:

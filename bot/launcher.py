@@ -157,15 +157,14 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run(settings: Settings) -> int:
-    model = check_prerequisites(settings)
-    endpoints = write_endpoints(settings)
-    supervisor = Supervisor(children(settings, model, endpoints), child_env(), PROJECT_ROOT)
+def supervise(supervisor: Supervisor, ready_banner: str) -> int:
+    """Start the children, print ``ready_banner`` once they are ready, keep them running until
+    Ctrl-C/SIGTERM, then stop them all (also used by ``make run-cluster``, bot.cluster)."""
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         supervisor.start()
         supervisor.wait_until_ready(LauncherSettings.from_env().ready_timeout)
-        print(banner(settings, model), flush=True)
+        print(ready_banner, flush=True)
         supervisor.watch()  # restarts a server that dies, until Ctrl-C/SIGTERM
     except KeyboardInterrupt:
         log.info("Stopping...")
@@ -173,6 +172,13 @@ def run(settings: Settings) -> int:
     finally:
         supervisor.stop()
     return 0
+
+
+def run(settings: Settings) -> int:
+    model = check_prerequisites(settings)
+    endpoints = write_endpoints(settings)
+    supervisor = Supervisor(children(settings, model, endpoints), child_env(), PROJECT_ROOT)
+    return supervise(supervisor, banner(settings, model))
 
 
 def main() -> int:
