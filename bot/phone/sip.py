@@ -32,6 +32,8 @@ import pjsua2 as pj
 from bot.phone.settings import PhoneSettings
 
 log = logging.getLogger(__name__)
+# Seconds an ended call and its media port are kept before they are destroyed.
+GRAVEYARD_SECONDS = 5.0
 T = TypeVar("T")
 
 SAMPLE_RATE = 16000
@@ -333,7 +335,10 @@ class SipStack:
         self.legs: dict[int, Leg] = {}
         self.registered = False
         self._calls: dict[int, _Call] = {}
-        self._graveyard: list[Any] = []
+        # Ended calls and their media ports, destroyed only a few seconds after PJSIP let go of
+        # them: destroying them in the next loop turn after the disconnect crashed the process
+        # now and then (a media port freed while the bridge still had a frame for it).
+        self._graveyard: list[tuple[float, Any]] = []
         self._jobs: queue.Queue[tuple[Callable[[], Any], concurrent.futures.Future[Any]]] = queue.Queue()
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -394,9 +399,15 @@ class SipStack:
             while not self._stop.is_set():
                 self._run_jobs()
                 endpoint.libHandleEvents(10)
-                self._graveyard.clear()
+                self._bury()
         finally:
             self._close()
+
+    def _bury(self, grace: float = GRAVEYARD_SECONDS) -> None:
+        """Destroy the ended calls and ports PJSIP has been done with for ``grace`` seconds."""
+        if self._graveyard and self._graveyard[0][0] < time.monotonic() - grace:
+            cut = time.monotonic() - grace
+            self._graveyard = [(at, obj) for at, obj in self._graveyard if at >= cut]
 
     def _run_jobs(self) -> None:
         while True:
@@ -495,7 +506,7 @@ class SipStack:
         if busy:
             answer.statusCode = 486
             call.answer(answer)
-            self._graveyard.append(call)
+            self._graveyard.append((time.monotonic(), call))
             log.warning("busy: call from %s refused", leg.caller or "anonymous")
             return
         self._calls[leg.call_id] = call
@@ -520,9 +531,10 @@ class SipStack:
         call_id = call.leg.call_id
         self._calls.pop(call_id, None)
         self.legs.pop(call_id, None)
-        self._graveyard.append(call)
+        now = time.monotonic()
+        self._graveyard.append((now, call))
         if call.port is not None:
-            self._graveyard.append(call.port)
+            self._graveyard.append((now, call.port))
 
     def _call_of(self, leg: Leg) -> _Call | None:
         call = self._calls.get(leg.call_id)
