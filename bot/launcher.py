@@ -160,6 +160,9 @@ def _interrupt(signum: int, _frame: object) -> None:
 def supervise(supervisor: Supervisor, ready_banner: str) -> int:
     """Start the children, print ``ready_banner`` once they are ready, keep them running until
     Ctrl-C/SIGTERM, then stop them all (also used by ``make run-cluster``, bot.cluster)."""
+    # Ctrl-C stops everything even when the launcher was started with SIGINT ignored (from a
+    # script, in the background: a shell without job control passes it on ignored).
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         supervisor.start()

@@ -131,7 +131,9 @@ def test_no_personal_data_in_the_launcher_log(stack):
 
 
 def test_ctrl_c_stops_everything(tmp_path, trained_model):
-    stack = start_stack(tmp_path / "var")
+    # Started with SIGINT ignored, as from a script or a shell without job control: Ctrl-C
+    # (SIGINT) must still stop everything.
+    stack = start_stack(tmp_path / "var", sigint_ignored=True)
     children = stack.children()
     assert len(children) == 4  # actions, rasa, web and the phone line
     assert stop_stack(stack) == 0

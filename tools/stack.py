@@ -148,6 +148,7 @@ def start_stack(
     timeout: float = 300,
     extra_env: dict[str, str] | None = None,
     log_path: Path | None = None,
+    sigint_ignored: bool = False,
 ) -> Stack:
     ports = {"RASA_PORT": free_port(), "ACTION_PORT": free_port(), "WEB_PORT": free_port()}
     # The phone line (UDP): its own port too, so stacks side by side (and `make run`) don't clash.
@@ -157,8 +158,11 @@ def start_stack(
     var_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_path or var_dir / "launcher.log"  # elsewhere when var/ is made to fill up
     log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed with the process
+    # sigint_ignored: started as a script or a shell without job control would start it.
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        preexec_fn=ignore,
     )
     stack = Stack(process, ports["RASA_PORT"], ports["ACTION_PORT"], ports["WEB_PORT"], var_dir, log_path)
     try:
