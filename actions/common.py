@@ -9,11 +9,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from community.answers import Reply
+from community.handoff_keeper import STORE_TIMEOUT_S  # the reply never waits longer on the store
 
 T = TypeVar("T")
-# A store call that takes longer (a locked or full database) is given up: the resident's reply
-# must not wait on the store. What must not be lost goes to the outbox instead.
-STORE_TIMEOUT_S = 3.0
 
 
 async def in_store(call: Callable[..., T], /, **kwargs: Any) -> T:

@@ -30,9 +30,7 @@ from bot.rest_input import InputRefused, RestMessage, command_or_text, parse_bod
 from bot.tracker_store import ConversationStoreUnavailable
 from community.answers import Reply
 from community.handoff_keeper import HandoffKeeper
-from community.outbox import Outbox, OutboxFlusher
 from community.recovery import looks_like_emergency, recovery_reply, unsaved_reply
-from community.sealed import Sealer
 from community.settings import Settings
 from community.store import Store
 
@@ -67,10 +65,7 @@ class CommunityRestInput(RestInput):
         if self._keeper is None:
             settings = self.settings()
             store = Store.from_url(settings.store_url, migrate=False)
-            outbox = Outbox(settings.var_dir / "outbox", Sealer.from_env(settings.var_dir))
-            self._keeper = HandoffKeeper(store.handoffs, outbox)
-            # What this process had to keep in memory (a full disk) is delivered from here.
-            OutboxFlusher(outbox, store.requests, store.notifications, handoffs=store.handoffs.create).start()
+            self._keeper = HandoffKeeper.for_process(store, settings.var_dir)
         return self._keeper
 
     # -- the webhook -----------------------------------------------------------------------------

@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 
-from community.outbox import Outbox, PendingHandoff
+from community.outbox import Outbox, OutboxFlusher, PendingHandoff
 from community.records.handoffs import Handoffs
+from community.sealed import Sealer
+from community.store import Store
 
 log = logging.getLogger(__name__)
 # A store write that takes longer is given up: the resident's reply must not wait on it.
@@ -25,6 +28,15 @@ class HandoffKeeper:
         self.handoffs = handoffs
         self.outbox = outbox
         self.timeout = timeout
+
+    @classmethod
+    def for_process(cls, store: Store, var_dir: Path) -> HandoffKeeper:
+        """The keeper of a process that hands over outside the action server (Rasa's REST
+        channel, the web chat, Telegram): the outbox under ``var_dir``, and a flusher that
+        delivers what this process had to keep in memory (a full disk)."""
+        outbox = Outbox(var_dir / "outbox", Sealer.from_env(var_dir))
+        OutboxFlusher(outbox, store.requests, store.notifications, handoffs=store.handoffs.create).start()
+        return cls(store.handoffs, outbox)
 
     async def keep(
         self, *, conversation_id: str, channel: str, reason: str, text: str, emergency: bool = False

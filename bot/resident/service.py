@@ -34,9 +34,7 @@ from typing import Any
 
 from bot.resident.rasa import RasaClient, RasaUnavailable
 from community.handoff_keeper import HandoffKeeper
-from community.outbox import Outbox, OutboxFlusher
 from community.recovery import looks_like_emergency, recovery_reply
-from community.sealed import Sealer
 from community.settings import Settings
 from community.store import Store
 from voice.asr import Recognizer, transcribe_pcm
@@ -208,10 +206,7 @@ class ResidentService:
     def keeper(self) -> HandoffKeeper:
         """Handoffs from this process, opened on first use (with a flusher for what it keeps)."""
         if self._keeper is None:
-            outbox = Outbox(self.settings.var_dir / "outbox", Sealer.from_env(self.settings.var_dir))
-            store = self.store
-            OutboxFlusher(outbox, store.requests, store.notifications, handoffs=store.handoffs.create).start()
-            self._keeper = HandoffKeeper(store.handoffs, outbox)
+            self._keeper = HandoffKeeper.for_process(self.store, self.settings.var_dir)
         return self._keeper
 
     async def with_staff(self, sender: str) -> bool:
