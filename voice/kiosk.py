@@ -15,7 +15,6 @@ says so, gives the community phone number and keeps running.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.resident.rasa import RasaUnavailable
-from community.answers import Detail, ShortAnswer, service_answer, short_answer
+from community.answers import Detail, ShortAnswer, short_answer_for
 from community.catalogue import Catalogue
 from community.intents import FALLBACK_INTENT, INTENT_LABELS, META_INTENTS
 from community.recovery import looks_like_emergency, recovery_reply
@@ -434,13 +433,9 @@ class Kiosk:
         if self.catalogue is None or len([m for m in messages if m.text]) != 1:
             return None
         [message] = [m for m in messages if m.text]
-        for service_id in _services_in(message.buttons):
-            service = self.catalogue.get(service_id)
-            if service is not None and service_answer(service).text == message.text:
-                short = short_answer(service)
-                if short is not None and len(short.details) <= MAX_DETAILS:
-                    return short
-        return None
+        buttons = [{"title": title, "payload": payload} for title, payload in message.buttons]
+        short = short_answer_for(self.catalogue, message.text, buttons)
+        return short if short is not None and len(short.details) <= MAX_DETAILS else None
 
     def rasa_down(self, err: Exception, text: str = "") -> None:
         """The assistant can't answer now: an emergency still hears which number to call first."""
@@ -527,20 +522,6 @@ def _confirm_word(text: str) -> str:
         if text == digit:
             return key
     return ""
-
-
-def _services_in(buttons: tuple[tuple[str, str], ...]) -> list[str]:
-    """Service ids named in button payloads (``/elderly_allowance{"service":"…","aspect":"…"}``)."""
-    found: list[str] = []
-    for _, payload in buttons:
-        _, brace, entities = payload.partition("{")
-        try:
-            service = json.loads(brace + entities).get("service") if brace else None
-        except (ValueError, AttributeError):
-            continue
-        if isinstance(service, str) and service not in found:
-            found.append(service)
-    return found
 
 
 def _asked_detail(text: str, details: tuple[Detail, ...]) -> Detail | None:
