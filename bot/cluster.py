@@ -13,9 +13,9 @@
   without an answer) is sent again to another one (``retry-on``, ``option redispatch``).
 * Conversations are in PostgreSQL (``DATABASE_URL``; by default the ``community`` database on
   the local server, created if missing) and a turn holds a Redis lock on its conversation
-  (``REDIS_URL``), so two replicas never work on one conversation at once. A lock a killed
-  replica held expires after ``TICKET_LOCK_LIFETIME`` seconds (here ACTION_TIMEOUT + 5, Rasa's
-  default is 60).
+  (``REDIS_URL``, :mod:`bot.lock_store`), so two replicas never work on one conversation at
+  once. A lock a killed replica held expires after ``TICKET_LOCK_LIFETIME`` seconds (here
+  ACTION_TIMEOUT + 5, Rasa's default is 60); the turn waiting behind it keeps its place.
 * One model for every replica: the replicas load the model the model server publishes
   (:mod:`bot.model_server`), and ask for a newer one every ``MODEL_PULL_SECONDS``. The
   retrainer publishes there instead of ``PUT /model``. At start the newest trained model is
@@ -85,9 +85,11 @@ class ClusterSettings:
 
 
 def lock_store_config(redis_url: str) -> dict:
-    """Rasa's ``RedisLockStore`` from a redis:// URL."""
+    """The Redis lock store (:class:`bot.lock_store.ClusterLockStore`, Rasa's ``RedisLockStore``
+    with atomic changes and waiters that keep their place) from a redis:// URL."""
     url = urlsplit(redis_url)
-    config: dict = {"type": "redis", "url": url.hostname or "127.0.0.1", "port": url.port or 6379,
+    config: dict = {"type": "bot.lock_store.ClusterLockStore", "url": url.hostname or "127.0.0.1",
+                    "port": url.port or 6379,
                     "db": int(url.path.lstrip("/") or 1), "key_prefix": "community"}
     if url.password:
         config["password"] = url.password
@@ -132,8 +134,8 @@ defaults
     option dontlognull
     timeout connect 2s
     timeout client 120s
-    # Longer than any turn (a dead replica's lock, 20 s, plus ACTION_TIMEOUT): a request that
-    # gets no answer by then is sent to another replica (response-timeout below).
+    # Longer than any turn (a dead replica's lock lease, 6 s, bot/lock_store.py, plus
+    # ACTION_TIMEOUT): a request that gets no answer by then goes to another replica.
     timeout server 45s
     timeout queue 60s
     # A busy replica answers its check late (turns hold its event loop): only a dead one is
