@@ -4,6 +4,7 @@ Bot API, answers updates POSTed to it with the secret token, refuses the others,
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 
@@ -18,6 +19,11 @@ from tests.telegram.test_main import module_env, run_module, stop_module
 from tools.stack import free_port
 
 SECRET = "webhook-Secret_123"
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def post_update(url: str, update: dict, secret: str | None) -> int:
@@ -45,6 +51,8 @@ def test_the_module_in_webhook_mode_answers_posted_updates_and_refuses_a_wrong_s
     process = run_module(env)
     try:
         harness.wait_for(lambda: api.webhook.get("url"), timeout=60, what="setWebhook")
+        # PTB sets the webhook just before its server listens (Telegram retries; a test must wait).
+        harness.wait_for(lambda: listening(port), timeout=30, what="the webhook server")
         assert api.webhook["url"] == hook and api.webhook["secret_token"] == SECRET
         assert not any(c.method == "getUpdates" for c in api.calls)  # no long polling
 
