@@ -10,7 +10,7 @@ export PYTHONWARNINGS := ignore
 # start their own servers on free ports, so two run side by side).
 TEST_WORKERS ?= 2
 
-.PHONY: help install run train test soak test-fast lint eval bench validate voice-model kiosk clean \
+.PHONY: help install run train test test-fast lint eval bench validate voice-model kiosk clean \
 	run-cluster loadtest validate-deploy
 
 help: ## List the targets
@@ -38,13 +38,10 @@ run-cluster: install $(MODEL) ## Rasa x2 + actions x2 behind HAProxy on 5005/505
 
 test: install $(MODEL) ## Run all tests (pytest, rasa data validate, test stories, end to end, browser)
 	@sh tools/ensure_axe.sh
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --max-worker-restart=0 -m "not soak"
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --max-worker-restart=0
 
-soak: install $(MODEL) ## Load and kill tests whose outcome depends on the machine's load (a Rasa replica killed under load)
-	$(PY) -m pytest -m soak
-
-test-fast: install ## Unit tests only (no model, no servers)
-	$(PY) -m pytest -m "not slow"
+test-fast: install ## Unit tests only (tests/unit, no model, no servers)
+	$(PY) -m pytest tests/unit tests/test_architecture.py -m "not slow"
 
 validate: install ## Check training data and domain
 	$(RASA) data validate --config config.yml --domain domain --data nlu_data

@@ -57,7 +57,7 @@ _SAME_WORDS = sorted({w for ws in _SAME_THING.values() for w in ws}, key=len, re
 _SAME_RE = re.compile("|".join(re.escape(w) for w in _SAME_WORDS))
 _CANONICAL = {w: k for k, ws in _SAME_THING.items() for w in ws}
 # Similarity (see :func:`similarity`) from which two questions are the same one asked
-# differently. Tuned on the cases in tests/review/test_grouping.py: fillers, particles,
+# differently. Tuned on the cases in tests/unit/community/test_question_groups.py: fillers, particles,
 # punctuation, traditional characters and homophone typos cost nothing; paraphrases of one need
 # (有没有上门理发 / 想约个理发师上门 / 老人能不能在家剪头发) meet; two questions about the same
 # thing (高龄津贴怎么申请 / 高龄津贴什么时候发, 快递柜在哪 / 快递柜坏了找谁, 居住证 / 身份证怎么办)

@@ -5,7 +5,7 @@ its own (``nlu_data/nlu/reviewed.yml``, ``nlu_data/rules/reviewed.yml``,
 held-out split (:data:`HOLDOUT_DIR`) is ever trained on.
 
 Nothing here imports Rasa, so the staff console uses it directly; the files are checked with
-Rasa's own loader in ``tests/review``.
+Rasa's own loader in ``tests/e2e/test_training_data.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """One staff review cycle, measured (issue 17): new FAQs taught with three wordings each, one
 retrain, then new wordings of the same questions. Used by ``tools/eval_faq.py`` (``make eval``)
-and ``tests/review/test_faq_cycle.py``; the cycle's data is
+and ``tests/e2e/test_review_cycle.py``; the cycle's data is
 ``nlu_data_holdout/review_cycle/faq_cycle.yml`` (never trained on except the staff wordings,
 which is what staff do)."""
 

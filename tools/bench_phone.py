@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.phone.settings import PhoneSettings  # noqa: E402
 from bot.phone.sip import PJSUA_MAX_CALLS  # noqa: E402
-from tests.phone.conftest import Harness  # noqa: E402
-from tests.phone.sipp import SIPP, RtpTap, Sipp, bye, can_tap, free_udp_port, key, pause, uac  # noqa: E402
+from tests.support.phone import Harness  # noqa: E402
+from tests.support.sipp import SIPP, RtpTap, Sipp, bye, can_tap, free_udp_port, key, pause, uac  # noqa: E402
 
 GAP_S = 0.060
 BREAK_RATE = 0.005

@@ -3,7 +3,7 @@
 Each held-out resident message (``nlu_data_holdout/``, never trained on) is parsed by the
 trained model (``models/community.tar.gz``), routed the way the assistant's rules route it
 (``nlu_data/rules``: intent → action, request_form, responses), and the real actions run
-in-process on a throw-away store, as ``tests/test_actions.py`` runs them. The reply is then
+in-process on a throw-away store, as ``tests/unit/actions/test_actions.py`` runs them. The reply is then
 judged against the message's label: the right service answered, the request form opened, the
 domain's menu, an emergency line, a handoff, an honest fallback or an interface answer.
 

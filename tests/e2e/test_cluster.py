@@ -42,7 +42,6 @@ def token(cluster) -> str:
     return (cluster.var_dir / "rasa_auth_token").read_text().strip()
 
 
-@pytest.mark.soak  # 1-6 turns in flight on the killed replica sometimes hang (issue 15, open)
 def test_killing_a_rasa_replica_loses_no_turn(cluster):
     asyncio.run(closed_loop(cluster.rasa, 4, 3))  # warm-up
     loop, killed = asyncio.run(kill_test(cluster, cluster.rasa, residents=20, seconds=20, kill_after=5))

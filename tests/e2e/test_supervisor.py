@@ -227,7 +227,7 @@ def page_shows_recovery(stack) -> str:
         return "(no chromium)"
     from selenium.webdriver.common.by import By
 
-    from tests.browser import start_chromium
+    from tests.support.browser import start_chromium
 
     driver = start_chromium(stack.var_dir / "chromium")
     try:

@@ -1,0 +1,134 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from community.catalogue import DOMAINS, CatalogueError, load_catalogue
+
+ROOT = Path(__file__).resolve().parents[3]
+CORE = ("cert", "elderly", "childcare", "employment")
+
+
+def test_sample_catalogue_covers_every_domain(catalogue):
+    assert len(catalogue) >= 60
+    for domain in DOMAINS:
+        assert catalogue.for_domain(domain), domain
+    assert sum(len(catalogue.for_domain(d)) for d in CORE) >= 30
+
+
+def test_certificates_no_longer_issued_say_where_to_go(catalogue):
+    retired = [s for s in catalogue.for_domain("cert") if s.no_longer_issued]
+    assert len(retired) >= 5
+    assert all(s.go_instead for s in retired)
+    service = catalogue.find("居委会能开无犯罪证明吗")
+    assert service is not None and service.no_longer_issued
+    assert "派出所" in service.go_instead
+
+
+def test_longest_alias_wins(catalogue):
+    assert catalogue.find("居住证明怎么开").domain == "cert"
+    assert catalogue.find("办居住证要什么").domain == "community"
+    assert catalogue.find("我想申请高龄津贴").intent == "elderly_allowance"
+    assert catalogue.find("老年助餐怎么报").intent == "elderly_meal"
+
+
+@pytest.fixture()
+def broken_copy(tmp_path):
+    target = tmp_path / "catalogue"
+    shutil.copytree(ROOT / "catalogue", target)
+    return target
+
+
+def _edit(path: Path, edit) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_missing_field_names_file_entry_and_field(broken_copy):
+    path = broken_copy / "elderly.yml"
+    victim = {}
+
+    def drop_phone(data):
+        victim.update(data["services"][1])
+        del data["services"][1]["phone"]
+
+    _edit(path, drop_phone)
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(broken_copy)
+    message = str(info.value)
+    assert "elderly.yml" in message and victim["id"] in message and "'phone'" in message
+
+
+def test_unknown_intent_and_bad_phone_are_rejected(broken_copy):
+    _edit(broken_copy / "health.yml", lambda d: d["services"][0].update(intent="health_magic"))
+    with pytest.raises(CatalogueError, match="intent"):
+        load_catalogue(broken_copy)
+    shutil.copy(ROOT / "catalogue" / "health.yml", broken_copy / "health.yml")
+    _edit(broken_copy / "health.yml", lambda d: d["services"][0].update(phone="call us"))
+    with pytest.raises(CatalogueError, match="phone"):
+        load_catalogue(broken_copy)
+
+
+def test_certificate_without_where_to_go_is_rejected(broken_copy):
+    def blank(data):
+        entry = next(s for s in data["services"] if s["committee_issues"] is False)
+        entry["go_instead"] = ""
+
+    _edit(broken_copy / "certificates.yml", blank)
+    with pytest.raises(CatalogueError, match="go_instead"):
+        load_catalogue(broken_copy)
+
+
+def test_duplicate_alias_across_files_is_rejected(broken_copy):
+    _edit(broken_copy / "health.yml", lambda d: d["services"][0]["aliases"].append("高龄津贴"))
+    with pytest.raises(CatalogueError, match="高龄津贴"):
+        load_catalogue(broken_copy)
+
+
+def test_invalid_yaml_is_reported_with_the_file(broken_copy):
+    (broken_copy / "legal.yml").write_text("services: [unclosed\n", encoding="utf-8")
+    with pytest.raises(CatalogueError, match="legal.yml.*not valid YAML"):
+        load_catalogue(broken_copy)
+
+
+def test_check_command_exits_non_zero_on_a_broken_catalogue(broken_copy):
+    _edit(broken_copy / "volunteer.yml", lambda d: d["services"][0].pop("hours"))
+    result = subprocess.run(
+        [sys.executable, "-m", "community.catalogue", str(broken_copy)],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert "volunteer.yml" in result.stderr and "'hours'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text, service_id",
+    [("高领津贴怎么领", "elderly_allowance_age"), ("残疾正怎么办", "disability_support_certificate"),
+     ("失业等级在哪办", "employment_unemployment_registration"), ("托于机构在哪里", "childcare_nursery_toddler"),
+     ("時間銀航怎么存", "volunteer_signup_points"), ("我想当自愿者", "volunteer_signup_register")],
+)
+def test_services_are_matched_by_how_they_sound(catalogue, text, service_id):
+    [match] = catalogue.asked(text)
+    assert match.service.id == service_id and match.by_sound
+
+
+@pytest.mark.parametrize("text", ["老板不给我领工资", "夫妻闹离婚社区能调解吗 还是要去法院", "暑托班中不中 中午管饭不"])
+def test_a_sound_alike_word_is_not_a_service(catalogue, text):
+    assert not [m for m in catalogue.matches(text) if m.by_sound]
+
+
+def test_the_question_not_the_story_decides_the_service(catalogue):
+    story = "上个月刚给我爸办完高龄津贴，挺顺利的，这个月他想白天去驿站待着，日间照料中心要自己交钱吗"
+    assert [m.service.id for m in catalogue.asked(story)] == ["elderly_daycare_center"]
+    assert [m.service.id for m in catalogue.asked("社区有老年食堂吗 在哪")] == ["elderly_meal_canteen"]
+
+
+def test_two_questions_in_one_message_name_two_services(catalogue):
+    ids = [m.service.id for m in catalogue.asked("残疾证怎么办 两项补贴能一起申请吗")]
+    assert ids == ["disability_support_certificate", "disability_support_allowance"]
+    ids = [m.service.id for m in catalogue.asked("高龄津贴和助餐怎么办")]
+    assert ids == ["elderly_allowance_age", "elderly_meal_canteen"]
