@@ -1,5 +1,4 @@
-"""`python -m bot.rasa_server run ...`: Rasa's own command line, with one speed fix and three
-safety fixes.
+"""`python -m bot.rasa_server run ...`: Rasa's own command line, with its speed and safety fixes.
 
 * Speed: Rasa 3.6 validates every action-server response with ``jsonschema.validate``, which
   first re-checks the (constant) schema against its metaschema: about 120 ms per custom action
@@ -11,6 +10,8 @@ safety fixes.
   waits 5 minutes) is given up, and the resident hears that the system is recovering.
 * Personal data never in logs: every record, tracebacks included, is masked.
 * Flat turn cost: event classes are looked up once (``bot.tracker_window``).
+* A form survives a new session: a resident who answers after the session expired (60 minutes)
+  goes on with the form (``bot.session_start``).
 * Warm before the first resident: once the model is loaded, one message is parsed before the
   server takes requests (jieba's dictionary and the classifier load on first use), so a replica
   that comes back behind the load balancer does not make its first residents wait.
@@ -23,6 +24,7 @@ import sys
 import threading
 from typing import Any
 
+from bot.session_start import install_form_keeping_session_start
 from bot.tracker_window import install_cached_event_types
 from community.privacy import install_log_masking
 from community.settings import LauncherSettings, Settings
@@ -110,6 +112,7 @@ def main() -> None:
     install_warm_up()
     install_strict_tracker_store()
     install_action_timeout(LauncherSettings.from_env().action_timeout)
+    install_form_keeping_session_start()
     if sys.argv[1:2] == ["run"] and "--auth-token" not in sys.argv:
         # Rasa's HTTP API is never open: RASA_AUTH_TOKEN, or the token made in var/ at start.
         token = Settings.from_env().rasa_auth_token

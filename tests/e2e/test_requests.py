@@ -62,6 +62,26 @@ def to_summary(stack, sender):
     return say(stack, sender, "送餐上门")
 
 
+def age_conversation(stack, sender, seconds):
+    """Move the conversation's events ``seconds`` into the past, as if the resident had left."""
+    with sqlite3.connect(stack.var_dir / "tracker.db") as db:
+        db.execute("UPDATE events SET timestamp = timestamp - ?, data = json_set(data, '$.timestamp',"
+                   " json_extract(data, '$.timestamp') - ?) WHERE sender_id = ?", (seconds, seconds, sender))
+
+
+def test_a_form_left_for_two_hours_goes_on_where_it_stopped(stack, store):
+    sender = "e2e-meal-later"
+    assert "您母亲怎么称呼" in say(stack, sender, f"我想给我妈报个助餐她82了住{ADDRESS}")
+    age_conversation(stack, sender, 2 * 3600)  # the session (60 minutes) has expired
+    assert "电话" in say(stack, sender, NAME), "the form asks its next question"
+    say(stack, sender, PHONE)
+    say(stack, sender, "没有")
+    summary = say(stack, sender, "送餐上门")
+    assert "请核对" in summary and NAME in summary and ADDRESS in summary and PHONE in summary
+    [ref] = set(REF.findall(say(stack, sender, "确认")))
+    assert store.requests.get(ref)["contact_name"] == NAME
+
+
 def test_a_whole_conversation_ends_in_a_stored_request(stack, store):
     first = say(stack, "e2e-meal", f"我想给我妈报个助餐她82了住{ADDRESS}")
     assert "助餐登记" in first and "您母亲怎么称呼" in first
