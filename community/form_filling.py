@@ -269,11 +269,14 @@ class FormFiller:
     def _name(
         self, spec: FormSpec, f: FieldSpec, values: dict[str, Any], norm: str, requested: bool
     ) -> str | None:
+        names = [x.name for x in spec.fields if x.type == "name"]
+        speaker = parent_naming_themselves(norm) if "guardian_name" in names else None
+        if speaker:  # "我是他爸爸王强" asked for the child's name: the parent's, not the child's
+            return speaker if f.name == "guardian_name" else None
         cue = find_name_after_cue(norm)
         if cue:
             name, position = cue
             before = norm[max(0, position - 3) : position]
-            names = [x.name for x in spec.fields if x.type == "name"]
             if any(w in before for w in ("孩子", "儿子", "女儿", "娃", "闺女", "小孩")):
                 target = "child_name"
             elif before.endswith("我") and "guardian_name" in names:
@@ -324,6 +327,15 @@ class FormFiller:
 
     def ask(self, spec: FormSpec, f: FieldSpec, values: dict[str, Any]) -> str:
         return f.ask.replace("{who}", who_phrase(values.get("request_who"), spec))
+
+
+def parent_naming_themselves(norm: str) -> str | None:
+    """The name of a parent (or grandparent, guardian) who says who they are: "我是他爸爸王强",
+    "我是孩子妈妈刘芳" → the name; "王强", "他叫李建国" → None."""
+    text = norm.strip()
+    kin = _NAME_AFTER_KIN.search(text) if _SELF_INTRO.match(text) else None
+    name = bare_name(kin.group("n")) if kin else None
+    return name if name and not (_NOT_IN_NAMES & set(name)) else None
 
 
 def name_in_sentence(norm: str) -> str | None:

@@ -243,6 +243,29 @@ def test_repeat_in_the_middle_does_not_ask_twice(rt):
     assert sim.said == [] and sim.requested == "person_name"
 
 
+def test_a_complaint_about_the_screen_is_not_taken_for_a_name(rt):
+    sim = FormSim()
+    sim.say("我想给我妈报个助餐她82了住3栋2单元501", "request_service")
+    assert sim.requested == "person_name"
+    assert sim.say("字太小了", "interface_help", 0.9) == REJECTED  # its rule answers, then the form
+    sim.resume_after("action_interface_help")
+    assert sim.requested == "person_name" and sim.slots.get("person_name") is None
+    sim.say("王秀英")
+    assert clear(rt, sim, "person_name") == "王秀英" and sim.requested == "phone"
+
+
+def test_a_parent_naming_themselves_is_not_taken_for_the_childs_name(rt):
+    sim = FormSim()
+    sim.say("给孩子报个暑托班", "request_service")
+    assert sim.requested == "child_name"
+    sim.say("我是他爸爸王强")
+    assert sim.requested == "child_name" and sim.slots.get("child_name") is None
+    assert sim.last_text == "孩子叫什么名字？"
+    assert clear(rt, sim, "guardian_name") == "王强"
+    sim.say("他叫李建国")
+    assert clear(rt, sim, "child_name") == "李建国" and sim.requested != "guardian_name"
+
+
 def test_gibberish_is_asked_again_then_help_is_offered(rt):
     sim = FormSim()
     sim.say("帮我约个助浴", "request_service")
