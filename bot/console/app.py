@@ -88,6 +88,7 @@ from community.forms import forms_path, load_forms
 from community.intents import label as intent_label
 from community.records.accounts import ROLE_LABELS
 from community.records.handoffs import HANDOFF_REASON_LABELS
+from community.records.requests import REFERENCE_PATTERN
 from community.records.review_queue import UNANSWERED_REASON_LABELS
 from community.settings import Settings
 from community.store import Store
@@ -167,8 +168,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/handoffs/{id:\\d+}/release", handoff_release),
     ("GET", "/requests", request_list),
     ("GET", "/requests/export.csv", request_export),
-    ("GET", "/requests/{ref:SQ-\\d{8}-\\d{4}}", request_detail),
-    ("POST", "/requests/{ref:SQ-\\d{8}-\\d{4}}/status", request_status),
+    ("GET", "/requests/{ref:" + REFERENCE_PATTERN + "}", request_detail),
+    ("POST", "/requests/{ref:" + REFERENCE_PATTERN + "}/status", request_status),
     ("GET", "/stats", stats_page),
     ("GET", "/outreach", outreach_page),
     ("POST", "/outreach", outreach_action),

@@ -19,9 +19,8 @@ def retrainer(request: web.Request) -> Any | None:
         except ImportError:
             return None
         factory = hooks.get("retrainer_factory")
-        hooks["retrainer"] = (
-            factory() if factory else Retrainer(request.app[SETTINGS], request.app[ROOT], store=store(request))
-        )
+        settings, root = request.app[SETTINGS], request.app[ROOT]
+        hooks["retrainer"] = factory() if factory else Retrainer(settings, root, store=store(request))
     return hooks["retrainer"]
 
 

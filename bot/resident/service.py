@@ -34,6 +34,7 @@ from typing import Any
 
 from bot.resident.rasa import RasaClient, RasaUnavailable
 from community.handoff_keeper import HandoffKeeper
+from community.records.requests import REFERENCE_PATTERN
 from community.recovery import looks_like_emergency, recovery_reply
 from community.settings import Settings
 from community.store import Store
@@ -46,7 +47,7 @@ from voice.tts import SpeechRate, Synthesizer
 
 log = logging.getLogger(__name__)
 
-REFERENCE = re.compile(r"SQ-\d{8}-\d{4}")
+REFERENCE = re.compile(REFERENCE_PATTERN)
 
 
 def references(text: str) -> list[str]:

@@ -47,7 +47,7 @@ from aiohttp import web
 from bot.console.app import install_console
 from bot.resident.rasa import RasaClient, RasaUnavailable
 from bot.resident.service import Answer, ResidentService, rated_message
-from bot.webchat.delivery import Delivery
+from bot.webchat.delivery import PREFIX, Delivery
 from bot.webchat.hub import PushHub
 from community.records.ratings import RATINGS
 from community.settings import Settings
@@ -176,8 +176,8 @@ async def chat(request: web.Request) -> web.Response:
         return error(problem, 413 if problem == TOO_LONG else 400)
     rid, is_new = resident_id(request)
     service: ResidentService = request.app[SERVICE]
-    answer = await service.ask(f"web-{rid}", message, "web")
-    asking = await service.asking(f"web-{rid}", answer)
+    answer = await service.ask(PREFIX + rid, message, "web")
+    asking = await service.asking(PREFIX + rid, answer)
     return remember(web.json_response(as_json(answer, asking)), rid, is_new)
 
 
@@ -206,7 +206,7 @@ async def history(request: web.Request) -> web.Response:
     if is_new:
         return remember(web.json_response({"messages": [], "asking": False}), rid, is_new)
     try:
-        past = await request.app[SERVICE].history(f"web-{rid}")
+        past = await request.app[SERVICE].history(PREFIX + rid)
     except RasaUnavailable as err:
         log.warning("history not read: %s", err.code)
         return error(NO_HISTORY, 503)
@@ -225,7 +225,7 @@ async def rate(request: web.Request) -> web.Response:
     rid, is_new = resident_id(request)
     try:
         row = await request.app[SERVICE].rate(
-            f"web-{rid}", "web", question=question, answer=answer, rating=rating
+            PREFIX + rid, "web", question=question, answer=answer, rating=rating
         )
     except Exception as err:  # the database is down or refused the row
         log.warning("rating not stored: %s", type(err).__name__)
@@ -332,8 +332,8 @@ async def voice(request: web.Request) -> web.Response:
         extra = {"seconds": err.seconds} if err.seconds is not None else {}
         return error(message, status, code=err.code, **extra)
     rid, is_new = resident_id(request)
-    answer = await service.ask(f"web-{rid}", heard.text[:MAX_MESSAGE_CHARS], "web", input="voice")
-    asking = await service.asking(f"web-{rid}", answer)
+    answer = await service.ask(PREFIX + rid, heard.text[:MAX_MESSAGE_CHARS], "web", input="voice")
+    asking = await service.asking(PREFIX + rid, answer)
     reply = web.json_response({"heard": heard.text, "seconds": heard.seconds, **as_json(answer, asking)})
     return remember(reply, rid, is_new)
 

@@ -131,6 +131,10 @@ def local_day(moment: dt.datetime) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%Y%m%d")
 
 
+# A reference number as written: SQ-20261202-0002 (``format_ref``).
+REFERENCE_PATTERN = r"SQ-\d{8}-\d{4}"
+
+
 def format_ref(day: str, number: int) -> str:
     return f"SQ-{day}-{number:04d}"
 

@@ -1,6 +1,7 @@
 """The staff review loop (issue 17): a group staff put a question in by hand, the result of
 re-asking a reviewed question after a retrain (still failing → back in the queue, marked), the
-note of a handoff closed in bulk on a busy day, and API tokens an admin issues to other systems (a city's 12345 platform).
+note of a handoff closed in bulk on a busy day, and API tokens an admin issues to other systems
+(a city's 12345 platform).
 
 Revision ID: 0008
 Revises: 0007
