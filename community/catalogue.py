@@ -279,6 +279,18 @@ class Catalogue:
         return max(heard, key=lambda m: m.end - m.start).service if heard else None
 
 
+def question_of(text: str) -> str:
+    """The question a message asks: its last clause with a question word and the clause just
+    before it, which often says what the question is about ("现在想把户口迁过来，要办什么手续");
+    the whole text when no clause asks. The rest of a long message is the story around it."""
+    haystack = clean_text(text)
+    clauses = [m.group() for m in _CLAUSE.finditer(haystack)]
+    asking = [i for i, clause in enumerate(clauses) if _QUESTION.search(clause)]
+    if not asking:
+        return haystack
+    return " ".join(clauses[max(asking[-1] - 1, 0) : asking[-1] + 1])
+
+
 def _distinct(found: list[Match]) -> list[Match]:
     seen: set[str] = set()
     kept = []

@@ -1,0 +1,34 @@
+"""The domain's answer action answers the service a question is closest to when it names none,
+and still offers a menu for a question in the domain's common words."""
+
+import asyncio
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answers import ActionAnswerCommunity, ActionAnswerLegal
+
+
+def reply(action, text, intent):
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.95},
+              "intent_ranking": [{"name": intent, "confidence": 0.95}], "entities": []}
+    user = {"event": "user", "text": text, "parse_data": latest, "input_channel": "rest",
+            "metadata": {"channel": "web"}}
+    tracker = Tracker("web-resident-1", {}, latest, [user], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages[0]["text"]
+
+
+def test_a_question_in_other_words_is_answered(rt):
+    assert reply(ActionAnswerLegal(), "邻居装修太吵能调解吗", "legal_mediation").startswith("【邻里纠纷调解】")
+
+
+def test_a_story_is_answered_by_its_question(rt):
+    story = "我们家原来住城西，去年搬到这边，孩子明年要上学，现在想把户口迁过来，要办什么手续"
+    assert reply(ActionAnswerCommunity(), story, "community_affairs").startswith("【户口迁入和落户】")
+
+
+def test_common_words_still_get_the_menu(rt):
+    text = reply(ActionAnswerLegal(), "调解纠纷找谁", "legal_mediation")
+    assert text.startswith("关于") and "请点选" in text
