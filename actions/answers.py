@@ -42,6 +42,9 @@ def resolve_service(
     return catalogue.find(text, domain) or (catalogue.find(str(entity)) if entity else None)
 
 
+# A service of another domain named by this many characters (老年活动室, 微型消防站, 生育津贴) is
+# what the resident asks about, whatever the classifier thought the domain was.
+FULL_NAME = 4
 # A message this long with no service in its question is a story: don't answer a service
 # named only in the story.
 SHORT_MESSAGE = 30
@@ -56,13 +59,15 @@ def resolve_services(
     if text.startswith("/"):
         service = resolve_service(catalogue, entity, text, domain)
         return [service] if service else []
-    asked = [m.service for m in catalogue.asked(text)]
+    matches = catalogue.asked(text)
+    asked = [m.service for m in matches]
     mine = [s for s in asked if s.domain == domain]
     if mine:
         others = [s for s in asked if s is not mine[0]]
         return [mine[0], *others[:1]]
-    if asked:
-        return []  # services of another domain: the domain's menu
+    named = [m.service for m in matches if m.end - m.start >= FULL_NAME and not m.by_sound]
+    if asked:  # another domain's service: answered when named in full (老年活动室), else the menu
+        return named[:1]
     service = None if len(text) > SHORT_MESSAGE else resolve_service(catalogue, entity, text, domain)
     service = service or closest_service(catalogue, question_of(text), intent)
     return [service] if service else []

@@ -1,12 +1,13 @@
-"""The domain's answer action answers the service a question is closest to when it names none,
-and still offers a menu for a question in the domain's common words."""
+"""Which service a domain's answer action answers: the one a question is closest to when it
+names none, another domain's service when the question names it in full, and a menu for a
+question in the domain's common words."""
 
 import asyncio
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import ActionAnswerCommunity, ActionAnswerLegal
+from actions.answers import ActionAnswerCommunity, ActionAnswerElderly, ActionAnswerLegal
 
 
 def reply(action, text, intent):
@@ -31,4 +32,14 @@ def test_a_story_is_answered_by_its_question(rt):
 
 def test_common_words_still_get_the_menu(rt):
     text = reply(ActionAnswerLegal(), "调解纠纷找谁", "legal_mediation")
+    assert text.startswith("关于") and "请点选" in text
+
+
+def test_another_domains_service_named_in_full_is_answered(rt):
+    text = reply(ActionAnswerCommunity(), "长者饭堂几点开饭", "community_affairs")
+    assert text.startswith("【老年餐桌（社区助餐点）】")
+
+
+def test_another_domains_short_alias_gets_this_domains_menu(rt):
+    text = reply(ActionAnswerElderly(), "低保的事问一下", "elderly_daycare")
     assert text.startswith("关于") and "请点选" in text
