@@ -25,7 +25,7 @@ from community.answers import (
     service_answer,
     services_answer,
 )
-from community.catalogue import Catalogue, Service, question_of
+from community.catalogue import Catalogue, Service, named_in_full, question_of, without_asking_words
 from community.intents import domain_of
 from community.service_similarity import closest_service
 from community.textnorm import clean_text
@@ -42,9 +42,6 @@ def resolve_service(
     return catalogue.find(text, domain) or (catalogue.find(str(entity)) if entity else None)
 
 
-# A service of another domain named by this many characters (老年活动室, 微型消防站, 生育津贴) is
-# what the resident asks about, whatever the classifier thought the domain was.
-FULL_NAME = 4
 # A message this long with no service in its question is a story: don't answer a service
 # named only in the story.
 SHORT_MESSAGE = 30
@@ -59,16 +56,18 @@ def resolve_services(
     if text.startswith("/"):
         service = resolve_service(catalogue, entity, text, domain)
         return [service] if service else []
-    matches = catalogue.asked(text)
+    matches = catalogue.asked(text) or catalogue.asked(without_asking_words(text))
     asked = [m.service for m in matches]
     mine = [s for s in asked if s.domain == domain]
     if mine:
         others = [s for s in asked if s is not mine[0]]
         return [mine[0], *others[:1]]
-    named = [m.service for m in matches if m.end - m.start >= FULL_NAME and not m.by_sound]
-    if asked:  # another domain's service: answered when named in full (老年活动室), else the menu
+    named = named_in_full(matches)
+    if named:  # another domain's service named in full (老年活动室)
         return named[:1]
-    service = None if len(text) > SHORT_MESSAGE else resolve_service(catalogue, entity, text, domain)
+    # A short alias of another domain (漏水) doesn't decide; nor does a story's first service.
+    short = not asked and len(text) <= SHORT_MESSAGE
+    service = resolve_service(catalogue, entity, text, domain) if short else None
     service = service or closest_service(catalogue, question_of(text), intent)
     return [service] if service else []
 

@@ -14,19 +14,23 @@ from __future__ import annotations
 import math
 
 from community.catalogue import Catalogue, Service
-from community.textnorm import clean_text
+from community.textnorm import FUNCTION_CHARS, clean_text
 
 # The winner's shared pairs weigh at least this much: one pair found in at most a tenth of the
 # domain's services (log 10), or two found in a quarter.
 MIN_SCORE = math.log(10)
 # ... and this much more than the next service's (an equal score is no choice at all).
 MIN_LEAD = 1.0
+# Pairs nearly every message to a community assistant has, whatever it asks about.
+EVERYWHERE = frozenset({"社区"})
 
 
 def pairs(text: str) -> set[str]:
-    """The character pairs (bigrams) of the normalised text."""
+    """The character pairs (bigrams) of the normalised text, without pairs of function
+    characters (不给 of 老板不给钱 says nothing about a service) and :data:`EVERYWHERE`."""
     text = clean_text(text).lower()
-    return {text[i : i + 2] for i in range(len(text) - 1) if not text[i : i + 2].isspace()}
+    found = (text[i : i + 2] for i in range(len(text) - 1))
+    return {p for p in found if not (FUNCTION_CHARS & set(p) or " " in p or p in EVERYWHERE)}
 
 
 def scores(catalogue: Catalogue, text: str, intent: str) -> list[tuple[float, Service]]:

@@ -7,7 +7,12 @@ import asyncio
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import ActionAnswerCommunity, ActionAnswerElderly, ActionAnswerLegal
+from actions.answers import (
+    ActionAnswerCommunity,
+    ActionAnswerElderly,
+    ActionAnswerLegal,
+    ActionAnswerVolunteer,
+)
 
 
 def reply(action, text, intent):
@@ -22,7 +27,8 @@ def reply(action, text, intent):
 
 
 def test_a_question_in_other_words_is_answered(rt):
-    assert reply(ActionAnswerLegal(), "邻居装修太吵能调解吗", "legal_mediation").startswith("【邻里纠纷调解】")
+    text = reply(ActionAnswerLegal(), "邻居装修太吵能调解吗", "legal_mediation")
+    assert text.startswith("【邻里纠纷调解】")
 
 
 def test_a_story_is_answered_by_its_question(rt):
@@ -43,3 +49,21 @@ def test_another_domains_service_named_in_full_is_answered(rt):
 def test_another_domains_short_alias_gets_this_domains_menu(rt):
     text = reply(ActionAnswerElderly(), "低保的事问一下", "elderly_daycare")
     assert text.startswith("关于") and "请点选" in text
+
+
+def test_a_name_split_by_a_question_word_is_still_found(rt):
+    text = reply(ActionAnswerVolunteer(), "义工怎么报名", "volunteer_signup")  # 义工报名
+    assert text.startswith("【志愿者注册】")
+
+
+def test_another_domains_short_alias_does_not_hide_the_closest_service(rt):
+    # 停电 is an alias of a complaint (community domain); 物业费 decides within legal_mediation.
+    text = reply(ActionAnswerLegal(), "物业费乱涨又停电 谁能出面协调", "legal_mediation")
+    assert text.startswith("【物业纠纷调解】")
+
+
+def test_an_unsure_classifier_still_answers_a_service_named_in_full(rt):
+    from actions.unclear import ActionHandleUnclear
+
+    text = reply(ActionHandleUnclear(), "社区的时间银行怎么存", "nlu_fallback")
+    assert text.startswith("【志愿积分和时间银行】")

@@ -3,7 +3,7 @@ pairs with, and a menu when it shares only the domain's common words."""
 
 import pytest
 
-from community.catalogue import question_of
+from community.catalogue import question_of, without_asking_words
 from community.service_similarity import closest_service, scores
 
 
@@ -46,3 +46,11 @@ def test_the_question_of_a_story_is_its_last_asking_clause_and_the_one_before():
     assert question_of(story) == "现在想把户口迁过来 要办什么手续"
     assert question_of("社区有老年食堂吗 在哪") == "社区有老年食堂吗 在哪"
     assert question_of("我家楼道灯坏了") == "我家楼道灯坏了"
+
+
+def test_question_words_inside_a_name_are_dropped_for_a_second_look(catalogue):
+    assert without_asking_words("义工怎么报名") == "义工报名"
+    assert without_asking_words("残疾证在哪里能办") == "残疾证办"
+    assert [m.service.id for m in catalogue.asked(without_asking_words("义工咋报名"))] == [
+        "volunteer_signup_register"
+    ]
