@@ -25,8 +25,9 @@ from community.answers import (
     service_answer,
     services_answer,
 )
-from community.catalogue import Catalogue, Service
+from community.catalogue import Catalogue, Service, named_in_full, question_of, without_asking_words
 from community.intents import domain_of
+from community.service_similarity import closest_service
 from community.textnorm import clean_text
 
 
@@ -47,21 +48,27 @@ SHORT_MESSAGE = 30
 
 
 def resolve_services(
-    catalogue: Catalogue, entity: str | None, text: str, domain: str
+    catalogue: Catalogue, entity: str | None, text: str, domain: str, intent: str = ""
 ) -> list[Service]:
     """The services the resident asks about, this domain's first: one, or two when two
-    questions are asked at once. A button's service id decides by itself."""
+    questions are asked at once. A button's service id decides by itself. When the question
+    names no service, the intent's service it is clearly closest to (轮椅 → 辅助器具适配)."""
     if text.startswith("/"):
         service = resolve_service(catalogue, entity, text, domain)
         return [service] if service else []
-    asked = [m.service for m in catalogue.asked(text)]
+    matches = catalogue.asked(text) or catalogue.asked(without_asking_words(text))
+    asked = [m.service for m in matches]
     mine = [s for s in asked if s.domain == domain]
     if mine:
         others = [s for s in asked if s is not mine[0]]
         return [mine[0], *others[:1]]
-    if asked or len(text) > SHORT_MESSAGE:
-        return []  # services of another domain, or a story: the domain's menu
-    service = resolve_service(catalogue, entity, text, domain)
+    named = named_in_full(matches)
+    if named:  # another domain's service named in full (老年活动室)
+        return named[:1]
+    # A short alias of another domain (漏水) doesn't decide; nor does a story's first service.
+    short = not asked and len(text) <= SHORT_MESSAGE
+    service = resolve_service(catalogue, entity, text, domain) if short else None
+    service = service or closest_service(catalogue, question_of(text), intent)
     return [service] if service else []
 
 
@@ -82,7 +89,7 @@ class CatalogueAnswerAction(Action):
             return domain_menu(catalogue, "", self.domain, menu_page(menu))
         if menu.startswith("intent"):  # 更多… on the menu of one kind of question
             return domain_menu(catalogue, intent, self.domain, menu_page(menu))
-        services = resolve_services(catalogue, entities.get("service"), text, self.domain)
+        services = resolve_services(catalogue, entities.get("service"), text, self.domain, intent)
         if not services:
             return self.menu(catalogue, intent, text)
         service = services[0]
@@ -124,7 +131,7 @@ def with_apply_button(reply: Reply, tracker: Tracker, rt: runtime.Runtime) -> Re
         return reply
     text = clean_text(tracker.latest_message.get("text") or "")
     entity = entity_values(tracker).get("service")
-    services = resolve_services(rt.catalogue, entity, text, domain_of(intent) or "")
+    services = resolve_services(rt.catalogue, entity, text, domain_of(intent) or "", intent)
     if services and not _applies_here(rt, services[0], spec):
         return reply  # not issued here, or not something this form applies for (幼儿园 at the 教育局)
     button = Button("在线办理", f'/request_service{{"request_kind":"{spec.kind}"}}')

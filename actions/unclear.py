@@ -17,7 +17,16 @@ from actions import runtime
 from actions.common import channel_of, entity_values, in_store, intent_ranking, send
 from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
-from community.answers import Button, Reply, clarification, domain_fallback, handoff_button, payload
+from community.answers import (
+    Button,
+    Reply,
+    clarification,
+    domain_fallback,
+    handoff_button,
+    payload,
+    service_answer,
+)
+from community.catalogue import named_in_full
 from community.config import PROJECT_ROOT
 from community.db import utcnow
 from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
@@ -105,6 +114,12 @@ class ActionHandleUnclear(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         text = tracker.latest_message.get("text") or ""
+        readable = input_problem(text) is None and not text.startswith("/")
+        named = named_in_full(runtime.get().catalogue.asked(text)) if readable else []
+        if named:  # the classifier was unsure, but the question names a service in full
+            await record_review_signals(tracker, answered=True)
+            send(dispatcher, service_answer(named[0]))
+            return []
         await record_review_signals(tracker, answered=False)
         problem = input_problem(text)
         ranking = intent_ranking(tracker)

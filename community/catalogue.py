@@ -279,6 +279,38 @@ class Catalogue:
         return max(heard, key=lambda m: m.end - m.start).service if heard else None
 
 
+def question_of(text: str) -> str:
+    """The question a message asks: its last clause with a question word and the clause just
+    before it, which often says what the question is about ("现在想把户口迁过来，要办什么手续");
+    the whole text when no clause asks. The rest of a long message is the story around it."""
+    haystack = clean_text(text)
+    clauses = [m.group() for m in _CLAUSE.finditer(haystack)]
+    asking = [i for i, clause in enumerate(clauses) if _QUESTION.search(clause)]
+    if not asking:
+        return haystack
+    return " ".join(clauses[max(asking[-1] - 1, 0) : asking[-1] + 1])
+
+
+# Words residents put inside a service's name when they ask (志愿者怎么报名: 志愿者报名).
+_ASKING_WORDS = re.compile(r"怎么|怎样|如何|咋|在哪里|在哪儿|在哪|去哪里|去哪|到哪|哪里|能不能|可以|能")
+
+
+def without_asking_words(text: str) -> str:
+    """``text`` without the question words that split a name (志愿者怎么报名 → 志愿者报名)."""
+    return _ASKING_WORDS.sub("", clean_text(text))
+
+
+# A service named by this many characters (老年活动室, 微型消防站, 生育津贴) is what the resident
+# asks about, whatever domain or confidence the intent classifier gave the message.
+FULL_NAME = 4
+
+
+def named_in_full(matches: list[Match]) -> list[Service]:
+    """The services of ``matches`` named by :data:`FULL_NAME` characters or more, by their
+    characters (not by how they sound)."""
+    return [m.service for m in matches if m.end - m.start >= FULL_NAME and not m.by_sound]
+
+
 def _distinct(found: list[Match]) -> list[Match]:
     seen: set[str] = set()
     kept = []

@@ -1,0 +1,63 @@
+"""The service a question is closest to when it names none of the catalogue's names or aliases.
+
+Residents rarely use a service's exact name: "社区能申请轮椅吗" (辅助器具适配: 轮椅申请, 领轮椅),
+"婆媳吵架社区能调解吗" (家庭矛盾调解: 婆媳矛盾, 夫妻吵架), "居委会周末上班吗" (居委会几点上班). The
+question shares character pairs (轮椅, 婆媳, 吵架, 上班) with one service's name and aliases, and
+those pairs are rare among the domain's services. A service of the classified intent is chosen
+when its shared pairs are rare enough and clearly ahead of the next service's; otherwise the
+resident gets the menu as before. Generic words (证明, 补贴, 养老, 残疾, 志愿) appear in many
+services of their domain and weigh little, so "想开个证明" still gets the menu.
+"""
+
+from __future__ import annotations
+
+import math
+
+from community.catalogue import Catalogue, Service
+from community.textnorm import FUNCTION_CHARS, clean_text
+
+# The winner's shared pairs weigh at least this much: one pair found in at most a tenth of the
+# domain's services (log 10), or two found in a quarter.
+MIN_SCORE = math.log(10)
+# ... and this much more than the next service's (an equal score is no choice at all).
+MIN_LEAD = 1.0
+# Pairs nearly every message to a community assistant has, whatever it asks about.
+EVERYWHERE = frozenset({"社区"})
+
+
+def pairs(text: str) -> set[str]:
+    """The character pairs (bigrams) of the normalised text, without pairs of function
+    characters (不给 of 老板不给钱 says nothing about a service) and :data:`EVERYWHERE`."""
+    text = clean_text(text).lower()
+    found = (text[i : i + 2] for i in range(len(text) - 1))
+    return {p for p in found if not (FUNCTION_CHARS & set(p) or " " in p or p in EVERYWHERE)}
+
+
+def scores(catalogue: Catalogue, text: str, intent: str) -> list[tuple[float, Service]]:
+    """Each of the intent's services, by the weight of the pairs it shares with ``text``: each
+    pair weighs log(N / n), N the services of the domain and n those whose name or aliases
+    contain it. Best first."""
+    candidates = catalogue.for_intent(intent)
+    if not candidates:
+        return []
+    domain = catalogue.for_domain(candidates[0].domain)
+    names = {s.id: set().union(*(pairs(a) for a in (s.name, *s.aliases))) for s in domain}
+    seen: dict[str, int] = {}
+    for found in names.values():
+        for pair in found:
+            seen[pair] = seen.get(pair, 0) + 1
+    asked = pairs(text)
+    ranked = [
+        (sum(math.log(len(domain) / seen[p]) for p in asked & names[s.id]), s) for s in candidates
+    ]
+    return sorted(ranked, key=lambda pair: -pair[0])
+
+
+def closest_service(catalogue: Catalogue, text: str, intent: str) -> Service | None:
+    """The intent's service ``text`` is clearly closest to, or ``None`` (ask with a menu)."""
+    ranked = scores(catalogue, text, intent)
+    if not ranked:
+        return None
+    best = ranked[0][0]
+    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+    return ranked[0][1] if best >= MIN_SCORE and best - runner_up >= MIN_LEAD else None

@@ -1,0 +1,69 @@
+"""Which service a domain's answer action answers: the one a question is closest to when it
+names none, another domain's service when the question names it in full, and a menu for a
+question in the domain's common words."""
+
+import asyncio
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answers import (
+    ActionAnswerCommunity,
+    ActionAnswerElderly,
+    ActionAnswerLegal,
+    ActionAnswerVolunteer,
+)
+
+
+def reply(action, text, intent):
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.95},
+              "intent_ranking": [{"name": intent, "confidence": 0.95}], "entities": []}
+    user = {"event": "user", "text": text, "parse_data": latest, "input_channel": "rest",
+            "metadata": {"channel": "web"}}
+    tracker = Tracker("web-resident-1", {}, latest, [user], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages[0]["text"]
+
+
+def test_a_question_in_other_words_is_answered(rt):
+    text = reply(ActionAnswerLegal(), "邻居装修太吵能调解吗", "legal_mediation")
+    assert text.startswith("【邻里纠纷调解】")
+
+
+def test_a_story_is_answered_by_its_question(rt):
+    story = "我们家原来住城西，去年搬到这边，孩子明年要上学，现在想把户口迁过来，要办什么手续"
+    assert reply(ActionAnswerCommunity(), story, "community_affairs").startswith("【户口迁入和落户】")
+
+
+def test_common_words_still_get_the_menu(rt):
+    text = reply(ActionAnswerLegal(), "调解纠纷找谁", "legal_mediation")
+    assert text.startswith("关于") and "请点选" in text
+
+
+def test_another_domains_service_named_in_full_is_answered(rt):
+    text = reply(ActionAnswerCommunity(), "长者饭堂几点开饭", "community_affairs")
+    assert text.startswith("【老年餐桌（社区助餐点）】")
+
+
+def test_another_domains_short_alias_gets_this_domains_menu(rt):
+    text = reply(ActionAnswerElderly(), "低保的事问一下", "elderly_daycare")
+    assert text.startswith("关于") and "请点选" in text
+
+
+def test_a_name_split_by_a_question_word_is_still_found(rt):
+    text = reply(ActionAnswerVolunteer(), "义工怎么报名", "volunteer_signup")  # 义工报名
+    assert text.startswith("【志愿者注册】")
+
+
+def test_another_domains_short_alias_does_not_hide_the_closest_service(rt):
+    # 停电 is an alias of a complaint (community domain); 物业费 decides within legal_mediation.
+    text = reply(ActionAnswerLegal(), "物业费乱涨又停电 谁能出面协调", "legal_mediation")
+    assert text.startswith("【物业纠纷调解】")
+
+
+def test_an_unsure_classifier_still_answers_a_service_named_in_full(rt):
+    from actions.unclear import ActionHandleUnclear
+
+    text = reply(ActionHandleUnclear(), "社区的时间银行怎么存", "nlu_fallback")
+    assert text.startswith("【志愿积分和时间银行】")

@@ -1,0 +1,56 @@
+"""A question that names no service gets the intent's service it clearly shares rare character
+pairs with, and a menu when it shares only the domain's common words."""
+
+import pytest
+
+from community.catalogue import question_of, without_asking_words
+from community.service_similarity import closest_service, scores
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        ("我爸耳朵不好 助听器去哪申请", "disability_support", "disability_support_assistive"),
+        ("居委会周末上班吗", "community_affairs", "community_affairs_office"),
+        ("邻居装修太吵能调解吗", "legal_mediation", "legal_mediation_neighbor"),
+        ("孩子该打什么疫苗了", "health_checkup", "health_checkup_vaccine"),
+    ],
+)
+def test_a_question_in_other_words_reaches_its_service(catalogue, text, intent, expected):
+    service = closest_service(catalogue, text, intent)
+    assert service is not None and service.id == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("想开个证明", "cert_apply"),  # 证明: every certificate
+        ("我想问问养老方面的事", "elderly_daycare"),  # 养老: many elderly services
+        ("补贴怎么申请", "elderly_allowance"),
+        ("托管的事", "childcare_afterschool"),  # two services share 托管 equally
+        ("今天天气不错", "community_affairs"),  # nothing shared
+    ],
+)
+def test_only_common_words_get_the_menu(catalogue, text, intent):
+    assert closest_service(catalogue, text, intent) is None
+
+
+def test_only_the_intents_services_are_candidates(catalogue):
+    ranked = scores(catalogue, "助听器去哪申请", "legal_aid")
+    assert ranked and all(service.intent == "legal_aid" for _, service in ranked)
+    assert closest_service(catalogue, "助听器去哪申请", "no_such_intent") is None
+
+
+def test_the_question_of_a_story_is_its_last_asking_clause_and_the_one_before():
+    story = "我们家去年搬过来，孩子明年要上学，现在想把户口迁过来，要办什么手续"
+    assert question_of(story) == "现在想把户口迁过来 要办什么手续"
+    assert question_of("社区有老年食堂吗 在哪") == "社区有老年食堂吗 在哪"
+    assert question_of("我家楼道灯坏了") == "我家楼道灯坏了"
+
+
+def test_question_words_inside_a_name_are_dropped_for_a_second_look(catalogue):
+    assert without_asking_words("义工怎么报名") == "义工报名"
+    assert without_asking_words("残疾证在哪里能办") == "残疾证办"
+    assert [m.service.id for m in catalogue.asked(without_asking_words("义工咋报名"))] == [
+        "volunteer_signup_register"
+    ]
