@@ -34,6 +34,8 @@ from bot.phone.settings import PhoneSettings
 log = logging.getLogger(__name__)
 # Seconds an ended call and its media port are kept before they are destroyed.
 GRAVEYARD_SECONDS = 5.0
+# At shutdown: how long the last ended call's objects are kept before they are destroyed.
+CLOSE_GRACE_SECONDS = 1.0
 T = TypeVar("T")
 
 SAMPLE_RATE = 16000
@@ -485,6 +487,12 @@ class SipStack:
                 endpoint.libHandleEvents(20)
         except pj.Error as err:  # pragma: no cover - shutting down anyway
             log.warning("hanging up at shutdown: %s", err.info())
+        # Calls that just ended still have their ports on the bridge for a clock tick or two:
+        # destroying them now crashed the process at shutdown now and then, as it did in the
+        # loop before the graveyard. Let the newest be CLOSE_GRACE_SECONDS old first.
+        newest = max((at for at, _ in self._graveyard), default=0.0)
+        while time.monotonic() < newest + CLOSE_GRACE_SECONDS:
+            endpoint.libHandleEvents(20)
         self._calls.clear()
         self._graveyard.clear()
         self._account = None
