@@ -27,7 +27,7 @@ from community.answers import (
 )
 from community.catalogue import Catalogue, Service, named_in_full, question_of, without_asking_words
 from community.intents import domain_of
-from community.service_similarity import closest_service
+from community.service_similarity import closest_service, more_specific
 from community.textnorm import clean_text
 
 
@@ -61,6 +61,9 @@ def resolve_services(
     mine = [s for s in asked if s.domain == domain]
     if mine:
         others = [s for s in asked if s is not mine[0]]
+        if not others:  # one service named: or the sibling the rest of the question points to
+            match = next(m for m in matches if m.service is mine[0])
+            return [more_specific(catalogue, match, question_of(text))]
         return [mine[0], *others[:1]]
     named = named_in_full(matches)
     if named:  # another domain's service named in full (老年活动室)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from community.catalogue import Catalogue, Service
+from community.catalogue import Catalogue, Match, Service
 from community.textnorm import FUNCTION_CHARS, clean_text
 
 # The winner's shared pairs weigh at least this much: one pair found in at most a tenth of the
@@ -61,3 +61,23 @@ def closest_service(catalogue: Catalogue, text: str, intent: str) -> Service | N
     best = ranked[0][0]
     runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
     return ranked[0][1] if best >= MIN_SCORE and best - runner_up >= MIN_LEAD else None
+
+
+def more_specific(catalogue: Catalogue, match: Match, text: str) -> Service:
+    """The service ``match`` names, or a sibling of the same intent whose name or alias holds
+    the named one and that the rest of the question points to (灵活就业 named, 社保 asked:
+    灵活就业社保 of 灵活就业人员参保), when the sibling clearly leads."""
+    named = match.service
+    if match.by_sound:
+        return named  # the heard characters differ from the name's: no pairs to compare
+    alias = clean_text(match.alias).lower()
+    holding = {
+        s.id for s in catalogue.for_intent(named.intent)
+        if s is not named and any(alias in clean_text(a).lower() for a in (s.name, *s.aliases))
+    }
+    if not holding:
+        return named
+    ranked = scores(catalogue, text, named.intent)
+    own = next((score for score, service in ranked if service is named), 0.0)
+    best, sibling = max(((score, s) for score, s in ranked if s.id in holding), key=lambda p: p[0])
+    return sibling if best - own >= MIN_LEAD else named
