@@ -219,9 +219,14 @@ class ActionInterfaceHelp(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        kind, reply = interface_answer(clean_text(tracker.latest_message.get("text") or ""))
-        custom: Dict[str, Any] = {"interface": kind}
-        if kind == "slow":
-            custom["speech_rate"] = "slow"
-        send(dispatcher, reply, json_message=custom)
-        return [SlotSet("slow_speech", True)] if kind == "slow" else []
+        return answer_interface_question(dispatcher, tracker.latest_message.get("text") or "")
+
+
+def answer_interface_question(dispatcher: CollectingDispatcher, text: str) -> List[EventType]:
+    """How to get bigger text, slower speech or voice input, as ``text`` asks."""
+    kind, reply = interface_answer(clean_text(text))
+    custom: Dict[str, Any] = {"interface": kind}
+    if kind == "slow":
+        custom["speech_rate"] = "slow"
+    send(dispatcher, reply, json_message=custom)
+    return [SlotSet("slow_speech", True)] if kind == "slow" else []
