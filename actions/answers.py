@@ -25,7 +25,7 @@ from community.answers import (
     service_answer,
     services_answer,
 )
-from community.catalogue import Catalogue, Service, named_in_full, question_of, without_asking_words
+from community.catalogue import Catalogue, Service, named_in_full, question_of
 from community.intents import domain_of
 from community.service_similarity import closest_service, more_specific
 from community.textnorm import clean_text
@@ -56,7 +56,7 @@ def resolve_services(
     if text.startswith("/"):
         service = resolve_service(catalogue, entity, text, domain)
         return [service] if service else []
-    matches = catalogue.asked(text) or catalogue.asked(without_asking_words(text))
+    matches = catalogue.asked(text)
     asked = [m.service for m in matches]
     mine = [s for s in asked if s.domain == domain]
     if mine:
