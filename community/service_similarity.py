@@ -33,14 +33,17 @@ def pairs(text: str) -> set[str]:
     return {p for p in found if not (FUNCTION_CHARS & set(p) or " " in p or p in EVERYWHERE)}
 
 
-def scores(catalogue: Catalogue, text: str, intent: str) -> list[tuple[float, Service]]:
-    """Each of the intent's services, by the weight of the pairs it shares with ``text``: each
-    pair weighs log(N / n), N the services of the domain and n those whose name or aliases
-    contain it. Best first."""
+def scores(
+    catalogue: Catalogue, text: str, intent: str, whole_domain: bool = False
+) -> list[tuple[float, Service]]:
+    """Each of the intent's services (or its domain's), by the weight of the pairs it shares
+    with ``text``: each pair weighs log(N / n), N the services of the domain and n those whose
+    name or aliases contain it. Best first."""
     candidates = catalogue.for_intent(intent)
     if not candidates:
         return []
     domain = catalogue.for_domain(candidates[0].domain)
+    candidates = domain if whole_domain else candidates
     names = {s.id: set().union(*(pairs(a) for a in (s.name, *s.aliases))) for s in domain}
     seen: dict[str, int] = {}
     for found in names.values():
@@ -54,13 +57,18 @@ def scores(catalogue: Catalogue, text: str, intent: str) -> list[tuple[float, Se
 
 
 def closest_service(catalogue: Catalogue, text: str, intent: str) -> Service | None:
-    """The intent's service ``text`` is clearly closest to, or ``None`` (ask with a menu)."""
-    ranked = scores(catalogue, text, intent)
-    if not ranked:
-        return None
-    best = ranked[0][0]
-    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-    return ranked[0][1] if best >= MIN_SCORE and best - runner_up >= MIN_LEAD else None
+    """The intent's service ``text`` is clearly closest to; failing that, its domain's (the
+    classifier may take 赡养费 for legal aid, the catalogue has it under mediation); or ``None``
+    (ask with a menu)."""
+    for whole_domain in (False, True):
+        ranked = scores(catalogue, text, intent, whole_domain)
+        if not ranked:
+            return None
+        best = ranked[0][0]
+        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+        if best >= MIN_SCORE and best - runner_up >= MIN_LEAD:
+            return ranked[0][1]
+    return None
 
 
 def more_specific(catalogue: Catalogue, match: Match, text: str) -> Service:

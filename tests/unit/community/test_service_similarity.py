@@ -73,3 +73,11 @@ def test_the_rest_of_the_question_picks_the_more_specific_sibling(catalogue, tex
 def test_a_name_heard_by_sound_is_not_second_guessed(catalogue):
     heard = Match(catalogue.get("elderly_meal_canteen"), 0, 2, "助餐", by_sound=True)
     assert more_specific(catalogue, heard, "助餐能送上门吗") is heard.service
+
+
+def test_the_domains_other_services_are_tried_when_the_intents_have_none(catalogue):
+    # classified as legal aid, but the catalogue has 赡养 and 押金 under mediation
+    family = closest_service(catalogue, "兄弟俩为赡养老人闹翻了 能找谁", "legal_aid")
+    assert family.id == "legal_mediation_family"
+    assert closest_service(catalogue, "押金被房东扣了 咋办", "legal_aid").id == "legal_mediation_rental"
+    assert closest_service(catalogue, "想问问法律方面的事", "legal_aid") is None
