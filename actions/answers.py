@@ -25,9 +25,9 @@ from community.answers import (
     service_answer,
     services_answer,
 )
-from community.catalogue import Catalogue, Service, named_in_full, question_of, without_asking_words
+from community.catalogue import Catalogue, Service, named_in_full, question_of
 from community.intents import domain_of
-from community.service_similarity import closest_service
+from community.service_similarity import closest_service, more_specific
 from community.textnorm import clean_text
 
 
@@ -56,11 +56,14 @@ def resolve_services(
     if text.startswith("/"):
         service = resolve_service(catalogue, entity, text, domain)
         return [service] if service else []
-    matches = catalogue.asked(text) or catalogue.asked(without_asking_words(text))
+    matches = catalogue.asked(text)
     asked = [m.service for m in matches]
     mine = [s for s in asked if s.domain == domain]
     if mine:
         others = [s for s in asked if s is not mine[0]]
+        if not others:  # one service named: or the sibling the rest of the question points to
+            match = next(m for m in matches if m.service is mine[0])
+            return [more_specific(catalogue, match, question_of(text))]
         return [mine[0], *others[:1]]
     named = named_in_full(matches)
     if named:  # another domain's service named in full (老年活动室)
@@ -216,9 +219,14 @@ class ActionInterfaceHelp(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        kind, reply = interface_answer(clean_text(tracker.latest_message.get("text") or ""))
-        custom: Dict[str, Any] = {"interface": kind}
-        if kind == "slow":
-            custom["speech_rate"] = "slow"
-        send(dispatcher, reply, json_message=custom)
-        return [SlotSet("slow_speech", True)] if kind == "slow" else []
+        return answer_interface_question(dispatcher, tracker.latest_message.get("text") or "")
+
+
+def answer_interface_question(dispatcher: CollectingDispatcher, text: str) -> List[EventType]:
+    """How to get bigger text, slower speech or voice input, as ``text`` asks."""
+    kind, reply = interface_answer(clean_text(text))
+    custom: Dict[str, Any] = {"interface": kind}
+    if kind == "slow":
+        custom["speech_rate"] = "slow"
+    send(dispatcher, reply, json_message=custom)
+    return [SlotSet("slow_speech", True)] if kind == "slow" else []

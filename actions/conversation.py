@@ -8,7 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import answer_interface_question
 from actions.common import last_bot_messages
+from community.answers import interface_kind
+from community.textnorm import clean_text
 
 
 def _resend(dispatcher: CollectingDispatcher, tracker: Tracker, **extra: Any) -> bool:
@@ -26,8 +29,12 @@ class ActionRepeat(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        if not _resend(dispatcher, tracker):
-            dispatcher.utter_message(response="utter_nothing_to_repeat")
+        if _resend(dispatcher, tracker):
+            return []
+        text = clean_text(tracker.latest_message.get("text") or "")
+        if interface_kind(text) == "slow":  # 听不清 before anything was said: the speech itself
+            return answer_interface_question(dispatcher, text)
+        dispatcher.utter_message(response="utter_nothing_to_repeat")
         return []
 
 

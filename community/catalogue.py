@@ -219,10 +219,11 @@ class Catalogue:
         around it ("上个月办完高龄津贴……日间照料要交钱吗" asks about 日间照料). Two questions in one
         message ("残疾证怎么办 两项补贴能一起申请吗", "高龄津贴和助餐怎么办") give two services."""
         haystack = normalize_aligned(text).lower()
+        clauses = [(m.start(), m.end()) for m in _CLAUSE.finditer(haystack)]
         found = self.matches(haystack)
+        found += self._split_names(haystack, clauses, found)
         if not found:
             return []
-        clauses = [(m.start(), m.end()) for m in _CLAUSE.finditer(haystack)]
         if not clauses:
             return found
 
@@ -248,6 +249,18 @@ class Catalogue:
         if earlier and len(_distinct(asked)) == 1:
             asked = inside(clauses[earlier[-1]]) + asked  # two questions, one message
         return _distinct(asked)
+
+    def _split_names(self, haystack: str, clauses: list[tuple[int, int]], named: list[Match]) -> list[Match]:
+        """Names split by a question word (志愿者怎么报名: 志愿者报名) in the clauses that name no
+        service otherwise, placed at the start of their clause."""
+        found: list[Match] = []
+        for start, end in clauses:
+            clause = haystack[start:end]
+            if any(start <= m.start < end for m in named) or not _ASKING_WORDS.search(clause):
+                continue
+            for m in self.matches(without_asking_words(clause)):
+                found.append(Match(m.service, start + m.start, start + m.end, m.alias, m.by_sound))
+        return found
 
     def __len__(self) -> int:
         return len(self.services)

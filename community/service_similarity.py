@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from community.catalogue import Catalogue, Service
+from community.catalogue import Catalogue, Match, Service
 from community.textnorm import FUNCTION_CHARS, clean_text
 
 # The winner's shared pairs weigh at least this much: one pair found in at most a tenth of the
@@ -33,14 +33,17 @@ def pairs(text: str) -> set[str]:
     return {p for p in found if not (FUNCTION_CHARS & set(p) or " " in p or p in EVERYWHERE)}
 
 
-def scores(catalogue: Catalogue, text: str, intent: str) -> list[tuple[float, Service]]:
-    """Each of the intent's services, by the weight of the pairs it shares with ``text``: each
-    pair weighs log(N / n), N the services of the domain and n those whose name or aliases
-    contain it. Best first."""
+def scores(
+    catalogue: Catalogue, text: str, intent: str, whole_domain: bool = False
+) -> list[tuple[float, Service]]:
+    """Each of the intent's services (or its domain's), by the weight of the pairs it shares
+    with ``text``: each pair weighs log(N / n), N the services of the domain and n those whose
+    name or aliases contain it. Best first."""
     candidates = catalogue.for_intent(intent)
     if not candidates:
         return []
     domain = catalogue.for_domain(candidates[0].domain)
+    candidates = domain if whole_domain else candidates
     names = {s.id: set().union(*(pairs(a) for a in (s.name, *s.aliases))) for s in domain}
     seen: dict[str, int] = {}
     for found in names.values():
@@ -54,10 +57,35 @@ def scores(catalogue: Catalogue, text: str, intent: str) -> list[tuple[float, Se
 
 
 def closest_service(catalogue: Catalogue, text: str, intent: str) -> Service | None:
-    """The intent's service ``text`` is clearly closest to, or ``None`` (ask with a menu)."""
-    ranked = scores(catalogue, text, intent)
-    if not ranked:
-        return None
-    best = ranked[0][0]
-    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-    return ranked[0][1] if best >= MIN_SCORE and best - runner_up >= MIN_LEAD else None
+    """The intent's service ``text`` is clearly closest to; failing that, its domain's (the
+    classifier may take 赡养费 for legal aid, the catalogue has it under mediation); or ``None``
+    (ask with a menu)."""
+    for whole_domain in (False, True):
+        ranked = scores(catalogue, text, intent, whole_domain)
+        if not ranked:
+            return None
+        best = ranked[0][0]
+        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+        if best >= MIN_SCORE and best - runner_up >= MIN_LEAD:
+            return ranked[0][1]
+    return None
+
+
+def more_specific(catalogue: Catalogue, match: Match, text: str) -> Service:
+    """The service ``match`` names, or a sibling of the same intent whose name or alias holds
+    the named one and that the rest of the question points to (灵活就业 named, 社保 asked:
+    灵活就业社保 of 灵活就业人员参保), when the sibling clearly leads."""
+    named = match.service
+    if match.by_sound:
+        return named  # the heard characters differ from the name's: no pairs to compare
+    alias = clean_text(match.alias).lower()
+    holding = {
+        s.id for s in catalogue.for_intent(named.intent)
+        if s is not named and any(alias in clean_text(a).lower() for a in (s.name, *s.aliases))
+    }
+    if not holding:
+        return named
+    ranked = scores(catalogue, text, named.intent)
+    own = next((score for score, service in ranked if service is named), 0.0)
+    best, sibling = max(((score, s) for score, s in ranked if s.id in holding), key=lambda p: p[0])
+    return sibling if best - own >= MIN_LEAD else named

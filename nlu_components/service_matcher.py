@@ -11,8 +11,9 @@ named service decide the intent when the classifier is unsure or wrong:
 * otherwise each named service's intent gets a bonus (larger for names of three characters or
   more) and the best score wins, so "重残护理补贴" named inside a disability question stays a
   disability question;
-* handoffs, repeat/slower, applying, cancelling, progress checks and emergencies are never
-  overruled.
+* handoffs, repeat/slower, applying, cancelling and progress checks are overruled only when
+  the classifier is unsure of them (below ``kept_confidence``) and a service is named in three
+  characters or more; emergencies never.
 
 The catalogue is read when the model is loaded (``CATALOGUE_DIR``): a community edits its
 catalogue and restarts; no retraining.
@@ -40,28 +41,35 @@ EXTRACTOR = "CatalogueServiceMatcher"
 SOFT_INTENTS = frozenset(
     {"out_of_scope", "greet", "goodbye", "thank", "bot_challenge", "affirm", "deny", "nlu_fallback"}
 )
-# ... and never when it is one of these.
+# ... and never when it is one of these, unless the classifier is unsure of it (below
+# ``kept_confidence``: a misheard name with 申请 in it may be request_service at 0.3) and a
+# service is named in three characters or more;
 KEPT_INTENTS = frozenset(
     {"human_handoff", "repeat", "slower", "request_service", "cancel", "check_request",
      "emergency_help", "interface_help"}
 )
+# ... and an emergency, however unsure, never.
+ALWAYS_KEPT = frozenset({"emergency_help"})
 
 
 def choose_intent(ranking: List[Dict[str, Any]], asked: List[Match], strong_bonus: float,
-                  weak_bonus: float, confidence: float) -> List[Dict[str, Any]] | None:
+                  weak_bonus: float, confidence: float,
+                  kept_confidence: float = 0.0) -> List[Dict[str, Any]] | None:
     """The new intent ranking, or ``None`` to keep the classifier's."""
     if not ranking or not asked:
         return None
     top = ranking[0]["name"]
-    if top in KEPT_INTENTS:
+    strong = [m for m in asked if m.strong]
+    unsure = float(ranking[0]["confidence"]) < kept_confidence and top not in ALWAYS_KEPT
+    if top in KEPT_INTENTS and not (unsure and strong):
         return None
     probabilities = {r["name"]: float(r["confidence"]) for r in ranking}
     bonus: Dict[str, float] = {}
     for match in asked:
         value = strong_bonus if match.strong else weak_bonus
         bonus[match.service.intent] = max(bonus.get(match.service.intent, 0.0), value)
-    if top in SOFT_INTENTS:
-        chosen = asked[0].service.intent
+    if top in SOFT_INTENTS or top in KEPT_INTENTS:
+        chosen = (strong if top in KEPT_INTENTS else asked)[0].service.intent
         sure = max(probabilities.get(chosen, 0.0), confidence)
     else:
         chosen = max(bonus, key=lambda name: probabilities.get(name, 0.0) + bonus[name])
@@ -86,6 +94,7 @@ class CatalogueServiceMatcher(GraphComponent):
             "strong_bonus": 0.5,  # a name of three characters or more
             "weak_bonus": 0.25,  # a two-character alias (助餐, 低保)
             "confidence": 0.9,  # confidence given to an intent a named service decided
+            "kept_confidence": 0.4,  # below it, a kept intent (not an emergency) yields to a name
         }
 
     def __init__(self, config: Dict[str, Any], catalogue: Catalogue | None) -> None:
@@ -130,7 +139,7 @@ class CatalogueServiceMatcher(GraphComponent):
             message.set(ENTITIES, found + (message.get(ENTITIES) or []), add_to_output=True)
             ranking = choose_intent(
                 message.get(INTENT_RANKING_KEY) or [], asked, self.config["strong_bonus"],
-                self.config["weak_bonus"], self.config["confidence"],
+                self.config["weak_bonus"], self.config["confidence"], self.config["kept_confidence"],
             )
             if ranking is not None:
                 message.set(INTENT, ranking[0], add_to_output=True)

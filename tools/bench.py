@@ -54,10 +54,10 @@ async def _timed_post(session: aiohttp.ClientSession, url: str, payload: dict) -
     return time.perf_counter() - start
 
 
-async def parse_latency(base: str, rounds: int) -> list[float]:
+async def parse_latency(url: str, rounds: int) -> list[float]:
+    """``url``: /model/parse with the API token (``Stack.api``)."""
     async with aiohttp.ClientSession() as session:
-        return [await _timed_post(session, f"{base}/model/parse", {"text": q})
-                for _ in range(rounds) for q in QUESTIONS]
+        return [await _timed_post(session, url, {"text": q}) for _ in range(rounds) for q in QUESTIONS]
 
 
 TURNS_PER_CONVERSATION = 5
@@ -150,7 +150,7 @@ def main() -> int:
         results["cold_start_s"] = round(time.perf_counter() - start, 1)
         try:
             asyncio.run(rest_latency(stack.rasa, 5, 4))  # warm-up
-            results["model_parse"] = describe(asyncio.run(parse_latency(stack.rasa, 10)))
+            results["model_parse"] = describe(asyncio.run(parse_latency(stack.api("/model/parse"), 10)))
             # Closed loop: every resident sends its next message as soon as it has the answer.
             # With think time: residents read the answer for 1 s before the next message.
             for key, residents, each, think in (

@@ -3,8 +3,8 @@ pairs with, and a menu when it shares only the domain's common words."""
 
 import pytest
 
-from community.catalogue import question_of, without_asking_words
-from community.service_similarity import closest_service, scores
+from community.catalogue import Match, question_of, without_asking_words
+from community.service_similarity import closest_service, more_specific, scores
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,30 @@ def test_question_words_inside_a_name_are_dropped_for_a_second_look(catalogue):
     assert [m.service.id for m in catalogue.asked(without_asking_words("义工咋报名"))] == [
         "volunteer_signup_register"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("退伍的军人想找工作 有门路吗", "employment_jobs_veteran"),  # 找工作 → 退役军人找工作
+        ("助餐能送上门吗", "elderly_meal_delivery"),  # 助餐 → 助餐送餐上门
+        ("想找工作 有门路吗", "employment_jobs_recommend"),
+        ("助餐在哪吃", "elderly_meal_canteen"),
+    ],
+)
+def test_the_rest_of_the_question_picks_the_more_specific_sibling(catalogue, text, expected):
+    [match] = catalogue.asked(text)
+    assert more_specific(catalogue, match, question_of(text)).id == expected
+
+
+def test_a_name_heard_by_sound_is_not_second_guessed(catalogue):
+    heard = Match(catalogue.get("elderly_meal_canteen"), 0, 2, "助餐", by_sound=True)
+    assert more_specific(catalogue, heard, "助餐能送上门吗") is heard.service
+
+
+def test_the_domains_other_services_are_tried_when_the_intents_have_none(catalogue):
+    # classified as legal aid, but the catalogue has 赡养 and 押金 under mediation
+    family = closest_service(catalogue, "兄弟俩为赡养老人闹翻了 能找谁", "legal_aid")
+    assert family.id == "legal_mediation_family"
+    assert closest_service(catalogue, "押金被房东扣了 咋办", "legal_aid").id == "legal_mediation_rental"
+    assert closest_service(catalogue, "想问问法律方面的事", "legal_aid") is None
