@@ -549,3 +549,21 @@ def test_every_field_type_has_one_parser_and_one_registry_entry():
     from community.form_filling import PARSERS
 
     assert set(PARSERS) == set(FIELD_TYPES)
+
+
+def test_two_refused_answers_to_an_optional_detail_offer_to_leave_it_out_or_a_person(rt):
+    """A phone number that can't be one, twice: not the same question a twentieth time."""
+    sim = FormSim()
+    sim.say("3栋门口的路灯不亮了", "complaint_report")
+    sim.say("3栋1单元门口")
+    assert sim.requested == "phone_optional"
+    sim.say("嗯嗯那个", "nlu_fallback", 0.2)
+    assert "找人工" not in sim.last_text
+    sim.say("嗯嗯那个", "nlu_fallback", 0.2)
+    assert "找人工" in sim.last_text and sim.requested == "phone_optional"
+    buttons = {b["title"]: b["payload"] for b in sim.said[-1]["buttons"]}
+    assert list(buttons) == ["不留电话（匿名）", "找人工", "取消办理"]
+    sim.say(buttons["不留电话（匿名）"])  # the button sends what a resident would say
+    sim.say("确认", "affirm")
+    [row] = rt.store.requests.list()
+    assert row["kind"] == "report" and row["phone"] is None
