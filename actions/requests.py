@@ -47,7 +47,9 @@ RETRIES = "form_retries"
 RETRIES_BEFORE_HELP = 2  # after two misunderstandings at any step, 找人工 is offered
 # Intents that step out of the form (answered by rules, then the form goes on or ends).
 LOST_ANSWER = "抱歉，刚才系统出了点问题，您上一句没有记下来。"
-INTERRUPTS = {"human_handoff", "emergency_help", "repeat", "slower", "check_request", "cancel"}
+INTERRUPTS = {
+    "human_handoff", "emergency_help", "repeat", "slower", "interface_help", "check_request", "cancel"
+}
 # Wrong last-four-digits answers: at most 5 per conversation and per reference in 30 minutes.
 VERIFICATIONS = AttemptLimiter(limit=5, window_s=30 * 60)
 REF = re.compile(r"SQ\s*-?\s*(\d{8})\s*-?\s*(\d{4})", re.IGNORECASE)

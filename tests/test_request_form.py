@@ -567,3 +567,13 @@ def test_two_refused_answers_to_an_optional_detail_offer_to_leave_it_out_or_a_pe
     sim.say("确认", "affirm")
     [row] = rt.store.requests.list()
     assert row["kind"] == "report" and row["phone"] is None
+
+
+@pytest.mark.parametrize("words", ["字太小了看不清", "你说慢点 我听不清"])
+def test_a_question_about_the_screen_or_speech_in_the_middle_keeps_the_form(rt, words):
+    sim = FormSim()
+    sim.say("我想给我妈报个助餐她82了住3栋2单元501", "request_service")
+    assert sim.say(words, "interface_help", 0.9) == REJECTED  # the rule answers it
+    sim.resume_after("action_interface_help")
+    assert "我们接着办助餐登记" in sim.last_text and "怎么称呼" in sim.last_text
+    assert sim.requested == "person_name" and sim.slots["age"] == 82
