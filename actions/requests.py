@@ -221,7 +221,7 @@ class ValidateRequestForm(Action):
             service = rt.catalogue.get(result.ended)
             send(dispatcher, not_issued_answer(service))
             return reset_events()
-        return events + self._apply(dispatcher, filler, spec, values, result, requested, first)
+        return events + self._apply(dispatcher, filler, spec, values, result, requested, first, retries)
 
     # -- steps ----------------------------------------------------------------------------------
     def _ask_again(
@@ -279,9 +279,11 @@ class ValidateRequestForm(Action):
         field_spec = spec.field(requested or "") or filler.missing(spec, values)[0]
         question = filler.ask(spec, field_spec, values)
         if retries >= RETRIES_BEFORE_HELP:
+            # The answers to tap (the choices, 上午/下午, 不留电话) stay, then a person or stopping.
             reply = Reply(
                 ("好像总是没说清楚，没关系。", question, "也可以点“找人工”让工作人员帮您办，或说“取消”。"),
-                (Button("找人工", "/human_handoff"), Button("取消办理", "/cancel")),
+                (*_choice_buttons(field_spec), Button("找人工", "/human_handoff"),
+                 Button("取消办理", "/cancel")),
             )
         else:
             reply = Reply(("没听明白，再说一次好吗？", question), _choice_buttons(field_spec))
@@ -297,6 +299,7 @@ class ValidateRequestForm(Action):
         result: FillResult,
         requested: str | None,
         first: bool,
+        retries: int = 0,
     ) -> List[EventType]:
         events: List[EventType] = [SlotSet(RETRIES, 0.0)]
         for name, value in result.updates.items():
@@ -343,9 +346,16 @@ class ValidateRequestForm(Action):
             self._summary(dispatcher, filler, spec, values, prefix=" ".join(said))
             return events + [SlotSet(REQUESTED, CONFIRM_FIELD)]
         lines = list(said)
-        if not (result.problems and nxt is requested_spec):
+        again = bool(result.problems) and nxt is requested_spec
+        if not again:
             lines.append(filler.ask(spec, nxt, values))  # the problem sentence already asks again
-        send(dispatcher, Reply(tuple(lines[-3:]), _choice_buttons(nxt)))
+        buttons = _choice_buttons(nxt)
+        if again:  # the same detail refused again (a phone number that can't be one): count it
+            events[0] = SlotSet(RETRIES, float(retries + 1))
+            if retries + 1 >= RETRIES_BEFORE_HELP:
+                lines.append("也可以点“找人工”让工作人员帮您办，或说“取消”。")
+                buttons = (*buttons, Button("找人工", "/human_handoff"), Button("取消办理", "/cancel"))
+        send(dispatcher, Reply(tuple(lines[-3:]), buttons))
         return events + [SlotSet(REQUESTED, nxt.name)]
 
     def _summary(

@@ -572,3 +572,31 @@ def test_every_field_type_has_one_parser_and_one_registry_entry():
     from community.form_filling import PARSERS
 
     assert set(PARSERS) == set(FIELD_TYPES)
+
+
+def test_two_refused_answers_to_an_optional_detail_offer_to_leave_it_out_or_a_person(rt):
+    """A phone number that can't be one, twice: not the same question a twentieth time."""
+    sim = FormSim()
+    sim.say("3栋门口的路灯不亮了", "complaint_report")
+    sim.say("3栋1单元门口")
+    assert sim.requested == "phone_optional"
+    sim.say("嗯嗯那个", "nlu_fallback", 0.2)
+    assert "找人工" not in sim.last_text
+    sim.say("嗯嗯那个", "nlu_fallback", 0.2)
+    assert "找人工" in sim.last_text and sim.requested == "phone_optional"
+    buttons = {b["title"]: b["payload"] for b in sim.said[-1]["buttons"]}
+    assert list(buttons) == ["不留电话（匿名）", "找人工", "取消办理"]
+    sim.say(buttons["不留电话（匿名）"])  # the button sends what a resident would say
+    sim.say("确认", "affirm")
+    [row] = rt.store.requests.list()
+    assert row["kind"] == "report" and row["phone"] is None
+
+
+@pytest.mark.parametrize("words", ["字太小了看不清", "你说慢点 我听不清"])
+def test_a_question_about_the_screen_or_speech_in_the_middle_keeps_the_form(rt, words):
+    sim = FormSim()
+    sim.say("我想给我妈报个助餐她82了住3栋2单元501", "request_service")
+    assert sim.say(words, "interface_help", 0.9) == REJECTED  # the rule answers it
+    sim.resume_after("action_interface_help")
+    assert "我们接着办助餐登记" in sim.last_text and "怎么称呼" in sim.last_text
+    assert sim.requested == "person_name" and sim.slots["age"] == 82
