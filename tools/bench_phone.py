@@ -33,14 +33,25 @@ sys.path.insert(0, str(ROOT))
 from bot.phone.settings import PhoneSettings  # noqa: E402
 from bot.phone.sip import PJSUA_MAX_CALLS  # noqa: E402
 from tests.support.phone import Harness  # noqa: E402
-from tests.support.sipp import SIPP, RtpTap, Sipp, bye, can_tap, free_udp_port, key, pause, uac  # noqa: E402
+from tests.support.sipp import (  # noqa: E402
+    SIPP,
+    RtpTap,
+    Sipp,
+    bye,
+    can_tap,
+    free_media_port,
+    free_udp_port,
+    key,
+    pause,
+    uac,
+)
 
 GAP_S = 0.060
 BREAK_RATE = 0.005
 
 
 def one_call(harness: Harness, workdir: Path, n: int) -> dict[str, float | None]:
-    sip_port, media_port = free_udp_port(), free_udp_port()
+    sip_port, media_port = free_udp_port(), free_media_port()
     tap = RtpTap(media_port, sip_port)
     run = Sipp(workdir, uac([pause(1500), key("2"), pause(3500), bye()]), name=f"call{n}").start(
         f"127.0.0.1:{harness.phone.sip_port}",
@@ -65,7 +76,7 @@ def one_call(harness: Harness, workdir: Path, n: int) -> dict[str, float | None]
 
 
 def concurrent(harness: Harness, workdir: Path, calls: int) -> dict[str, float]:
-    sip_port, media_port = free_udp_port(), free_udp_port()
+    sip_port, media_port = free_udp_port(), free_media_port()
     tap = RtpTap(media_port, sip_port)
     scenario = uac([pause(2000), key("2"), pause(6000), bye()]).replace("[caller]@", "[caller][call_number]@")
     run = Sipp(workdir, scenario, name=f"load{calls}").start(

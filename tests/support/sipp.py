@@ -40,6 +40,24 @@ def free_udp_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_media_port() -> int:
+    """An even port for SIPp's ``-mp`` with the three after it free too: SIPp binds the audio
+    port, its RTCP port and two for video (a busy video port made a call fail at start)."""
+    for _ in range(100):
+        base = free_udp_port() & ~1
+        probes = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]
+        try:
+            for offset, probe in enumerate(probes):
+                probe.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+    raise RuntimeError("no four free UDP ports in a row for SIPp's media")
+
+
 # --- scenario steps ---------------------------------------------------------------------------
 
 
@@ -453,7 +471,7 @@ class Sipp:
             "-p",
             str(local_port or free_udp_port()),
             "-mp",
-            str(media_port or free_udp_port()),
+            str(media_port or free_media_port()),
             "-m",
             str(calls),
             "-l",

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from tests.support.phone import Harness, needs_sipp
-from tests.support.sipp import RtpTap, Sipp, expect_bye, free_udp_port, pause, phone_info_key, uas
+from tests.support.sipp import (
+    RtpTap,
+    Sipp,
+    expect_bye,
+    free_media_port,
+    free_udp_port,
+    pause,
+    phone_info_key,
+    uas,
+)
 
 pytestmark = [needs_sipp, pytest.mark.slow]
 
@@ -24,7 +33,7 @@ def day(n: int) -> dt.datetime:
 def phone(
     tmp_path: Path, name: str, steps: list[str] | None, calls: int = 1
 ) -> tuple[Sipp, int, RtpTap | None]:
-    port, media = free_udp_port(), free_udp_port()
+    port, media = free_udp_port(), free_media_port()
     tap = RtpTap(media, port) if steps is not None else None
     scenario = uas(steps or [], answer=steps is not None)
     run = Sipp(tmp_path, scenario, name=name).start(

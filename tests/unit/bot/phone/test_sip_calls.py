@@ -8,7 +8,18 @@ from pathlib import Path
 import pytest
 
 from tests.support.phone import Harness, needs_sipp
-from tests.support.sipp import RtpTap, Sipp, bye, expect_bye, free_udp_port, info_key, key, pause, uac
+from tests.support.sipp import (
+    RtpTap,
+    Sipp,
+    bye,
+    expect_bye,
+    free_media_port,
+    free_udp_port,
+    info_key,
+    key,
+    pause,
+    uac,
+)
 
 pytestmark = [needs_sipp, pytest.mark.slow]
 
@@ -16,7 +27,7 @@ pytestmark = [needs_sipp, pytest.mark.slow]
 def call(
     harness: Harness, tmp_path: Path, steps: list[str], *, caller: str = "13800001111", name: str = "call"
 ):
-    sip_port, media_port = free_udp_port(), free_udp_port()
+    sip_port, media_port = free_udp_port(), free_media_port()
     tap = RtpTap(media_port, sip_port)
     run = Sipp(tmp_path, uac(steps), name=name).start(
         f"127.0.0.1:{harness.phone.sip_port}",
@@ -88,7 +99,7 @@ def test_the_assistant_hangs_up_after_a_transfer_is_refused_nobody_called_back(
 ) -> None:
     """Idle callers are said goodbye to and hung up on (the assistant's BYE is acknowledged)."""
     harness.line.settings = harness.phone  # unchanged; idle time comes from the sessions' settings
-    sip_port, media_port = free_udp_port(), free_udp_port()
+    sip_port, media_port = free_udp_port(), free_media_port()
     tap = RtpTap(media_port, sip_port)
     from dataclasses import replace
 

@@ -12,7 +12,18 @@ import pytest
 
 from bot.phone.settings import PhoneSettings
 from tests.support.phone import Harness, always_open, needs_sipp
-from tests.support.sipp import RtpTap, Sipp, bye, expect_bye, free_udp_port, key, pause, take_refer, uac
+from tests.support.sipp import (
+    RtpTap,
+    Sipp,
+    bye,
+    expect_bye,
+    free_media_port,
+    free_udp_port,
+    key,
+    pause,
+    take_refer,
+    uac,
+)
 
 pytestmark = [needs_sipp, pytest.mark.slow]
 
@@ -28,7 +39,7 @@ def staffed(tmp_path: Path, phone_settings: PhoneSettings) -> Iterator[Harness]:
 
 
 def test_hash_in_staff_hours_transfers_by_refer_then_hangs_up(staffed: Harness, tmp_path: Path) -> None:
-    sip_port, media_port = free_udp_port(), free_udp_port()
+    sip_port, media_port = free_udp_port(), free_media_port()
     tap = RtpTap(media_port, sip_port)
     run = Sipp(tmp_path, uac([pause(1500), key("#"), take_refer(), expect_bye()]), name="transfer").start(
         f"127.0.0.1:{staffed.phone.sip_port}",
@@ -53,7 +64,7 @@ def test_hash_after_hours_leaves_a_callback_with_the_number(
     settings = replace(phone_settings, staff_extension="sip:staff@127.0.0.1:5999")
     running = Harness(tmp_path, settings, clock=lambda: sunday_night).start()
     try:
-        sip_port, media_port = free_udp_port(), free_udp_port()
+        sip_port, media_port = free_udp_port(), free_media_port()
         tap = RtpTap(media_port, sip_port)
         run = Sipp(tmp_path, uac([pause(1500), key("#"), pause(6000), bye()]), name="callback").start(
             f"127.0.0.1:{settings.sip_port}",
@@ -78,7 +89,7 @@ def test_hash_after_hours_leaves_a_callback_with_the_number(
 
 
 def test_two_calls_at_once_each_its_own_conversation(staffed: Harness, tmp_path: Path) -> None:
-    sip_port, media_port = free_udp_port(), free_udp_port()
+    sip_port, media_port = free_udp_port(), free_media_port()
     tap = RtpTap(media_port, sip_port)
     scenario = uac([pause(2500), key("2"), pause(3000), bye()]).replace("[caller]@", "[caller][call_number]@")
     run = Sipp(tmp_path, scenario, name="two").start(
