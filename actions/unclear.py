@@ -114,14 +114,14 @@ class ActionHandleUnclear(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         text = tracker.latest_message.get("text") or ""
-        readable = input_problem(text) is None and not text.startswith("/")
+        problem = input_problem(text)
+        readable = problem is None and not text.startswith("/")
         named = named_in_full(runtime.get().catalogue.asked(text)) if readable else []
         if named:  # the classifier was unsure, but the question names a service in full
             await record_review_signals(tracker, answered=True)
             send(dispatcher, service_answer(named[0]))
             return []
         await record_review_signals(tracker, answered=False)
-        problem = input_problem(text)
         ranking = intent_ranking(tracker)
         if problem is not None:
             dispatcher.utter_message(

@@ -74,9 +74,6 @@ class ClusterLockStore(RedisLockStore):
         except Exception as err:  # noqa: BLE001 - Rasa's contract: any failure is a LockError
             raise LockError(f"Error while acquiring lock. Error:\n{err}") from err
 
-    def update_lock(self, conversation_id: str) -> None:
-        self._change(conversation_id, lambda lock: lock.remove_expired_tickets())
-
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         def finish(lock: TicketLock) -> None:
             lock.remove_expired_tickets()
@@ -84,16 +81,16 @@ class ClusterLockStore(RedisLockStore):
 
         self._change(conversation_id, finish)
 
-    def _renew(self, conversation_id: str, number: int, lease: float) -> bool:
+    def _renew(self, conversation_id: str, number: int, lease: float) -> TicketLock | None:
         """Renew ticket ``number`` for another ``lease`` (put back in its place if it expired
-        meanwhile); whether it is served now."""
+        meanwhile); the lock when that ticket is served now, else ``None``."""
 
-        def renew(lock: TicketLock) -> bool:
+        def renew(lock: TicketLock) -> TicketLock | None:
             lock.remove_expired_tickets()
             lock.remove_ticket_for(number)
             lock.tickets.append(Ticket(number, time.time() + lease))
             lock.tickets = type(lock.tickets)(sorted(lock.tickets, key=lambda t: t.number))
-            return lock.now_serving == number
+            return lock if lock.now_serving == number else None
 
         return self._change(conversation_id, renew)
 
@@ -109,10 +106,10 @@ class ClusterLockStore(RedisLockStore):
         number = self.issue_ticket(conversation_id, lock_lifetime)
         keeper = None
         try:
-            while not self._renew(conversation_id, number, lease):
+            while (lock := self._renew(conversation_id, number, lease)) is None:
                 await asyncio.sleep(min(POLL_SECONDS, wait_time_in_seconds))
             keeper = asyncio.create_task(self._keep(conversation_id, number, lease))
-            yield self.get_lock(conversation_id) or TicketLock(conversation_id)
+            yield lock
         finally:
             if keeper:
                 keeper.cancel()

@@ -334,8 +334,7 @@ def parent_naming_themselves(norm: str) -> str | None:
     "我是孩子妈妈刘芳" → the name; "王强", "他叫李建国" → None."""
     text = norm.strip()
     kin = _NAME_AFTER_KIN.search(text) if _SELF_INTRO.match(text) else None
-    name = bare_name(kin.group("n")) if kin else None
-    return name if name and not (_NOT_IN_NAMES & set(name)) else None
+    return _a_name(kin.group("n")) if kin else None
 
 
 def name_in_sentence(norm: str) -> str | None:
@@ -345,11 +344,13 @@ def name_in_sentence(norm: str) -> str | None:
     kin = _NAME_AFTER_KIN.search(text)
     candidates = [kin.group("n")] if kin else []
     candidates += [text, _SELF_INTRO.sub("", text)]
-    for candidate in candidates:
-        name = bare_name(candidate)
-        if name and not (_NOT_IN_NAMES & set(name)):
-            return name
-    return None
+    return next((name for name in map(_a_name, candidates) if name), None)
+
+
+def _a_name(candidate: str) -> str | None:
+    """``candidate`` as a person's name, or ``None`` when it is not one (他爸, 我妈)."""
+    name = bare_name(candidate)
+    return name if name and not (_NOT_IN_NAMES & set(name)) else None
 
 
 def format_date(value: str) -> str:
