@@ -41,7 +41,7 @@ test: install $(MODEL) ## Run all tests (pytest, rasa data validate, test storie
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --max-worker-restart=0
 
 test-fast: install ## Unit tests only (tests/unit, no model, no servers)
-	$(PY) -m pytest tests/unit tests/test_architecture.py -m "not slow"
+	$(PY) -m pytest tests/unit -m "not slow"
 
 validate: install ## Check training data and domain
 	$(RASA) data validate --config config.yml --domain domain --data nlu_data

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.e2e.test_faults import meal_form_to_summary, say, texts, until
+from tests.support.rest_chat import meal_form_to_summary, say, texts, until
 from tools.stack import start_stack, stop_stack
 
 pytestmark = pytest.mark.slow

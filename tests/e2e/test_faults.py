@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.rest_chat import meal_form_to_summary, say, texts, until
 from tools.stack import post_json, start_stack, stop_stack
 
 pytestmark = pytest.mark.slow
@@ -34,20 +35,6 @@ def stack(trained_model, tmp_path_factory):
     stop_stack(stack)
 
 
-def say(stack, text, sender, timeout: float = 60):
-    try:
-        messages, _ = post_json(
-            f"{stack.rasa}/webhooks/rest/webhook", {"sender": sender, "message": text}, timeout=timeout
-        )
-    except urllib.error.HTTPError as refused:
-        return [{"text": json.loads(refused.read())["message"], "status": refused.code}]
-    return messages
-
-
-def texts(messages) -> str:
-    return "\n".join(m.get("text") or "" for m in messages)
-
-
 def handoffs(stack) -> list[tuple[str, int, str]]:
     with sqlite3.connect(stack.var_dir / "community.db") as db:
         return db.execute("SELECT conversation_id, emergency, text FROM handoffs ORDER BY id").fetchall()
@@ -59,15 +46,6 @@ def requests_of(stack, sender) -> list[str]:
         return [r[0] for r in rows]
 
 
-def until(condition, timeout: float, step: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
-
-
 @contextmanager
 def unwritable(path: Path):
     """The file can't be written, even by root (as a full disk or a locked file would)."""
@@ -76,13 +54,6 @@ def unwritable(path: Path):
         yield
     finally:
         subprocess.run(["chattr", "-i", str(path)], check=True)
-
-
-def meal_form_to_summary(stack, sender):
-    for text in ("我想给我妈报个助餐她82了住3栋2单元501", "王秀英", "13812345678", "不吃辣", "送餐上门"):
-        reply = texts(say(stack, text, sender))
-    assert "请核对" in reply
-    return reply
 
 
 # -- the safety line never depends on a database write ------------------------------------------

@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 import sqlalchemy as sa
 
+from tests.support.rest_chat import say, texts
 from tools.stack import post_json, start_stack, stop_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -20,19 +21,6 @@ def stack(trained_model, pg_url, tmp_path_factory):
     stack.pg_url = pg_url
     yield stack
     stop_stack(stack)
-
-
-def say(stack, text, sender="resident-e2e"):
-    """What the resident reads: the answers, or the channel's message refusing the input."""
-    try:
-        messages, _ = post_json(f"{stack.rasa}/webhooks/rest/webhook", {"sender": sender, "message": text})
-    except urllib.error.HTTPError as refused:
-        return [{"text": json.loads(refused.read())["message"], "status": refused.code}]
-    return messages
-
-
-def texts(messages):
-    return "\n".join(m.get("text", "") for m in messages)
 
 
 def test_a_service_question_gets_the_catalogue_answer(stack):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -23,9 +24,12 @@ from bot.webchat.app import COOKIE, STORE, create_app
 from community.records.accounts import Accounts
 from community.settings import Settings
 from community.store import Store
+from community.training_data import HOLDOUT_DIR
 from tests.support.browser import start_chromium
 from voice.settings import VoiceSettings
 from voice.tts import FakeSynthesizer
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
@@ -152,6 +156,17 @@ class Harness:
 
 
 Scenario = Callable[[Harness], Awaitable[None]]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's training data (the real nlu_data/ is never written by tests)."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in ("domain", "nlu_data"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("reviewed.yml"))
+    shutil.copytree(ROOT / HOLDOUT_DIR, root / HOLDOUT_DIR)
+    return root
 
 
 def make_users(accounts: Accounts) -> None:

@@ -13,9 +13,9 @@ import pytest
 from bot.telegram.app import TelegramChannel
 from bot.telegram.settings import TelegramSettings
 from community.store import Store
-from tests.e2e.telegram.test_main import module_env, run_module, stop_module
 from tests.support.fake_telegram_api import text_update
 from tests.support.telegram import TOKEN, started_fakes
+from tests.support.telegram_process import module_env, run_module, stop_module
 from tools.stack import free_port
 
 SECRET = "webhook-Secret_123"

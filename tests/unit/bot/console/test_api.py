@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from community.records.review_queue import IntentScore
-from tests.unit.bot.console.test_pages import project  # noqa: F401 - the fixture: the training data, copied
 
 ROOT = Path(__file__).resolve().parents[4]
 SCHEMATHESIS = "schemathesis==3.39.16"
@@ -48,7 +47,7 @@ async def issue_token(h, role="staff", name="12345平台"):
     return body
 
 
-def test_a_token_does_what_the_review_and_inbox_pages_do_and_is_audited(harness, project):  # noqa: F811
+def test_a_token_does_what_the_review_and_inbox_pages_do_and_is_audited(harness, project):
     async def scenario(h):
         seed(h)
         issued = await issue_token(h)
@@ -112,7 +111,7 @@ def test_a_token_does_what_the_review_and_inbox_pages_do_and_is_audited(harness,
     harness(scenario, root=project)
 
 
-def test_a_browser_session_needs_the_csrf_header_from_its_own_origin(harness, project):  # noqa: F811
+def test_a_browser_session_needs_the_csrf_header_from_its_own_origin(harness, project):
     async def scenario(h):
         seed(h)
         await h.login("wang")
@@ -197,7 +196,7 @@ def test_the_api_matches_its_openapi_file(harness, project, schemathesis_bin, tm
     harness(scenario, root=project, retrainer=Trainer())
 
 
-def test_the_try_box_on_a_group_page_and_its_own_page_show_the_answer(harness, project):  # noqa: F811
+def test_the_try_box_on_a_group_page_and_its_own_page_show_the_answer(harness, project):
     async def scenario(h):
         seed(h)
         await h.login("wang")

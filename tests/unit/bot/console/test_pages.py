@@ -7,30 +7,13 @@ import asyncio
 import csv
 import io
 import re
-import shutil
-from pathlib import Path
 
-import pytest
 import yaml
 
 from bot.webchat.app import HELD
 from community.records.requests import NewRequest
 from community.records.review_queue import IntentScore
-from community.training_data import HOLDOUT_DIR
 from tests.support.console import read_events
-
-ROOT = Path(__file__).resolve().parents[4]
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the project's training data (the real nlu_data/ is never written by tests)."""
-    root = tmp_path / "project"
-    root.mkdir()
-    for name in ("domain", "nlu_data"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("reviewed.yml"))
-    shutil.copytree(ROOT / HOLDOUT_DIR, root / HOLDOUT_DIR)
-    return root
 
 
 def group_key(html: str, text: str) -> str:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from bot.telegram import texts
 from tests.support.fake_telegram_api import FakeRasa, text_update, voice_update
+from tests.support.voice import AISHELL
 from voice.asr import FakeRecognizer
 from voice.tts import FakeSynthesizer
 
-ROOT = Path(__file__).resolve().parents[4]
-AISHELL = ROOT.parent / "shared" / "audio" / "aishell1"
 CHAT = 777
 
 

@@ -7,8 +7,14 @@ from __future__ import annotations
 import pytest
 
 from tests.support.fake_telegram_api import FakeRasa, voice_update
-from tests.support.voice import espeak_ng, ffmpeg, korean_model_path, korean_recognizer, korean_speech
-from tests.unit.bot.telegram.test_voice import AISHELL
+from tests.support.voice import (
+    AISHELL,
+    espeak_ng,
+    ffmpeg,
+    korean_model_path,
+    korean_recognizer,
+    korean_speech,
+)
 from voice.asr import VoskRecognizer, find_vosk_model
 from voice.audio import decode_audio, encode_ogg_opus
 from voice.tts import Pyttsx3Synthesizer

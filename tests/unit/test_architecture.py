@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "voice", "actions", "community", "nlu_components", "nlu_eval")
 FORBIDDEN = ("tools", "tests")
 
@@ -196,5 +196,21 @@ def test_the_domain_imports_no_rasa_web_or_channel():
     offending = sorted(
         (module, target) for module, names in imports.items() if module.startswith("community")
         for target in names if target.split(".")[0] in outward
+    )
+    assert offending == []
+
+
+def test_the_nlu_components_and_actions_import_no_channel():
+    """Rasa loads nlu_components/ into its own process and the action server runs actions/: neither
+    may pull in a channel (the web chat, Telegram, the phone, the kiosk) or each other."""
+    _, imports = import_graph()
+    outward = {
+        "nlu_components": ("bot", "voice", "actions", "nlu_eval"),
+        "actions": ("bot", "voice", "nlu_components", "nlu_eval"),
+        "nlu_eval": ("bot", "voice", "actions"),
+    }
+    offending = sorted(
+        (module, target) for module, names in imports.items()
+        for target in names if target.split(".")[0] in outward.get(module.split(".")[0], ())
     )
     assert offending == []
