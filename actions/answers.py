@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.common import entity_values, send
+from actions.common import channel_of, entity_values, send
 from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
 from community.answers import (
@@ -219,12 +219,14 @@ class ActionInterfaceHelp(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        return answer_interface_question(dispatcher, tracker.latest_message.get("text") or "")
+        return answer_interface_question(dispatcher, tracker)
 
 
-def answer_interface_question(dispatcher: CollectingDispatcher, text: str) -> List[EventType]:
-    """How to get bigger text, slower speech or voice input, as ``text`` asks."""
-    kind, reply = interface_answer(clean_text(text))
+def answer_interface_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """How to get bigger text, slower speech or voice input, as the latest message asks, in
+    the words of the resident's channel."""
+    text = tracker.latest_message.get("text") or ""
+    kind, reply = interface_answer(clean_text(text), channel_of(tracker))
     custom: Dict[str, Any] = {"interface": kind}
     if kind == "slow":
         custom["speech_rate"] = "slow"

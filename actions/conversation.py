@@ -33,7 +33,7 @@ class ActionRepeat(Action):
             return []
         text = clean_text(tracker.latest_message.get("text") or "")
         if interface_kind(text) == "slow":  # 听不清 before anything was said: the speech itself
-            return answer_interface_question(dispatcher, text)
+            return answer_interface_question(dispatcher, tracker)
         dispatcher.utter_message(response="utter_nothing_to_repeat")
         return []
 

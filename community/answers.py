@@ -242,9 +242,22 @@ def interface_kind(text: str) -> str:
     return "large"
 
 
-def interface_answer(text: str) -> tuple[str, Reply]:
+# The channels a resident only hears (the kiosk, the phone line, its check-in calls): two short
+# spoken lines with the keys that do it there, nothing about web-chat buttons. Someone who just
+# said 听不清 should not have to sit through a long answer.
+SPOKEN_CHANNELS = ("kiosk", "phone", "outreach")
+SPOKEN_INTERFACE_REPLIES = {
+    "large": ("我会把回答念给您听。", "慢一点按零，大声一点按九，再听一遍按星号。"),
+    "slow": ("好的，我说慢一点。", "再听一遍按星号，大声一点按九。"),
+    "voice": ("直接说就行，说完等我回答。", "也可以按键：证明按一，养老按二，托育按三，就业按四。"),
+}
+
+
+def interface_answer(text: str, channel: str = "") -> tuple[str, Reply]:
+    """The answer to a question about the assistant itself, worded for ``channel``."""
     kind = interface_kind(text)
-    return kind, Reply(INTERFACE_REPLIES[kind], (handoff_button(),))
+    replies = SPOKEN_INTERFACE_REPLIES if channel in SPOKEN_CHANNELS else INTERFACE_REPLIES
+    return kind, Reply(replies[kind], (handoff_button(),))
 
 
 def clarification(first: str, second: str, entities: dict[str, str] | None = None) -> Reply:

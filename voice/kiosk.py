@@ -410,6 +410,8 @@ class Kiosk:
         except RasaUnavailable as err:
             self.rasa_down(err, message)
             return
+        if any(m.slower for m in messages):  # 听不清, 说慢点: slower from now on, as key 0 does
+            self.resident.rate = SpeechRate.SLOW
         shown = "\n".join(m.text for m in messages if m.text) or "（没有回答）"
         self.resident.transcript.append(("助手", shown))
         short = self.short_answer_in(messages)

@@ -95,10 +95,13 @@ class KeyPressed:
 
 @dataclass(frozen=True)
 class BotMessage:
-    """One message of the assistant's reply: its text and button titles/payloads."""
+    """One message of the assistant's reply: its text and button titles/payloads; ``slower``
+    when the assistant asks the voice channels to speak slowly from now on (its ``speech_rate``
+    hint, sent when a resident says 听不清 or 说慢点)."""
 
     text: str
     buttons: tuple[tuple[str, str], ...] = ()
+    slower: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
@@ -111,7 +114,9 @@ class BotMessage:
             for b in message.get("buttons") or []
             if isinstance(b, dict)
         )
-        return cls(str(message.get("text") or ""), buttons)
+        custom = message.get("custom")
+        slower = isinstance(custom, dict) and custom.get("speech_rate") == "slow"
+        return cls(str(message.get("text") or ""), buttons, slower)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ _PERSON = re.compile(r"人工|真人|工作人员|转接|找个人|找人说|客
 _PROGRESS = re.compile(r"进度|办得怎么样|办好了吗|查.*(申请|办理|工单)|我的(申请|工单)")
 _MORE = re.compile(r"继续|接着说|还有呢|后面|更多")
 _REPEAT = re.compile(r"重复|再说一遍|没听清|重听")
-_SLOWER = re.compile(r"慢一点|说慢|太快")
+_SLOWER = re.compile(r"慢一点|说慢|太快|听不清")
 _LOUDER = re.compile(r"大声|听不见|声音小")
 
 
@@ -328,6 +328,8 @@ class CallSession:
     async def ask(self, text: str, *, said: str = "") -> None:
         answer: Answer = await self.service.ask(self.sender, text, CHANNEL, said=said)
         messages = [BotMessage.from_rasa(m) for m in answer.messages]
+        if any(m.slower for m in messages):  # the assistant's answer to 说慢点: as key 0 does
+            self.speaker.rate = SpeechRate.SLOW
         sentences = sentences_for(messages, self.settings.max_sentence_chars)
         if answer.held:
             sentences = sentences or ["工作人员已经收到您的消息，会尽快和您联系。"]

@@ -43,6 +43,9 @@ class FakeRasa:
                     ],
                 }
             ]
+        if "听不清" in message:  # action_interface_help on a voice channel, with its hint
+            return [{"text": "好的，我说慢一点。\n再听一遍按星号，大声一点按九。",
+                     "custom": {"interface": "slow", "speech_rate": "slow"}}]
         if "津贴" in message:
             return [{"text": "【高龄津贴】便民服务大厅，周一至周五 8:30-12:00\n电话 010-8765-4300"}]
         return [{"text": f"收到：{message}"}]

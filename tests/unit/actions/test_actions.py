@@ -251,3 +251,22 @@ def test_questions_about_the_assistant_itself_get_a_useful_answer(rt, text, kind
     assert words in messages[0]["text"]
     assert messages[0]["custom"]["interface"] == kind
     assert (kind == "slow") == any(e.get("name") == "slow_speech" for e in events)
+
+
+@pytest.mark.parametrize("channel", ["phone", "kiosk"])
+@pytest.mark.parametrize(
+    "text, kind, words",
+    [("字太小了看不清", "large", "念给您听"), ("怎么用语音", "voice", "直接说"), ("你说的我听不清", "slow", "慢一点")],
+)
+def test_on_a_voice_channel_the_answer_is_short_and_names_the_keys_there(rt, channel, text, kind, words):
+    latest = {"text": text, "intent": {"name": "interface_help", "confidence": 0.95}, "entities": []}
+    user = {"event": "user", "text": text, "parse_data": latest, "input_channel": "rest",
+            "metadata": {"channel": channel}}
+    trk = Tracker(f"{channel}-1", {}, latest, [user], False, None, {}, "action_listen")
+    messages, events = run(ActionInterfaceHelp(), trk)
+    said = messages[0]["text"]
+    assert words in said and "按" in said  # the keypad way to do it
+    assert "网页" not in said and "Telegram" not in said and "按钮" not in said
+    assert len(said) <= 40  # a few seconds of speech, not a web-chat manual
+    assert messages[0]["custom"]["interface"] == kind
+    assert (kind == "slow") == (messages[0]["custom"].get("speech_rate") == "slow")

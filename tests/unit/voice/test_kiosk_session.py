@@ -78,6 +78,23 @@ def test_handoff_with_read_back_callback_number(with_rasa):
     with_rasa(scenario)
 
 
+def test_saying_cannot_hear_slows_the_kiosk_down_for_the_rest_of_the_visit(with_rasa):
+    async def scenario(rasa):
+        kiosk = make_kiosk(rasa.url, FakeRecognizer(["你说的我听不清"]))
+        await kiosk.start(greet=False)
+        await kiosk.handle(Utterance("你说的我听不清", 0.9))
+        await kiosk.wait_for_playback()
+        await kiosk.handle(Utterance("高龄津贴", 0.9))
+        await kiosk.wait_for_playback()
+        await kiosk.close()
+        assert [m["message"] for m in rasa.received] == ["你说的我听不清", "高龄津贴"]
+        assert kiosk.resident.rate is SpeechRate.SLOW
+        rates = {rate for text, rate in kiosk.synthesizer.calls if "我说慢一点" in text or "4300" in text}
+        assert rates == {SpeechRate.SLOW}  # the answer to 听不清 itself, and the next one
+
+    with_rasa(scenario)
+
+
 def test_medium_confidence_is_confirmed_with_a_grammar(with_rasa):
     async def scenario(rasa):
         rasa.confidence = 0.5
