@@ -44,8 +44,17 @@ class HandoffKeeper:
         """Put the conversation in the staff inbox; never raises.
 
         True if it is in the store now, False if it waits in the outbox."""
+        filed = await self.file(
+            conversation_id=conversation_id, channel=channel, reason=reason, text=text, emergency=emergency
+        )
+        return filed is not None
+
+    async def file(
+        self, *, conversation_id: str, channel: str, reason: str, text: str, emergency: bool = False
+    ) -> int | None:
+        """:meth:`keep`, telling the handoff's number in the inbox (None: it waits in the outbox)."""
         try:
-            await asyncio.wait_for(
+            return await asyncio.wait_for(
                 asyncio.to_thread(
                     self.handoffs.create,
                     conversation_id=conversation_id,
@@ -56,7 +65,6 @@ class HandoffKeeper:
                 ),
                 self.timeout,
             )
-            return True
         except Exception as err:  # noqa: BLE001 - any store failure: keep the handoff anyway
             log.error("Handoff (%s) not stored (%s); keeping it in the outbox", reason, type(err).__name__)
         pending = PendingHandoff(
@@ -68,4 +76,4 @@ class HandoffKeeper:
             created_at=time.time(),
         )
         await asyncio.to_thread(self.outbox.put_handoff, pending)
-        return False
+        return None

@@ -155,26 +155,32 @@ class SubstitutingRecognizer:
 
 
 async def latency_figures(rasa_url: str, recognizer, speech: bytes, runs: int) -> list[float]:
+    from bot.resident.rasa import RasaClient
+    from bot.resident.service import ResidentService
+    from community.settings import Settings
+    from community.store import Store
     from voice.kiosk import Kiosk
     from voice.kiosk_outputs import BufferSink, RecordingScreen
     from voice.kiosk_settings import KioskSettings
-    from voice.pipeline import AssistantClient, Listener, pcm_chunks
+    from voice.pipeline import Listener, pcm_chunks
     from voice.settings import VoiceSettings
     from voice.tts import Pyttsx3Synthesizer
 
     synthesizer = Pyttsx3Synthesizer.from_settings(VoiceSettings.from_env())
     synthesizer.start()
     latencies: list[float] = []
+    var = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))  # the kiosk's own store and outbox
+    store = Store.from_url(f"sqlite:///{var / 'community.db'}")
     try:
         for _ in range(runs + 1):  # the first run warms Rasa and espeak up
+            settings = Settings(var_dir=var)
             kiosk = Kiosk(
-                rasa=AssistantClient(rasa_url),
+                service=ResidentService(settings, RasaClient(rasa_url), store),
                 synthesizer=synthesizer,
                 sink=BufferSink(),
                 screen=RecordingScreen(),
                 settings=KioskSettings(),
                 recognizer=recognizer,
-                store_factory=None,
             )
             await kiosk.start(greet=False)
             listener = Listener(recognizer, grammar_for=kiosk.grammar_for)

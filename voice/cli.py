@@ -15,8 +15,12 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from bot.resident.rasa import RasaClient
+from bot.resident.service import ResidentService
 from community.catalogue import Catalogue, CatalogueError, load_catalogue
 from community.privacy import install_log_masking
+from community.settings import Settings
+from community.store import Store
 from voice.asr import CHINESE_MODEL_HINT, FakeRecognizer, Recognizer, VoskRecognizer, find_vosk_model
 from voice.audio import decode_audio, write_wav
 from voice.errors import VoiceError
@@ -24,7 +28,7 @@ from voice.keypad import parse_keys
 from voice.kiosk import KEYPAD_ONLY_NOTICE, Kiosk, after_playback, scripted_keys
 from voice.kiosk_outputs import AnsiScreen, AudioSink, BufferSink
 from voice.kiosk_settings import KioskSettings
-from voice.pipeline import AssistantClient, InputEvent, Listener, pcm_chunks
+from voice.pipeline import InputEvent, Listener, pcm_chunks
 from voice.settings import VoiceSettings
 from voice.tts import FakeSynthesizer, Pyttsx3Synthesizer, Synthesizer
 
@@ -91,11 +95,23 @@ def make_synthesizer(choice: str) -> Synthesizer:
     return synthesizer
 
 
-def store_factory():  # noqa: ANN201 - community.store is imported only when a handoff is made
-    from community.settings import Settings
-    from community.store import Store
+def open_store(settings: Settings) -> Store:
+    """The store the kiosk's 转人工 goes to. The kiosk starts even when it is away: handoffs
+    then wait in the outbox under VAR_DIR until it is back."""
+    try:
+        return Store.from_url(settings.store_url)
+    except Exception as err:  # noqa: BLE001 - any database error: run, keep handoffs meanwhile
+        log.warning("the store is not reachable (%s): handoffs wait in the outbox", type(err).__name__)
+        return Store.from_url(settings.store_url, migrate=False)
 
-    return Store.from_url(Settings.from_env().store_url)
+
+def resident_service(settings: Settings, rasa_url: str = "") -> ResidentService:
+    """The resident service the kiosk asks through, as every channel does."""
+    if rasa_url:
+        rasa = RasaClient(rasa_url, token=settings.rasa_auth_token, timeout=20)
+    else:
+        rasa = RasaClient.from_settings(settings, timeout=20)
+    return ResidentService(settings, rasa, open_store(settings))
 
 
 def load_kiosk_catalogue(directory: Path) -> Catalogue | None:
@@ -121,8 +137,6 @@ async def file_events(kiosk: Kiosk, args: argparse.Namespace) -> AsyncIterator[I
 
 
 async def run(args: argparse.Namespace) -> int:
-    from community.settings import Settings
-
     community = Settings.from_env()
     settings = KioskSettings.from_env()
     notice: list[str] = []
@@ -144,13 +158,12 @@ async def run(args: argparse.Namespace) -> int:
 
         sink = SpeakerSink(sd)
     kiosk = Kiosk(
-        rasa=AssistantClient(args.rasa or community.rasa_url, token=community.rasa_auth_token),
+        service=await asyncio.to_thread(resident_service, community, args.rasa),
         synthesizer=synthesizer,
         sink=sink,
         screen=AnsiScreen(),
         settings=settings,
         recognizer=recognizer,
-        store_factory=store_factory,
         catalogue=catalogue,
     )
     for line in notice:

@@ -18,11 +18,11 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.resident.rasa import RasaUnavailable
+from bot.resident.service import ResidentService
 from community.answers import Detail, ShortAnswer, short_answer_for
 from community.catalogue import Catalogue
 from community.intents import FALLBACK_INTENT, INTENT_LABELS, META_INTENTS
@@ -46,7 +46,6 @@ from voice.keypad import (
 from voice.kiosk_outputs import AudioSink, Screen
 from voice.kiosk_settings import KioskSettings
 from voice.pipeline import (
-    AssistantClient,
     BotMessage,
     Heard,
     InputEvent,
@@ -70,6 +69,7 @@ GREETING = "您好，请说您要办的事，或者按键。"
 KEYPAD_ONLY_NOTICE = "现在只能按键使用，语音识别没有打开。"
 NOT_HEARD = "对不起，没听清。请再说一遍，或者按键。"
 GOODBYE = "您好像已经离开了。再见，欢迎下次再来。"
+HELD = "工作人员已经收到您的消息，会尽快和您联系。"
 # The essentials are two sentences (where; what to bring), each said whole: cut at 20
 # characters, "…综合窗口" was cut inside the word and the pauses made the answer longer.
 ESSENTIALS_SENTENCE_CHARS = 32
@@ -98,22 +98,20 @@ class Kiosk:
     def __init__(
         self,
         *,
-        rasa: AssistantClient,
+        service: ResidentService,
         synthesizer: Synthesizer,
         sink: AudioSink,
         screen: Screen,
         settings: KioskSettings | None = None,
         recognizer: Recognizer | None = None,
-        store_factory: Callable[[], Any] | None = None,
         catalogue: Catalogue | None = None,
     ) -> None:
-        self.rasa = rasa
+        self.service = service
         self.synthesizer = synthesizer
         self.sink = sink
         self.screen = screen
         self.settings = settings or KioskSettings()
         self.recognizer = recognizer
-        self.store_factory = store_factory
         self.catalogue = catalogue  # without it, answers are spoken whole
         self.resident = _Resident()
         self.confirm_grammar: Grammar | None = None
@@ -165,7 +163,7 @@ class Kiosk:
 
     async def close(self) -> None:
         await self.wait_for_playback()
-        await self.rasa.close()
+        await self.service.close()
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -298,32 +296,23 @@ class Kiosk:
         ]
         phone = self.settings.community_phone
         try:
-            if self.store_factory is None:
-                raise RuntimeError("no store configured")
-            handoff_id = await asyncio.to_thread(self._create_handoff, "\n".join(lines))
-        except Exception as err:  # noqa: BLE001 - the resident is told; staff see the log
-            log.error("could not create the handoff: %s", err)
+            handoff_id = await self.service.hand_over(
+                self.resident.sender, self.settings.channel, reason="asked", text="\n".join(lines)
+            )
+        except Exception as err:  # noqa: BLE001 - neither the store nor the outbox took it
+            log.error("could not create the handoff: %s", type(err).__name__)
             self.screen.show(answer=f"转人工没有成功，请打 {phone}")
             self.say([f"对不起，转人工没有成功。请打社区电话{read_phone(phone)}。"], pause=False)
             return
-        self.handoff_ids.append(handoff_id)
+        if handoff_id is not None:
+            self.handoff_ids.append(handoff_id)
         if number:
             text = f"好的，已转人工。工作人员会打{read_phone(number)}给您回电。"
         else:
             text = "好的，已转人工，请在这里稍等工作人员。"
-        self.screen.show(
-            answer=f"已转人工（编号 {handoff_id}）。也可以打 {phone}（{self.settings.staff_hours}）"
-        )
+        numbered = f"（编号 {handoff_id}）" if handoff_id is not None else ""
+        self.screen.show(answer=f"已转人工{numbered}。也可以打 {phone}（{self.settings.staff_hours}）")
         self.say([text, f"也可以直接打{read_phone(phone)}。"], pause=False)
-
-    def _create_handoff(self, text: str) -> int:
-        assert self.store_factory is not None
-        store = self.store_factory()
-        return int(
-            store.handoffs.create(
-                conversation_id=self.resident.sender, channel=self.settings.channel, reason="asked", text=text
-            )
-        )
 
     # --- speech -----------------------------------------------------------------------------
 
@@ -379,20 +368,21 @@ class Kiosk:
     async def ask(self, text: str) -> None:
         """A spoken question: confirm it first if the NLU is only fairly sure."""
         try:
-            intents = await self.rasa.parse(text)
+            ranking = await self.service.intents(text)
         except RasaUnavailable as err:
-            self.rasa_down(err, text)
+            log.error("Rasa is unavailable: %s", err.code)
+            await self.service.recovery(self.resident.sender, text, self.settings.channel)  # 119 first
+            self.rasa_down(text)
             return
-        top = intents[0] if intents else None
+        intent, confidence = ranking[0] if ranking else ("", 0.0)
         s = self.settings
         if (
-            top is not None
-            and s.confirm_low <= top.confidence < s.confirm_high
-            and top.name in INTENT_LABELS
-            and top.name not in (*META_INTENTS, FALLBACK_INTENT)
+            s.confirm_low <= confidence < s.confirm_high
+            and intent in INTENT_LABELS
+            and intent not in (*META_INTENTS, FALLBACK_INTENT)
         ):
-            label = _short_label(INTENT_LABELS[top.name])
-            self.resident.pending = (text, top.name)
+            label = _short_label(INTENT_LABELS[intent])
+            self.resident.pending = (text, intent)
             self.resident.transcript.append(("居民", text))
             question = f"您是想问{label}，对吗？"
             self.screen.show(answer=question, status="请说：对 / 不对")
@@ -405,11 +395,15 @@ class Kiosk:
         await self.send(text, record=False)
 
     async def send(self, message: str, *, record: bool = True) -> None:
-        try:
-            messages = await self.rasa.send(self.resident.sender, message)
-        except RasaUnavailable as err:
-            self.rasa_down(err, message)
+        answer = await self.service.ask(self.resident.sender, message, self.settings.channel)
+        if answer.unavailable:
+            self.rasa_down(message)
             return
+        if answer.held:  # staff hold the conversation: they answer, not the assistant
+            self.screen.show(answer=HELD, status="#转人工")
+            self.say([HELD], remember=False, pause=False)
+            return
+        messages = [BotMessage.from_rasa(m) for m in answer.messages]
         if any(m.slower for m in messages):  # 听不清, 说慢点: slower from now on, as key 0 does
             self.resident.rate = SpeechRate.SLOW
         shown = "\n".join(m.text for m in messages if m.text) or "（没有回答）"
@@ -439,9 +433,9 @@ class Kiosk:
         short = short_answer_for(self.catalogue, message.text, buttons)
         return short if short is not None and len(short.details) <= MAX_DETAILS else None
 
-    def rasa_down(self, err: Exception, text: str = "") -> None:
-        """The assistant can't answer now: an emergency still hears which number to call first."""
-        log.error("Rasa is unavailable: %s", err)
+    def rasa_down(self, text: str = "") -> None:
+        """The assistant can't answer now: an emergency still hears which number to call first
+        (and the resident service has put it in the staff inbox)."""
         phone = self.settings.community_phone
         first = [recovery_reply(text, phone).lines[0]] if looks_like_emergency(text) else []
         shown = f"系统暂时连不上。请打社区电话 {phone}（{self.settings.staff_hours}）"

@@ -2,13 +2,15 @@
 assist pipeline and the Wyoming protocol).
 
     audio in ─> Endpointer (VAD) ─> ASR stream (partials, final) ─> normalize_asr_text
-             ─> AssistantClient ─> reply ─> reply_sentences (for the ear) ─> Synthesizer ─> audio out
+             ─> the resident service (bot.resident.service) ─> reply ─> sentences_for (for the ear)
+             ─> Synthesizer ─> audio out
 
 Events are frozen dataclasses. :class:`Listener` turns 16 kHz mono s16le chunks into
 :class:`SpeechStarted`, :class:`Heard` (partial) and :class:`Utterance` (final) events; the
-recogniser runs off the event loop. :class:`AssistantClient` asks the assistant (through the
-project's one Rasa client) and parses intents. :func:`synthesize_reply` speaks a reply sentence
-by sentence, so the first sentence plays while the next is being synthesised.
+recogniser runs off the event loop. The kiosk asks the assistant through the resident service,
+as every channel does; :class:`BotMessage` is one message of its answer, for the ear.
+:func:`synthesize_sentences` speaks a reply sentence by sentence, so the first sentence plays
+while the next is being synthesised.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from bot.resident.rasa import RasaClient
 from voice.asr import AsrFinal, AsrPartial, Recognizer, combine_finals
 from voice.asr_text import normalize_asr_text
 from voice.audio import BYTES_PER_SECOND, SAMPLE_RATE, SAMPLE_WIDTH, pcm_rms, read_wav
@@ -117,16 +118,6 @@ class BotMessage:
         custom = message.get("custom")
         slower = isinstance(custom, dict) and custom.get("speech_rate") == "slow"
         return cls(str(message.get("text") or ""), buttons, slower)
-
-
-@dataclass(frozen=True)
-class Intent:
-    name: str
-    confidence: float
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.confidence <= 1.0:
-            raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
 
 
 InputEvent = SpeechStarted | SpeechEnded | Heard | Utterance | KeyPressed
@@ -292,33 +283,6 @@ async def pcm_chunks(
 
 
 # --- Rasa ------------------------------------------------------------------------------------
-
-
-class AssistantClient:
-    """The kiosk's view of the assistant, over the project's one Rasa client
-    (:class:`bot.resident.rasa.RasaClient`): answers as :class:`BotMessage`, intents as
-    :class:`Intent`; failures are :class:`bot.resident.rasa.RasaUnavailable`."""
-
-    def __init__(self, url: str, token: str = "", channel: str = "kiosk", timeout: float = 20.0) -> None:
-        self.rasa = RasaClient(url, token=token, timeout=timeout)
-        self.channel = channel
-
-    async def close(self) -> None:
-        await self.rasa.close()
-
-    async def send(self, sender: str, message: str) -> list[BotMessage]:
-        answer = await self.rasa.send(sender, message, {"channel": self.channel})
-        return [BotMessage.from_rasa(m) for m in answer]
-
-    async def parse(self, text: str) -> list[Intent]:
-        """The intent ranking for ``text``, best first."""
-        answer = await self.rasa.parse(text)
-        ranking = answer.get("intent_ranking") or ([answer["intent"]] if answer.get("intent") else [])
-        return [
-            Intent(str(i.get("name")), min(max(float(i.get("confidence") or 0.0), 0.0), 1.0))
-            for i in ranking
-            if i.get("name")
-        ]
 
 
 # --- speaking --------------------------------------------------------------------------------

@@ -423,9 +423,10 @@ class CallSession:
         caller = self.line.caller or "未显示号码"
         self.record.handoffs.append(reason)
         body = text if text.startswith("电话留言") else f"来电号码：{caller}\n{text}"
-        return await self.service.keeper().keep(
-            conversation_id=self.sender, channel=CHANNEL, reason=reason, text=body, emergency=emergency
+        filed = await self.service.hand_over(
+            self.sender, CHANNEL, reason=reason, text=body, emergency=emergency
         )
+        return filed is not None
 
     # -- 查询进度 ----------------------------------------------------------------------------------
     async def progress(self) -> None:

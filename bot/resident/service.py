@@ -1,6 +1,6 @@
 """The resident service: everything a resident can do, written once for every channel.
 
-The web chat, Telegram, the kiosk (and the coming phone line) are thin adapters: each turns its
+The web chat, Telegram, the kiosk and the phone line are thin adapters: each turns its
 protocol into calls here and the results back into its own UI, and nothing else.
 
 * :meth:`ResidentService.ask`: a message to the assistant. Never nothing comes back: while staff
@@ -11,6 +11,10 @@ protocol into calls here and the results back into its own UI, and nothing else.
   asks again, and says :meth:`ResidentService.recovery` to what arrives meanwhile.
 * :meth:`ResidentService.hear`: voice in (decode → silence check → recognise → normalise), with
   typed :class:`~voice.errors.VoiceError` codes the channel words for its residents.
+* :meth:`ResidentService.intents`: how the assistant reads a message without answering it (the
+  kiosk confirms a fairly-sure question first).
+* :meth:`ResidentService.hand_over`: into the staff inbox (the kiosk's 转人工 with a callback
+  number, the phone's), kept in the outbox while the store is away.
 * :meth:`ResidentService.with_staff`: one meaning everywhere: a staff member holds the
   conversation or it waits in the inbox.
 * :meth:`ResidentService.rate`: 好差评 (👍/👎); a 👎 goes to the review queue.
@@ -190,6 +194,18 @@ class ResidentService:
         log.warning("the action server is down; the resident is told the system is recovering")
         return self._recovering(said or text, unavailable=True)
 
+    async def intents(self, text: str) -> list[tuple[str, float]]:
+        """How the assistant reads ``text`` without answering it: (intent, confidence), best
+        first, confidences within [0, 1]. For a channel that confirms a fairly-sure question
+        before asking it (the kiosk's 您是想问…，对吗？). Raises RasaUnavailable."""
+        parsed = await self.rasa.parse(text)
+        ranking = parsed.get("intent_ranking") or ([parsed["intent"]] if parsed.get("intent") else [])
+        return [
+            (str(i["name"]), min(max(float(i.get("confidence") or 0.0), 0.0), 1.0))
+            for i in ranking
+            if isinstance(i, dict) and i.get("name")
+        ]
+
     async def recovery(self, sender: str, text: str, channel: str) -> Answer:
         """The answer while Rasa can't be reached: the recovery reply, and an emergency reaches
         staff now (the store, or the outbox meanwhile). For a message a channel keeps to ask
@@ -209,6 +225,20 @@ class ResidentService:
         if self._keeper is None:
             self._keeper = HandoffKeeper.for_process(self.store, self.settings.var_dir)
         return self._keeper
+
+    async def hand_over(
+        self, sender: str, channel: str, *, reason: str, text: str, emergency: bool = False
+    ) -> int | None:
+        """Put the resident in the staff inbox with ``text`` (what staff need to know); never
+        raises. The handoff's number, or None when the store is away and it waits in the outbox
+        (it reaches the inbox when the store is back)."""
+        return await self.keeper().file(
+            conversation_id=sender, channel=channel, reason=reason, text=text, emergency=emergency
+        )
+
+    async def close(self) -> None:
+        """Close the connection to the assistant (the channel's own resources are its own)."""
+        await self.rasa.close()
 
     async def with_staff(self, sender: str) -> bool:
         """Whether this resident waits for, or talks with, a staff member."""

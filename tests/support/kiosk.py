@@ -1,6 +1,7 @@
 """Fixtures for the kiosk: a fake Rasa (a small aiohttp server on loopback) and kiosks wired
-to fakes (FakeRecognizer, FakeSynthesizer, BufferSink, RecordingScreen). There is no
-pytest-asyncio here: each test runs its scenario with ``asyncio.run``."""
+to fakes (FakeRecognizer, FakeSynthesizer, BufferSink, RecordingScreen) that ask through the
+real resident service, with a SQLite store of their own. There is no pytest-asyncio here: each
+test runs its scenario with ``asyncio.run``."""
 
 from __future__ import annotations
 
@@ -8,16 +9,21 @@ import asyncio
 import contextlib
 import re
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 
+from bot.resident.rasa import RasaClient
+from bot.resident.service import ResidentService
+from community.settings import Settings
+from community.store import Store
 from voice.kiosk import Kiosk
 from voice.kiosk_outputs import BufferSink, RecordingScreen
 from voice.kiosk_settings import KioskSettings
-from voice.pipeline import AssistantClient
 from voice.tts import FakeSynthesizer
 
 
@@ -30,6 +36,7 @@ class FakeRasa:
     parsed: list[str] = field(default_factory=list)
     confidence: float = 0.95
     intent: str = "elderly_allowance"
+    paused: set[str] = field(default_factory=set)  # conversations staff took over: Rasa is silent
 
     @staticmethod
     def reply(message: str) -> list[dict]:
@@ -51,18 +58,6 @@ class FakeRasa:
         return [{"text": f"收到：{message}"}]
 
 
-class FakeHandoffStore:
-    created: list[dict] = []
-
-    @property
-    def handoffs(self) -> FakeHandoffStore:
-        return self
-
-    def create(self, **row) -> int:
-        FakeHandoffStore.created.append(row)
-        return len(FakeHandoffStore.created)
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -76,7 +71,7 @@ async def fake_rasa_server() -> AsyncIterator[FakeRasa]:
     async def webhook(request: web.Request) -> web.Response:
         body = await request.json()
         rasa.received.append(body)
-        return web.json_response(rasa.reply(body["message"]))
+        return web.json_response([] if body["sender"] in rasa.paused else rasa.reply(body["message"]))
 
     async def parse(request: web.Request) -> web.Response:
         text = (await request.json())["text"]
@@ -101,15 +96,22 @@ async def fake_rasa_server() -> AsyncIterator[FakeRasa]:
         await runner.cleanup()
 
 
+def kiosk_service(url: str) -> ResidentService:
+    """The resident service a kiosk asks through: the (fake) Rasa at ``url``, and a SQLite store
+    in a directory of its own (the staff inbox a 转人工 lands in)."""
+    var = Path(tempfile.mkdtemp(prefix="kiosk-"))
+    store = Store.from_url(f"sqlite:///{var / 'community.db'}")
+    return ResidentService(Settings(var_dir=var), RasaClient(url, timeout=3), store)
+
+
 def make_kiosk(url: str, recognizer=None, *, realtime: bool = False, **settings) -> Kiosk:
     return Kiosk(
-        rasa=AssistantClient(url, timeout=3),
+        service=kiosk_service(url),
         synthesizer=FakeSynthesizer(seconds_per_char=0.01),
         sink=BufferSink(realtime=realtime),
         screen=RecordingScreen(),
         settings=KioskSettings(**settings),
         recognizer=recognizer,
-        store_factory=FakeHandoffStore,
     )
 
 
@@ -119,8 +121,6 @@ Scenario = Callable[[FakeRasa], Awaitable[None]]
 @pytest.fixture
 def with_rasa() -> Callable[[Scenario], None]:
     """Run ``scenario(fake_rasa)`` in a fresh event loop with the fake Rasa serving."""
-    FakeHandoffStore.created = []
-
     def run(scenario: Scenario) -> None:
         async def main() -> None:
             async with fake_rasa_server() as rasa:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.support.kiosk import FakeHandoffStore, free_port, make_kiosk, said, spoken
+from tests.support.kiosk import free_port, make_kiosk, said, spoken
 from voice.asr import FakeRecognizer
 from voice.keypad import MENU_PROMPT
 from voice.kiosk import KEYPAD_ONLY_NOTICE, after_playback, scripted_keys
@@ -69,13 +69,41 @@ def test_handoff_with_read_back_callback_number(with_rasa):
         await keys(kiosk, "2#13812345678#1")
         await kiosk.close()
         assert said(kiosk, "幺三八 幺二三四 五六七八")
-        [row] = FakeHandoffStore.created
+        [row] = kiosk.service.store.handoffs.list()
         assert row["channel"] == "kiosk" and row["conversation_id"] == kiosk.resident.sender
         assert row["text"].startswith("回电号码：13812345678")
         assert "按键：2 养老" in row["text"] and "助手：关于「养老服务」" in row["text"]
         assert said(kiosk, "已转人工")
 
     with_rasa(scenario)
+
+
+def test_while_staff_hold_the_conversation_the_kiosk_says_they_will_answer(with_rasa):
+    async def scenario(rasa):
+        kiosk = make_kiosk(rasa.url, FakeRecognizer(["x"]))
+        await kiosk.start(greet=False)
+        sender = kiosk.resident.sender
+        kiosk.service.store.handoffs.create(conversation_id=sender, channel="kiosk", reason="asked", text="x")
+        rasa.paused.add(sender)  # Rasa is silent for a conversation staff took over
+        await kiosk.handle(Utterance("高龄津贴", 0.9))
+        await kiosk.close()
+        assert said(kiosk, "工作人员已经收到您的消息")
+        assert not said(kiosk, "没听清")
+
+    with_rasa(scenario)
+
+
+def test_an_emergency_while_rasa_is_down_hears_119_and_reaches_the_staff_inbox():
+    async def scenario():
+        kiosk = make_kiosk(f"http://127.0.0.1:{free_port()}", FakeRecognizer(["x"]))
+        await kiosk.start(greet=False)
+        await kiosk.handle(Utterance("我家着火了", 0.9))
+        await kiosk.close()
+        assert spoken(kiosk)[0].startswith("请马上拨打 119")
+        [row] = kiosk.service.store.handoffs.list()
+        assert row["emergency"] and row["channel"] == "kiosk" and "着火" in row["text"]
+
+    asyncio.run(scenario())
 
 
 def test_saying_cannot_hear_slows_the_kiosk_down_for_the_rest_of_the_visit(with_rasa):

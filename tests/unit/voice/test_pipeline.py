@@ -1,4 +1,4 @@
-"""Pipeline stages with fakes: endpointing, streaming recognition, Rasa client, speech."""
+"""Pipeline stages with fakes: endpointing, streaming recognition, the kiosk's way to Rasa, speech."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 
 from bot.resident.rasa import RasaUnavailable
-from tests.support.kiosk import fake_rasa_server, free_port
+from tests.support.kiosk import fake_rasa_server, free_port, kiosk_service
 from voice.asr import FakeRecognizer
 from voice.audio import BYTES_PER_SECOND, SAMPLE_RATE, pcm_peak, read_wav
 from voice.errors import VoiceError
 from voice.pipeline import (
-    AssistantClient,
     BotMessage,
     Endpointer,
     EndpointerSettings,
@@ -101,32 +100,35 @@ def test_listener_without_recognizer_still_detects_speech():
     assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
 
 
-def test_rasa_client_sends_kiosk_channel_and_parses():
+def test_the_kiosk_asks_through_the_resident_service_with_its_channel_and_parses():
     async def scenario():
         async with fake_rasa_server() as rasa:
-            client = AssistantClient(rasa.url)
+            service = kiosk_service(rasa.url)
             try:
-                messages = await client.send("s1", "/elderly_meal")
-                intents = await client.parse("高龄津贴")
+                answer = await service.ask("s1", "/elderly_meal", "kiosk")
+                intents = await service.intents("高龄津贴")
             finally:
-                await client.close()
+                await service.close()
         assert rasa.received == [
             {"sender": "s1", "message": "/elderly_meal", "metadata": {"channel": "kiosk"}}
         ]
+        messages = [BotMessage.from_rasa(m) for m in answer.messages]
         assert messages[0].text.endswith("请点选：") and messages[0].buttons[0][1] == "/a"
-        assert intents[0].name == "elderly_allowance" and intents[0].confidence == pytest.approx(0.95)
+        assert intents[0][0] == "elderly_allowance" and intents[0][1] == pytest.approx(0.95)
 
     asyncio.run(scenario())
 
 
 def test_rasa_down_is_one_typed_error():
     async def scenario():
-        client = AssistantClient(f"http://127.0.0.1:{free_port()}", timeout=2)
+        service = kiosk_service(f"http://127.0.0.1:{free_port()}")
         try:
             with pytest.raises(RasaUnavailable):
-                await client.send("s1", "你好")
+                await service.intents("你好")
+            answer = await service.ask("s1", "你好", "kiosk")  # the recovery reply, never nothing
         finally:
-            await client.close()
+            await service.close()
+        assert answer.unavailable and answer.recovering and answer.text
 
     asyncio.run(scenario())
 
