@@ -26,11 +26,12 @@ from community.answers import (
     payload,
     service_answer,
 )
-from community.catalogue import named_in_full
+from community.catalogue import Catalogue, Service, named_in_full, question_of
 from community.config import PROJECT_ROOT
 from community.db import utcnow
 from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
 from community.records.review_queue import IntentScore
+from community.service_similarity import closest_service
 from community.staff_hours import after_hours_notice
 from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, input_problem
 
@@ -106,6 +107,17 @@ def clear_domain(ranking: List[Dict]) -> str | None:
     return best if totals[best] >= DOMAIN_CLEAR and totals[best] > other else None
 
 
+def closest_in_clear_domain(catalogue: Catalogue, text: str, ranking: List[Dict]) -> Service | None:
+    """The classifier could not tell which kind of question it is, but the domain is clear and
+    the question is clearly closest to one of its services by the words residents use for it
+    ("我爸糊涂了 老往外跑 能给配个定位的东西吗": 防走失服务)."""
+    domain = clear_domain(ranking)
+    if domain is None:
+        return None
+    intent = next(str(r["name"]) for r in ranking if domain_of(r.get("name")) == domain)
+    return closest_service(catalogue, question_of(text), intent)
+
+
 class ActionHandleUnclear(Action):
     def name(self) -> str:
         return "action_handle_unclear"
@@ -136,6 +148,11 @@ class ActionHandleUnclear(Action):
             entities = {"service": str(service)} if service else {}
             send(dispatcher, clarification(pair[0], pair[1], entities))
             return []
+        closest = closest_in_clear_domain(runtime.get().catalogue, text, ranking)
+        if closest is not None:
+            await record_review_signals(tracker, answered=True)
+            send(dispatcher, service_answer(closest))
+            return [SlotSet("unclear_count", 0.0)]
         return await self._admit(dispatcher, tracker, text, ranking)
 
     async def _record(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -95,6 +95,9 @@ class Service:
     committee_issues: bool | None = None
     go_instead: str = ""
     source: str = ""
+    # Words residents use for the need without naming the service (catalogue/words/*.yml): they
+    # help pick the service of a question in its domain, never decide the intent or the domain.
+    words: tuple[str, ...] = ()
 
     @property
     def no_longer_issued(self) -> bool:
@@ -447,7 +450,29 @@ def load_catalogue(directory: str | Path) -> Catalogue:
                         path.name, service.id, "aliases", f"'{alias}' is already used by {owner}"
                     )
         services.extend(loaded)
-    return Catalogue(services, titles)
+    return Catalogue(with_words(services, directory / WORDS_DIR), titles)
+
+
+WORDS_DIR = "words"
+
+
+def with_words(services: list[Service], directory: Path) -> list[Service]:
+    """``services`` with the residents' words of ``directory/*.yml`` (``words: {id: [...]}``)."""
+    by_id = {s.id: s for s in services}
+    words: dict[str, tuple[str, ...]] = {}
+    for path in sorted(directory.glob("*.yml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise CatalogueError(f"{WORDS_DIR}/{path.name}", None, None, f"not valid YAML: {err}") from err
+        for service_id, listed in (data.get("words") or {}).items():
+            where = f"{WORDS_DIR}/{path.name}"
+            if service_id not in by_id:
+                raise CatalogueError(where, str(service_id), "words", "no service has this id")
+            if not isinstance(listed, list) or not all(isinstance(w, str) and w.strip() for w in listed):
+                raise CatalogueError(where, service_id, "words", "expected a list of words")
+            words[service_id] = words.get(service_id, ()) + tuple(w.strip() for w in listed)
+    return [replace(s, words=words[s.id]) if s.id in words else s for s in services]
 
 
 def main(argv: list[str] | None = None) -> int:

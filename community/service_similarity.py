@@ -2,8 +2,9 @@
 
 Residents rarely use a service's exact name: "社区能申请轮椅吗" (辅助器具适配: 轮椅申请, 领轮椅),
 "婆媳吵架社区能调解吗" (家庭矛盾调解: 婆媳矛盾, 夫妻吵架), "居委会周末上班吗" (居委会几点上班). The
-question shares character pairs (轮椅, 婆媳, 吵架, 上班) with one service's name and aliases, and
-those pairs are rare among the domain's services. A service of the classified intent is chosen
+question shares character pairs (轮椅, 婆媳, 吵架, 上班) with one service's name and aliases, or with
+the words residents use for that need without naming it (catalogue/words/: 糊涂, 老往外跑 for
+防走失), and those pairs are rare among the domain's services. A service of the classified intent is chosen
 when its shared pairs are rare enough and clearly ahead of the next service's; otherwise the
 resident gets the menu as before. Generic words (证明, 补贴, 养老, 残疾, 志愿) appear in many
 services of their domain and weigh little, so "想开个证明" still gets the menu.
@@ -12,6 +13,7 @@ services of their domain and weigh little, so "想开个证明" still gets the m
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from community.catalogue import Catalogue, Match, Service
 from community.textnorm import FUNCTION_CHARS, clean_text
@@ -33,25 +35,54 @@ def pairs(text: str) -> set[str]:
     return {p for p in found if not (FUNCTION_CHARS & set(p) or " " in p or p in EVERYWHERE)}
 
 
+@dataclass(frozen=True)
+class _DomainIndex:
+    """A domain's services by their pairs (names, aliases and residents' words), and how many
+    of the domain's services have each pair."""
+
+    pairs: dict[str, frozenset[str]]
+    seen: dict[str, int]
+    size: int
+
+
+# Built once per catalogue and domain (a catalogue is loaded once per process; ``id`` with the
+# object kept beside it, since a Catalogue dataclass can't be a dict key).
+_INDEXES: dict[int, tuple[Catalogue, dict[str, _DomainIndex]]] = {}
+
+
+def _domain_index(catalogue: Catalogue, domain: str) -> _DomainIndex:
+    kept = _INDEXES.get(id(catalogue))
+    if kept is None or kept[0] is not catalogue:
+        kept = _INDEXES[id(catalogue)] = (catalogue, {})
+    if domain not in kept[1]:
+        services = catalogue.for_domain(domain)
+        found = {
+            s.id: frozenset().union(*(pairs(a) for a in (s.name, *s.aliases, *s.words))) for s in services
+        }
+        seen: dict[str, int] = {}
+        for service_pairs in found.values():
+            for pair in service_pairs:
+                seen[pair] = seen.get(pair, 0) + 1
+        kept[1][domain] = _DomainIndex(found, seen, len(services))
+    return kept[1][domain]
+
+
 def scores(
     catalogue: Catalogue, text: str, intent: str, whole_domain: bool = False
 ) -> list[tuple[float, Service]]:
     """Each of the intent's services (or its domain's), by the weight of the pairs it shares
     with ``text``: each pair weighs log(N / n), N the services of the domain and n those whose
-    name or aliases contain it. Best first."""
+    name, aliases or residents' words contain it. Best first."""
     candidates = catalogue.for_intent(intent)
     if not candidates:
         return []
-    domain = catalogue.for_domain(candidates[0].domain)
-    candidates = domain if whole_domain else candidates
-    names = {s.id: set().union(*(pairs(a) for a in (s.name, *s.aliases))) for s in domain}
-    seen: dict[str, int] = {}
-    for found in names.values():
-        for pair in found:
-            seen[pair] = seen.get(pair, 0) + 1
+    domain = candidates[0].domain
+    index = _domain_index(catalogue, domain)
+    candidates = catalogue.for_domain(domain) if whole_domain else candidates
     asked = pairs(text)
     ranked = [
-        (sum(math.log(len(domain) / seen[p]) for p in asked & names[s.id]), s) for s in candidates
+        (sum(math.log(index.size / index.seen[p]) for p in asked & index.pairs[s.id]), s)
+        for s in candidates
     ]
     return sorted(ranked, key=lambda pair: -pair[0])
 

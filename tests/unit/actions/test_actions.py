@@ -270,3 +270,12 @@ def test_on_a_voice_channel_the_answer_is_short_and_names_the_keys_there(rt, cha
     assert len(said) <= 40  # a few seconds of speech, not a web-chat manual
     assert messages[0]["custom"]["interface"] == kind
     assert (kind == "slow") == (messages[0]["custom"].get("speech_rate") == "slow")
+
+
+def test_an_unsure_classifier_with_a_clear_domain_still_answers_the_service_its_words_point_to(rt):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.25}, {"name": "legal_aid", "confidence": 0.4},
+               {"name": "legal_mediation", "confidence": 0.1}, {"name": "elderly_homecare", "confidence": 0.05}]
+    messages, events = run(ActionHandleUnclear(), tracker("家里婆媳天天吵", "nlu_fallback", 0.25, ranking))
+    assert "家庭矛盾调解" in messages[0]["text"] and "答不上来" not in messages[0]["text"]
+    assert {"event": "slot", "name": "unclear_count", "value": 0.0, "timestamp": None} in events
+    assert rt.store.review_queue.list() == []  # answered: nothing for staff to review

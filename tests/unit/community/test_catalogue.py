@@ -132,3 +132,21 @@ def test_two_questions_in_one_message_name_two_services(catalogue):
     assert ids == ["disability_support_certificate", "disability_support_allowance"]
     ids = [m.service.id for m in catalogue.asked("高龄津贴和助餐怎么办")]
     assert ids == ["elderly_allowance_age", "elderly_meal_canteen"]
+
+
+def test_residents_words_reach_their_service_and_a_stray_id_is_named(broken_copy):
+    words = broken_copy / "words"
+    words.mkdir(exist_ok=True)
+    for old in words.glob("*.yml"):
+        old.unlink()
+    (words / "elderly.yml").write_text(
+        "version: 1\nwords:\n  elderly_homecare_anti_wander: [糊涂, 老往外跑]\n", encoding="utf-8"
+    )
+    catalogue = load_catalogue(broken_copy)
+    service = next(s for s in catalogue.for_domain("elderly") if s.id == "elderly_homecare_anti_wander")
+    assert service.words == ("糊涂", "老往外跑")
+    assert catalogue.find("我爸糊涂了老往外跑") is None  # words are no names: they never decide alone
+    (words / "elderly.yml").write_text("words:\n  elderly_no_such_service: [糊涂]\n", encoding="utf-8")
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(broken_copy)
+    assert "words/elderly.yml" in str(info.value) and "elderly_no_such_service" in str(info.value)

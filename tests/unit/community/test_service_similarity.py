@@ -81,3 +81,17 @@ def test_the_domains_other_services_are_tried_when_the_intents_have_none(catalog
     assert family.id == "legal_mediation_family"
     assert closest_service(catalogue, "押金被房东扣了 咋办", "legal_aid").id == "legal_mediation_rental"
     assert closest_service(catalogue, "想问问法律方面的事", "legal_aid") is None
+
+
+def test_the_words_residents_use_for_a_need_pick_its_service(catalogue):
+    from dataclasses import replace
+
+    from community.catalogue import Catalogue
+    from community.service_similarity import closest_service
+
+    question = "我爸糊涂了 老往外跑 咋办"
+    plain = Catalogue([replace(s, words=()) for s in catalogue.services], catalogue.titles)
+    assert closest_service(plain, question, "elderly_homecare") is None  # names alone: no choice
+    words = {"elderly_homecare_anti_wander": ("糊涂", "往外跑")}
+    taught = Catalogue([replace(s, words=words.get(s.id, ())) for s in catalogue.services], catalogue.titles)
+    assert closest_service(taught, question, "elderly_homecare").id == "elderly_homecare_anti_wander"
