@@ -61,8 +61,8 @@ def _parse(component, text):
 
 def test_pinyin_features_carry_a_sound_alike_spelling(tmp_path):
     # 搞领金贴 shares no character n-gram with 高龄津贴 but sounds like it (gao lin jin tie).
-    with_pinyin, _, _ = _trained(tmp_path / "a")
-    without, _, _ = _trained(tmp_path / "b", pinyin_ngram_range=None)
+    with_pinyin, _, _ = _trained(tmp_path / "a", pinyin_ngram_range=[1, 2])
+    without, _, _ = _trained(tmp_path / "b")  # the default: no pinyin
     assert with_pinyin.pinyin_vectorizer is not None and without.pinyin_vectorizer is None
     heard = _parse(with_pinyin, "搞领金贴")
     assert heard["name"] == "elderly_allowance"
@@ -72,8 +72,8 @@ def test_pinyin_features_carry_a_sound_alike_spelling(tmp_path):
 def test_persisted_model_loads_and_answers_the_same(tmp_path):
     from nlu_components.classifier import TfidfIntentClassifier
 
-    component, storage, resource = _trained(tmp_path)
-    loaded = TfidfIntentClassifier.load({}, storage, resource, None)
+    component, storage, resource = _trained(tmp_path, pinyin_ngram_range=[1, 2])
+    loaded = TfidfIntentClassifier.load({"pinyin_ngram_range": [1, 2]}, storage, resource, None)
     assert loaded.pinyin_vectorizer is not None
     for text in ("残疾证去哪办", "搞领金贴", "吃饭"):
         assert _parse(loaded, text) == _parse(component, text)
