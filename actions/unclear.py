@@ -26,7 +26,7 @@ from community.answers import (
     payload,
     service_answer,
 )
-from community.catalogue import named_in_full
+from community.catalogue import Catalogue, Service, named_in_full
 from community.config import PROJECT_ROOT
 from community.db import utcnow
 from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
@@ -106,6 +106,16 @@ def clear_domain(ranking: List[Dict]) -> str | None:
     return best if totals[best] >= DOMAIN_CLEAR and totals[best] > other else None
 
 
+def story_service(catalogue: Catalogue, text: str) -> List[Service]:
+    """The one service a story names, when its question names none ("心里憋得慌 老睡不着觉 社区有人
+    能陪着说话不": 心理咨询): every name of three characters or more in it, by its characters,
+    is that service's. Two services named, or none, and the question stays unclear."""
+    if catalogue.asked(text):
+        return []
+    named = [m.service for m in catalogue.matches(text) if not m.by_sound and m.end - m.start >= 3]
+    return named[:1] if named and all(s is named[0] for s in named) else []
+
+
 class ActionHandleUnclear(Action):
     def name(self) -> str:
         return "action_handle_unclear"
@@ -116,7 +126,8 @@ class ActionHandleUnclear(Action):
         text = tracker.latest_message.get("text") or ""
         problem = input_problem(text)
         readable = problem is None and not text.startswith("/")
-        named = named_in_full(runtime.get().catalogue.asked(text)) if readable else []
+        catalogue = runtime.get().catalogue
+        named = (named_in_full(catalogue.asked(text)) or story_service(catalogue, text)) if readable else []
         if named:  # the classifier was unsure, but the question names a service in full
             await record_review_signals(tracker, answered=True)
             send(dispatcher, service_answer(named[0]))

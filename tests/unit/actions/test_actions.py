@@ -251,3 +251,24 @@ def test_questions_about_the_assistant_itself_get_a_useful_answer(rt, text, kind
     assert words in messages[0]["text"]
     assert messages[0]["custom"]["interface"] == kind
     assert (kind == "slow") == any(e.get("name") == "slow_speech" for e in events)
+
+
+def test_an_emergency_naming_another_domains_service_is_still_an_emergency(rt):
+    # 老人走丢 is an alias of the elderly 防走失 service; here someone is missing now
+    entities = [{"entity": "service", "value": "elderly_homecare_anti_wander"}]
+    messages, _ = run(ActionAnswerEmergency(), tracker("家里老人走丢了 快帮忙", "emergency_help", 0.6,
+                                                       entities=entities))
+    assert messages[0]["text"].startswith("如有危险，请马上拨打")
+    assert "防走失" not in messages[0]["text"]
+
+
+def test_an_unsure_story_that_names_one_service_gets_that_service(rt):
+    text = "这阵子心里憋得慌 老想哭 社区有人能开导开导不"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.3))
+    assert messages[0]["text"].startswith("【心理咨询】")
+
+
+def test_an_unsure_story_that_names_two_services_stays_unclear(rt):
+    text = "我办过高龄津贴 也去过老年食堂 今天就是想随便聊聊天气"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.3))
+    assert not messages[0]["text"].startswith("【")
