@@ -284,8 +284,8 @@ class Catalogue:
 
     def _split_names(self, haystack: str, clauses: list[tuple[int, int]], named: list[Match]) -> list[Match]:
         """Names split by a question word (志愿者怎么报名: 志愿者报名) or by 的/个/着 (装个扶手:
-        装扶手, 老家的医保: 老家医保, 陪着去医院: 陪去医院) in the clauses that name no service otherwise, placed at the
-        start of their clause."""
+        装扶手, 老家的医保: 老家医保, 陪着去医院: 陪去医院) in the clauses that name no service
+        otherwise, placed at the start of their clause."""
         found: list[Match] = []
         for start, end in clauses:
             clause = haystack[start:end]

@@ -9,8 +9,8 @@ named service decide the intent when the classifier is unsure or wrong:
 
 * the classifier's intent is small talk or out of scope → the service's intent;
 * otherwise each named service's intent gets a bonus (larger for names of three characters or
-  more, and for a danger named outright: 走失, 家暴) and the best score wins, so "重残护理补贴" named inside a disability question stays a
-  disability question;
+  more, and for a danger named outright: 走失, 家暴) and the best score wins, so "重残护理补贴"
+  named inside a disability question stays a disability question;
 * handoffs, repeat/slower, applying, cancelling and progress checks are overruled only when
   the classifier is unsure of them (below ``kept_confidence``) and a service is named in three
   characters or more; emergencies never.

@@ -37,7 +37,8 @@ def test_an_emergency_is_never_overruled(catalogue):
 
 def test_a_danger_named_outright_weighs_like_a_full_name(catalogue):
     lost = [Match(catalogue.get("emergency_help_missing"), 2, 4, "走失")]
-    ranking = [{"name": "elderly_homecare", "confidence": 0.46}, {"name": "emergency_help", "confidence": 0.18},
+    ranking = [{"name": "elderly_homecare", "confidence": 0.46},
+               {"name": "emergency_help", "confidence": 0.18},
                {"name": "elderly_allowance", "confidence": 0.12}]
     chosen = choose_intent(ranking, lost, 0.5, 0.25, 0.9, kept_confidence=0.4)
     assert chosen[0]["name"] == "emergency_help"
