@@ -25,7 +25,7 @@ from community.answers import (
     service_answer,
     services_answer,
 )
-from community.catalogue import Catalogue, Service, named_in_full, question_of
+from community.catalogue import Catalogue, Match, Service, named_in_full, question_of
 from community.intents import domain_of
 from community.service_similarity import closest_service, more_specific
 from community.textnorm import clean_text
@@ -63,6 +63,9 @@ def resolve_services(
         others = [s for s in asked if s is not mine[0]]
         if not others:  # one service named: or the sibling the rest of the question points to
             match = next(m for m in matches if m.service is mine[0])
+            if match.by_sound:  # read the question with the name as it sounds (灵活就叶: 灵活就业)
+                text = text[: match.start] + match.alias + text[match.end :]
+                match = Match(match.service, match.start, match.start + len(match.alias), match.alias)
             return [more_specific(catalogue, match, question_of(text))]
         return [mine[0], *others[:1]]
     named = named_in_full(matches)
@@ -71,7 +74,12 @@ def resolve_services(
     # A short alias of another domain (漏水) doesn't decide; nor does a story's first service.
     short = not asked and len(text) <= SHORT_MESSAGE
     service = resolve_service(catalogue, entity, text, domain) if short else None
-    service = service or closest_service(catalogue, question_of(text), intent)
+    question = question_of(text)
+    service = service or closest_service(catalogue, question, intent)
+    if service is None and question != text:
+        # A story whose question says only what kind of help ("社区能帮着调解吗"): the story says
+        # which service of that kind (兄妹 and their parents' house: a family matter).
+        service = closest_service(catalogue, text, intent)
     return [service] if service else []
 
 
@@ -197,6 +205,8 @@ class ActionAnswerEmergency(Action):
         kind, _ = emergency_kind(text)
         reply = emergency_answer(text, rt.settings.community_phone)
         service = resolve_service(rt.catalogue, entity_values(tracker).get("service"), text, "emergency")
+        if service is not None and service.domain != "emergency":
+            service = None  # 老人走丢 names the elderly 防走失 service, but here someone is missing now
         if kind == "general" and service is not None and not service.phone.isdigit():
             # A question about emergency facilities (避难场所, 微型消防站), not a danger now.
             info = service_answer(service)

@@ -23,7 +23,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import channel_of, send
 from actions.limits import AttemptLimiter
-from community.answers import Button, Reply, not_issued_answer
+from community.answers import Button, Reply, not_issued_answer, service_answer
+from community.catalogue import Service
 from community.db import LOCAL_TZ
 from community.form_filling import (
     FillResult,
@@ -37,6 +38,7 @@ from community.forms import CONFIRM_FIELD, KIND_FIELD, FormSpec
 from community.intents import SERVICE_INTENTS
 from community.privacy import known_personal_values
 from community.records.requests import STATUS_LABELS, NewRequest
+from community.textnorm import normalize_aligned
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,21 @@ def is_digression(turn: Turn) -> bool:
     return looks_like_question(turn.text) or "先问" in turn.text
 
 
+def answered_instead(rt: runtime.Runtime, turn: Turn) -> Service | None:
+    """The service a resident names when asking to apply, when none of our request forms is
+    for it (幼儿园报名 is done at the 教育局, 防走失手环 is not a 上门服务): its answer says where
+    and how to apply. ``None`` when a form applies, or the words or a button choose one."""
+    if turn.entity("request_kind") or rt.forms.for_text(normalize_aligned(turn.text)):
+        return None
+    service = rt.catalogue.get(str(turn.entity("service") or ""))
+    if service is None or service.no_longer_issued:
+        return None  # a certificate no longer issued is answered by the form's own check
+    spec = rt.forms.for_intent(service.intent)
+    if spec is not None and rt.forms.for_text(" ".join((service.name, *service.aliases))) is spec:
+        return None
+    return service
+
+
 def kind_buttons(spec_kinds: Dict[str, FormSpec]) -> List[Button]:
     return [
         Button(spec.title.split("（")[0], f'/request_service{{"request_kind":"{kind}"}}')
@@ -196,6 +213,11 @@ class ValidateRequestForm(Action):
         elif turn.intent in INTERRUPTS and turn.confidence >= 0.5:
             return []  # rules take over: handoff, emergency, repeat, progress check
         if spec is None:
+            if activating:
+                service = answered_instead(rt, turn)
+                if service is not None:  # 幼儿园报名: the 教育局 enrols, no form of ours applies
+                    send(dispatcher, service_answer(service))
+                    return reset_events()
             spec = detect_kind(rt.forms, rt.catalogue, turn)
             if spec is None:
                 if not activating and is_digression(turn):

@@ -118,6 +118,16 @@ def closest_in_clear_domain(catalogue: Catalogue, text: str, ranking: List[Dict]
     return closest_service(catalogue, question_of(text), intent)
 
 
+def story_service(catalogue: Catalogue, text: str) -> List[Service]:
+    """The one service a story names, when its question names none ("心里憋得慌 老睡不着觉 社区有人
+    能陪着说话不": 心理咨询): every name of three characters or more in it, by its characters,
+    is that service's. Two services named, or none, and the question stays unclear."""
+    if catalogue.asked(text):
+        return []
+    named = [m.service for m in catalogue.matches(text) if not m.by_sound and m.end - m.start >= 3]
+    return named[:1] if named and all(s is named[0] for s in named) else []
+
+
 class ActionHandleUnclear(Action):
     def name(self) -> str:
         return "action_handle_unclear"
@@ -128,13 +138,20 @@ class ActionHandleUnclear(Action):
         text = tracker.latest_message.get("text") or ""
         problem = input_problem(text)
         readable = problem is None and not text.startswith("/")
-        named = named_in_full(runtime.get().catalogue.asked(text)) if readable else []
+        catalogue = runtime.get().catalogue
+        named = (named_in_full(catalogue.asked(text)) or story_service(catalogue, text)) if readable else []
         if named:  # the classifier was unsure, but the question names a service in full
             await record_review_signals(tracker, answered=True)
             send(dispatcher, service_answer(named[0]))
             return []
-        await record_review_signals(tracker, answered=False)
         ranking = intent_ranking(tracker)
+        if readable and clarification_pair(ranking) is None:
+            closest = closest_in_clear_domain(catalogue, text, ranking)
+            if closest is not None:
+                await record_review_signals(tracker, answered=True)
+                send(dispatcher, service_answer(closest))
+                return [SlotSet("unclear_count", 0.0)]
+        await record_review_signals(tracker, answered=False)
         if problem is not None:
             dispatcher.utter_message(
                 text=PROBLEM_REPLIES[problem], buttons=[b.as_dict() for b in CORE_BUTTONS]
@@ -148,11 +165,6 @@ class ActionHandleUnclear(Action):
             entities = {"service": str(service)} if service else {}
             send(dispatcher, clarification(pair[0], pair[1], entities))
             return []
-        closest = closest_in_clear_domain(runtime.get().catalogue, text, ranking)
-        if closest is not None:
-            await record_review_signals(tracker, answered=True)
-            send(dispatcher, service_answer(closest))
-            return [SlotSet("unclear_count", 0.0)]
         return await self._admit(dispatcher, tracker, text, ranking)
 
     async def _record(

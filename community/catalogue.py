@@ -112,10 +112,16 @@ class Service:
 # Where a resident's question is: clauses end at punctuation or a space.
 _CLAUSE = re.compile(r"[^，。！？；、,.!?;\s]+")
 _QUESTION = re.compile(
-    r"[？?]|吗|么|嘛|呢|不$|没得|多少|多久|几点|哪|啥|咋|怎|什么|能不能|可不可以|是不是|有没有|要不要|如何|请问|想问|问一下|咨询"
+    r"[？?]|吗|么|嘛|呢|不$|没得|多少|多久|几点|哪|啥|咋|怎|什么|谁|能不能|可不可以|是不是|有没有|要不要|如何|请问|想问|问一下|咨询"
 )
-# A question clause this short ("在哪", "要带啥", "能领吗") asks about the clause before it.
+# A question clause this short ("在哪", "要带啥", "能领吗") asks about the clause before it;
 _FOLLOW_UP_CHARS = 5
+# ... and so does one made only of these words, however long ("要办什么手续", "需要带哪些材料",
+# "具体怎么办理呢"): it asks how, not what about.
+_HOW_WORDS = re.compile(
+    r"需要|要|得|办理|办|什么|啥|哪些|哪里|哪儿|哪|手续|材料|证件|资料|东西|流程|步骤|带|交|准备|"
+    r"去|到|找|谁|怎么|怎样|如何|咋|具体|一般|都|有|些|呢|吗|呀|啊|吧|嘛|我|们|该|应该|还|可以|能"
+)
 # A message of this many clauses is a story: services named outside its question are context.
 _STORY_CLAUSES = 3
 
@@ -182,7 +188,33 @@ class Catalogue:
                 start = haystack.find(alias, start + 1)
         if not all(taken):
             found += self._sound_matches(haystack, taken)
+            found = self._longer_by_sound(haystack, found)
         return sorted(found, key=lambda m: m.start)
+
+    def _longer_by_sound(self, haystack: str, found: list[Match]) -> list[Match]:
+        """A longer name heard by sound over a short name found by its characters: 放走失手环
+        is 防走失手环 (elderly care), not 走失 (a missing person). Only a sound-alike that holds
+        the short names whole, differs from its own name in one character and names another
+        service replaces them."""
+        short = [m for m in found if not m.by_sound and m.end - m.start <= 2]
+        if not short:
+            return found
+        loose = [False] * len(haystack)
+        for m in found:
+            if m not in short:
+                loose[m.start : m.end] = [True] * (m.end - m.start)
+        kept = list(found)
+        for heard in self._sound_matches(haystack, loose):
+            held = [m for m in short if heard.start <= m.start and m.end <= heard.end]
+            crossed = [m for m in kept if m.start < heard.end and heard.start < m.end and m not in held]
+            same = sum(_same_char(a, b) for a, b in zip(heard.alias, haystack[heard.start : heard.end],
+                                                        strict=False))
+            if not held or crossed or same < len(heard.alias) - 1 or len(heard.alias) < 3:
+                continue
+            if all(m.service is heard.service for m in held):
+                continue
+            kept = [m for m in kept if m not in held] + [heard]
+        return kept
 
     def _sound_matches(self, haystack: str, taken: list[bool]) -> list[Match]:
         index = self._sound_index()
@@ -199,7 +231,7 @@ class Catalogue:
                     if not all(sounds[k] in heard[i + k] for k in range(len(sounds))):
                         continue
                     span = haystack[i:end]
-                    same = sum(a == b for a, b in zip(alias, span, strict=False))
+                    same = sum(_same_char(a, b) for a, b in zip(alias, span, strict=False))
                     if same * 2 < len(alias) or same == len(alias):
                         continue
                     if len(span) == 2 and (common_word(span) or FUNCTION_CHARS & set(span)):
@@ -241,7 +273,7 @@ class Catalogue:
             last = max(i for i, c in enumerate(clauses) if inside(c))
             return _distinct(inside(clauses[last]))
         i = questions[-1]
-        while not inside(clauses[i]) and i > 0 and clauses[i][1] - clauses[i][0] <= _FOLLOW_UP_CHARS:
+        while not inside(clauses[i]) and i > 0 and _follows_up(haystack[clauses[i][0] : clauses[i][1]]):
             i -= 1  # "社区有老年食堂吗 在哪": the follow-up asks about the clause before
         asked = inside(clauses[i])
         if not asked:
@@ -254,14 +286,17 @@ class Catalogue:
         return _distinct(asked)
 
     def _split_names(self, haystack: str, clauses: list[tuple[int, int]], named: list[Match]) -> list[Match]:
-        """Names split by a question word (志愿者怎么报名: 志愿者报名) in the clauses that name no
-        service otherwise, placed at the start of their clause."""
+        """Names split by a question word (志愿者怎么报名: 志愿者报名) or by 的/个/着 (装个扶手:
+        装扶手, 老家的医保: 老家医保, 陪着去医院: 陪去医院) in the clauses that name no service
+        otherwise, placed at the start of their clause."""
         found: list[Match] = []
         for start, end in clauses:
             clause = haystack[start:end]
-            if any(start <= m.start < end for m in named) or not _ASKING_WORDS.search(clause):
+            if any(start <= m.start < end for m in named) or not (
+                _ASKING_WORDS.search(clause) or _FILLERS.search(clause)
+            ):
                 continue
-            for m in self.matches(without_asking_words(clause)):
+            for m in self.matches(_FILLERS.sub("", without_asking_words(clause))):
                 found.append(Match(m.service, start + m.start, start + m.end, m.alias, m.by_sound))
         return found
 
@@ -295,6 +330,18 @@ class Catalogue:
         return max(heard, key=lambda m: m.end - m.start).service if heard else None
 
 
+# Characters that typists and speech recognisers write for one another, which sound alike and
+# count as the same character when a sound-alike is compared with a name (找公做: 找工作).
+_CONFUSED = frozenset(
+    pair for two in ("做作", "坐座", "像象", "账帐", "在再", "哪那", "需须", "已以", "即既")
+    for pair in (two, two[::-1])
+)
+
+
+def _same_char(a: str, b: str) -> bool:
+    return a == b or a + b in _CONFUSED
+
+
 def question_of(text: str) -> str:
     """The question a message asks: its last clause with a question word and the clause just
     before it, which often says what the question is about ("现在想把户口迁过来，要办什么手续");
@@ -309,6 +356,15 @@ def question_of(text: str) -> str:
 
 # Words residents put inside a service's name when they ask (志愿者怎么报名: 志愿者报名).
 _ASKING_WORDS = re.compile(r"怎么|怎样|如何|咋|在哪里|在哪儿|在哪|去哪里|去哪|到哪|哪里|能不能|可以|能")
+
+
+# Words residents put inside a name as they speak (装个扶手, 老家的医保, 陪着去医院).
+_FILLERS = re.compile(r"[的个]|(?<=[陪帮跟带])着")
+
+
+def _follows_up(clause: str) -> bool:
+    """Whether a question clause only asks how or where about the clause before it."""
+    return len(clause) <= _FOLLOW_UP_CHARS or not _HOW_WORDS.sub("", clause)
 
 
 def without_asking_words(text: str) -> str:

@@ -9,8 +9,8 @@ named service decide the intent when the classifier is unsure or wrong:
 
 * the classifier's intent is small talk or out of scope → the service's intent;
 * otherwise each named service's intent gets a bonus (larger for names of three characters or
-  more) and the best score wins, so "重残护理补贴" named inside a disability question stays a
-  disability question;
+  more, and for a danger named outright: 走失, 家暴) and the best score wins, so "重残护理补贴"
+  named inside a disability question stays a disability question;
 * handoffs, repeat/slower, applying, cancelling and progress checks are overruled only when
   the classifier is unsure of them (below ``kept_confidence``) and a service is named in three
   characters or more; emergencies never.
@@ -52,6 +52,14 @@ KEPT_INTENTS = frozenset(
 ALWAYS_KEPT = frozenset({"emergency_help"})
 
 
+def is_danger(match: Match) -> bool:
+    """A danger named outright (走失, 家暴, 失火): an emergency service whose number is 110, 119
+    or 120, written in its characters. Short as it is, it weighs like a full name: 老人走失了 is
+    an emergency even when the classifier leans to the elderly 防走失 service."""
+    service = match.service
+    return service.intent in ALWAYS_KEPT and service.phone.isdigit() and not match.by_sound
+
+
 def choose_intent(ranking: List[Dict[str, Any]], asked: List[Match], strong_bonus: float,
                   weak_bonus: float, confidence: float,
                   kept_confidence: float = 0.0) -> List[Dict[str, Any]] | None:
@@ -66,7 +74,7 @@ def choose_intent(ranking: List[Dict[str, Any]], asked: List[Match], strong_bonu
     probabilities = {r["name"]: float(r["confidence"]) for r in ranking}
     bonus: Dict[str, float] = {}
     for match in asked:
-        value = strong_bonus if match.strong else weak_bonus
+        value = strong_bonus if match.strong or is_danger(match) else weak_bonus
         bonus[match.service.intent] = max(bonus.get(match.service.intent, 0.0), value)
     if top in SOFT_INTENTS or top in KEPT_INTENTS:
         chosen = (strong if top in KEPT_INTENTS else asked)[0].service.intent

@@ -256,7 +256,8 @@ def test_questions_about_the_assistant_itself_get_a_useful_answer(rt, text, kind
 @pytest.mark.parametrize("channel", ["phone", "kiosk"])
 @pytest.mark.parametrize(
     "text, kind, words",
-    [("字太小了看不清", "large", "念给您听"), ("怎么用语音", "voice", "直接说"), ("你说的我听不清", "slow", "慢一点")],
+    [("字太小了看不清", "large", "念给您听"), ("怎么用语音", "voice", "直接说"),
+     ("你说的我听不清", "slow", "慢一点")],
 )
 def test_on_a_voice_channel_the_answer_is_short_and_names_the_keys_there(rt, channel, text, kind, words):
     latest = {"text": text, "intent": {"name": "interface_help", "confidence": 0.95}, "entities": []}
@@ -274,8 +275,30 @@ def test_on_a_voice_channel_the_answer_is_short_and_names_the_keys_there(rt, cha
 
 def test_an_unsure_classifier_with_a_clear_domain_still_answers_the_service_its_words_point_to(rt):
     ranking = [{"name": "nlu_fallback", "confidence": 0.25}, {"name": "legal_aid", "confidence": 0.4},
-               {"name": "legal_mediation", "confidence": 0.1}, {"name": "elderly_homecare", "confidence": 0.05}]
+               {"name": "legal_mediation", "confidence": 0.1},
+               {"name": "elderly_homecare", "confidence": 0.05}]
     messages, events = run(ActionHandleUnclear(), tracker("家里婆媳天天吵", "nlu_fallback", 0.25, ranking))
     assert "家庭矛盾调解" in messages[0]["text"] and "答不上来" not in messages[0]["text"]
     assert {"event": "slot", "name": "unclear_count", "value": 0.0, "timestamp": None} in events
     assert rt.store.review_queue.list() == []  # answered: nothing for staff to review
+
+
+def test_an_emergency_naming_another_domains_service_is_still_an_emergency(rt):
+    # 老人走丢 is an alias of the elderly 防走失 service; here someone is missing now
+    entities = [{"entity": "service", "value": "elderly_homecare_anti_wander"}]
+    messages, _ = run(ActionAnswerEmergency(), tracker("家里老人走丢了 快帮忙", "emergency_help", 0.6,
+                                                       entities=entities))
+    assert messages[0]["text"].startswith("如有危险，请马上拨打")
+    assert "防走失" not in messages[0]["text"]
+
+
+def test_an_unsure_story_that_names_one_service_gets_that_service(rt):
+    text = "这阵子心里憋得慌 老想哭 社区有人能开导开导不"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.3))
+    assert messages[0]["text"].startswith("【心理咨询】")
+
+
+def test_an_unsure_story_that_names_two_services_stays_unclear(rt):
+    text = "我办过高龄津贴 也去过老年食堂 今天就是想随便聊聊天气"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.3))
+    assert not messages[0]["text"].startswith("【")

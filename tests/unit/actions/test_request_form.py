@@ -600,3 +600,12 @@ def test_a_question_about_the_screen_or_speech_in_the_middle_keeps_the_form(rt, 
     sim.resume_after("action_interface_help")
     assert "我们接着办助餐登记" in sim.last_text and "怎么称呼" in sim.last_text
     assert sim.requested == "person_name" and sim.slots["age"] == 82
+
+
+def test_applying_for_a_service_no_form_here_is_for_gets_its_answer(rt):
+    # 幼儿园 enrolment is done at the 教育局: the childcare form would ask for the wrong thing
+    sim = FormSim()
+    sim.say("幼儿圆报名", "request_service",
+            entities=[{"entity": "service", "value": "childcare_nursery_kindergarten"}])
+    assert "【幼儿园入园报名】" in sim.last_text
+    assert not sim.slots.get("request_kind")

@@ -67,3 +67,17 @@ def test_an_unsure_classifier_still_answers_a_service_named_in_full(rt):
 
     text = reply(ActionHandleUnclear(), "社区的时间银行怎么存", "nlu_fallback")
     assert text.startswith("【志愿积分和时间银行】")
+
+
+def test_a_name_heard_by_sound_is_read_as_the_name_for_its_sibling(rt):
+    from actions.answers import ActionAnswerEmployment
+
+    # 灵活就页 sounds like 灵活就业; with 交社保 the question is about 灵活就业人员参保
+    text = reply(ActionAnswerEmployment(), "灵活就页的人员社保在哪交", "employment_jobs")
+    assert text.startswith("【灵活就业人员参保】")
+
+
+def test_a_story_whose_question_names_only_the_kind_of_help_is_answered_by_the_story(rt):
+    story = "我们兄妹三个，母亲留下的房子一直没分，现在谁也不让谁，社区能帮着调解吗"
+    text = reply(ActionAnswerLegal(), story, "legal_mediation")
+    assert text.startswith("【家庭矛盾调解】")

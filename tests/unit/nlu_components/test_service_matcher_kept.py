@@ -33,3 +33,16 @@ def test_a_short_name_does_not_overrule_a_kept_intent(catalogue):
 
 def test_an_emergency_is_never_overruled(catalogue):
     assert choose("emergency_help", 0.2, named(catalogue, "volunteer_signup_blood", "无偿献血")) is None
+
+
+def test_a_danger_named_outright_weighs_like_a_full_name(catalogue):
+    lost = [Match(catalogue.get("emergency_help_missing"), 2, 4, "走失")]
+    ranking = [{"name": "elderly_homecare", "confidence": 0.46},
+               {"name": "emergency_help", "confidence": 0.18},
+               {"name": "elderly_allowance", "confidence": 0.12}]
+    chosen = choose_intent(ranking, lost, 0.5, 0.25, 0.9, kept_confidence=0.4)
+    assert chosen[0]["name"] == "emergency_help"
+    # a short name of any other service stays a weak hint
+    meal = [Match(catalogue.get("elderly_meal_canteen"), 0, 2, "助餐")]
+    ranking = [{"name": "elderly_homecare", "confidence": 0.46}, {"name": "elderly_meal", "confidence": 0.18}]
+    assert choose_intent(ranking, meal, 0.5, 0.25, 0.9, kept_confidence=0.4) is None
