@@ -97,7 +97,9 @@ def closest_service(catalogue: Catalogue, text: str, intent: str) -> Service | N
             return None
         best = ranked[0][0]
         runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-        if best >= MIN_SCORE and best - runner_up >= MIN_LEAD:
+        # In a domain of fewer than ten services, one pair only its service has is enough.
+        enough = min(MIN_SCORE, math.log(_domain_index(catalogue, ranked[0][1].domain).size))
+        if best >= enough and best - runner_up >= MIN_LEAD:
             return ranked[0][1]
     return None
 
