@@ -515,6 +515,7 @@ WORDS_DIR = "words"
 def with_words(services: list[Service], directory: Path) -> list[Service]:
     """``services`` with the residents' words of ``directory/*.yml`` (``words: {id: [...]}``)."""
     by_id = {s.id: s for s in services}
+    names = [(clean_text(a).lower(), s.id) for s in services for a in (s.name, *s.aliases)]
     words: dict[str, tuple[str, ...]] = {}
     for path in sorted(directory.glob("*.yml")):
         try:
@@ -527,8 +528,20 @@ def with_words(services: list[Service], directory: Path) -> list[Service]:
                 raise CatalogueError(where, str(service_id), "words", "no service has this id")
             if not isinstance(listed, list) or not all(isinstance(w, str) and w.strip() for w in listed):
                 raise CatalogueError(where, service_id, "words", "expected a list of words")
+            for word in listed:
+                owner = _name_inside(clean_text(word).lower(), names, service_id)
+                if owner:  # 低保老人 under 养老护理补贴 would answer 低保的事 with the wrong service
+                    raise CatalogueError(
+                        where, service_id, "words", f"'{word}' holds a name or alias of {owner}"
+                    )
             words[service_id] = words.get(service_id, ()) + tuple(w.strip() for w in listed)
     return [replace(s, words=words[s.id]) if s.id in words else s for s in services]
+
+
+def _name_inside(word: str, names: list[tuple[str, str]], service_id: str) -> str | None:
+    """The other service whose name or alias (two characters or more) ``word`` holds."""
+    inside = (owner for name, owner in names if len(name) >= 2 and name in word and owner != service_id)
+    return next(inside, None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -150,3 +150,12 @@ def test_residents_words_reach_their_service_and_a_stray_id_is_named(broken_copy
     with pytest.raises(CatalogueError) as info:
         load_catalogue(broken_copy)
     assert "words/elderly.yml" in str(info.value) and "elderly_no_such_service" in str(info.value)
+
+
+def test_a_residents_word_holding_another_services_name_is_refused(broken_copy):
+    words = broken_copy / "words"
+    words.mkdir(exist_ok=True)
+    (words / "elderly.yml").write_text("words:\n  elderly_allowance_care: [低保老人]\n", encoding="utf-8")
+    with pytest.raises(CatalogueError) as info:  # 低保的事 would get the elderly care subsidy
+        load_catalogue(broken_copy)
+    assert "低保老人" in str(info.value) and "community_assistance_dibao" in str(info.value)
