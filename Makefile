@@ -52,6 +52,8 @@ lint: install ## ruff
 eval: install $(MODEL) ## Held-out NLU evaluation + residents' outcomes end to end (per domain, per style) + SMP2017
 	$(PY) -m tools.eval_nlu
 	$(PY) -m tools.eval_outcomes
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/gaps
 	$(PY) -m tools.eval_faq
 	$(PY) -m tools.eval_smp2017
 

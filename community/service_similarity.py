@@ -23,6 +23,10 @@ from community.textnorm import FUNCTION_CHARS, clean_text
 MIN_SCORE = math.log(10)
 # ... and this much more than the next service's (an equal score is no choice at all).
 MIN_LEAD = 1.0
+# Pairs only a service's residents' words have are looser evidence than its names' ("天天坏" of
+# a broken lift shares 天天 with "今天天气不错"): they count when the question shares this many
+# of them, or shares a pair of the service's names as well.
+WORD_PAIRS = 2
 # Pairs nearly every message to a community assistant has, whatever it asks about.
 EVERYWHERE = frozenset({"社区"})
 
@@ -40,7 +44,8 @@ class _DomainIndex:
     """A domain's services by their pairs (names, aliases and residents' words), and how many
     of the domain's services have each pair."""
 
-    pairs: dict[str, frozenset[str]]
+    pairs: dict[str, frozenset[str]]  # from names and aliases
+    word_pairs: dict[str, frozenset[str]]  # only from residents' words
     seen: dict[str, int]
     size: int
 
@@ -56,14 +61,13 @@ def _domain_index(catalogue: Catalogue, domain: str) -> _DomainIndex:
         kept = _INDEXES[id(catalogue)] = (catalogue, {})
     if domain not in kept[1]:
         services = catalogue.for_domain(domain)
-        found = {
-            s.id: frozenset().union(*(pairs(a) for a in (s.name, *s.aliases, *s.words))) for s in services
-        }
+        found = {s.id: frozenset().union(*(pairs(a) for a in (s.name, *s.aliases))) for s in services}
+        words = {s.id: frozenset().union(*(pairs(w) for w in s.words)) - found[s.id] for s in services}
         seen: dict[str, int] = {}
-        for service_pairs in found.values():
-            for pair in service_pairs:
+        for service in services:
+            for pair in found[service.id] | words[service.id]:
                 seen[pair] = seen.get(pair, 0) + 1
-        kept[1][domain] = _DomainIndex(found, seen, len(services))
+        kept[1][domain] = _DomainIndex(found, words, seen, len(services))
     return kept[1][domain]
 
 
@@ -80,10 +84,14 @@ def scores(
     index = _domain_index(catalogue, domain)
     candidates = catalogue.for_domain(domain) if whole_domain else candidates
     asked = pairs(text)
-    ranked = [
-        (sum(math.log(index.size / index.seen[p]) for p in asked & index.pairs[s.id]), s)
-        for s in candidates
-    ]
+    def weight(service: Service) -> float:
+        named = asked & index.pairs[service.id]
+        said = asked & index.word_pairs[service.id]
+        if len(said) < WORD_PAIRS and not named:
+            said = frozenset()  # one loose pair alone (天天 of 天天坏) says nothing
+        return sum(math.log(index.size / index.seen[p]) for p in named | said)
+
+    ranked = [(weight(s), s) for s in candidates]
     return sorted(ranked, key=lambda pair: -pair[0])
 
 

@@ -280,8 +280,15 @@ def evaluate(model: Path = MODEL, holdout: Path = HOLDOUT) -> Dict[str, Any]:
     }
 
 
-def print_summary(summary: Dict[str, Any]) -> None:
-    print("\n=== Outcomes end to end (nlu_data_holdout, never trained on) ===")
+def report_path(holdout: Path) -> Path:
+    """results/eval_outcomes.json for the main set, results/eval_outcomes_<name>.json for another."""
+    name = "" if holdout.resolve() == HOLDOUT.resolve() else f"_{holdout.name}"
+    return ROOT / "results" / f"eval_outcomes{name}.json"
+
+
+def print_summary(summary: Dict[str, Any], holdout: Path = HOLDOUT) -> None:
+    where = holdout.resolve().relative_to(ROOT) if holdout.resolve().is_relative_to(ROOT) else holdout
+    print(f"\n=== Outcomes end to end ({where}, never trained on) ===")
     print(f"{'messages':38s} {summary['messages']}")
     print(f"{'outcome accuracy (right answer)':38s} {summary['outcome_accuracy']:.4f}")
     print(f"{'  in the ten service domains':38s} {summary['service_domains_accuracy']:.4f}")
@@ -289,7 +296,7 @@ def print_summary(summary: Dict[str, Any]) -> None:
         print(f"{title}:")
         for name, row in summary[key].items():
             print(f"  {name:14s} {row['accuracy']:.4f}  (n={row['n']})")
-    print(f"misses: {len(summary['misses'])} (all in results/eval_outcomes.json); first 15:")
+    print(f"misses: {len(summary['misses'])}; first 15:")
     for miss in summary["misses"][:15]:
         got = miss["got"]
         print(f"  [{miss['style']}] {miss['text'][:40]} → {got['intent']} {got['action']}"
@@ -308,9 +315,9 @@ def main(argv: List[str] | None = None) -> int:
         print(f"No model at {model}: run `make train` first.", file=sys.stderr)
         return 2
     summary = evaluate(model, holdout)
-    print_summary(summary)
+    print_summary(summary, holdout)
     (ROOT / "results").mkdir(exist_ok=True)
-    path = ROOT / "results" / "eval_outcomes.json"
+    path = report_path(holdout)
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"full report: {path}")
     return 0
