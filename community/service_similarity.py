@@ -58,6 +58,8 @@ _INDEXES: dict[int, tuple[Catalogue, dict[str, _DomainIndex]]] = {}
 def _domain_index(catalogue: Catalogue, domain: str) -> _DomainIndex:
     kept = _INDEXES.get(id(catalogue))
     if kept is None or kept[0] is not catalogue:
+        if len(_INDEXES) >= 8:  # catalogues reloaded (or built by tests): keep the index small
+            _INDEXES.clear()
         kept = _INDEXES[id(catalogue)] = (catalogue, {})
     if domain not in kept[1]:
         services = catalogue.for_domain(domain)
