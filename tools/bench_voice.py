@@ -154,7 +154,7 @@ class SubstitutingRecognizer:
         return self.inner.build_grammar(phrases)
 
 
-async def latency_figures(rasa_url: str, recognizer, speech: bytes, runs: int) -> list[float]:
+async def latency_figures(rasa_url: str, token: str, recognizer, speech: bytes, runs: int) -> list[float]:
     from bot.resident.rasa import RasaClient
     from bot.resident.service import ResidentService
     from community.settings import Settings
@@ -175,7 +175,7 @@ async def latency_figures(rasa_url: str, recognizer, speech: bytes, runs: int) -
         for _ in range(runs + 1):  # the first run warms Rasa and espeak up
             settings = Settings(var_dir=var)
             kiosk = Kiosk(
-                service=ResidentService(settings, RasaClient(rasa_url), store),
+                service=ResidentService(settings, RasaClient(rasa_url, token=token), store),
                 synthesizer=synthesizer,
                 sink=BufferSink(),
                 screen=RecordingScreen(),
@@ -192,13 +192,14 @@ async def latency_figures(rasa_url: str, recognizer, speech: bytes, runs: int) -
     return latencies[1:]
 
 
-def kiosk_peak_memory(rasa_url: str) -> float:
+def kiosk_peak_memory(rasa_url: str, token: str) -> float:
     """High-water RSS (VmHWM) of one kiosk process, sampled from /proc until it exits."""
     peak = 0
     with tempfile.TemporaryDirectory() as tmp:
         process = subprocess.Popen(
             [sys.executable, "-m", "voice", "--rasa", rasa_url, "--keys", "2", "--output", f"{tmp}/o.wav"],
             cwd=ROOT,
+            env={**os.environ, "RASA_AUTH_TOKEN": token, "VAR_DIR": tmp},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -237,11 +238,12 @@ def main(argv: list[str] | None = None) -> int:
 
     stack = None
     rasa_url = args.rasa
+    token = os.environ.get("RASA_AUTH_TOKEN", "")  # the kiosk confirms questions with /model/parse
     if not rasa_url:
         from tools.stack import start_stack
 
         stack = start_stack(Path(tempfile.mkdtemp(prefix="bench-voice-")))
-        rasa_url = stack.rasa
+        rasa_url, token = stack.rasa, stack.token
     try:
         from voice.asr import VoskRecognizer, find_vosk_model
 
@@ -256,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             recognizer = SubstitutingRecognizer(korean, QUESTION)
             speech, how = clips[0], "Korean model decoding, Chinese question text"
         speech = silence(0.3) + speech
-        latencies = asyncio.run(latency_figures(rasa_url, recognizer, speech, args.runs))
+        latencies = asyncio.run(latency_figures(rasa_url, token, recognizer, speech, args.runs))
         trailing = EndpointerSettings().end_silence_ms / 1000
         print(
             f"end of speech → first audio out ({how}, {len(latencies)} runs): "
@@ -268,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
             "(bench process: "
             f"Korean model + TTS + pipeline); one kiosk run (python -m voice --keys 2): "
-            f"{kiosk_peak_memory(rasa_url):.0f} MB"
+            f"{kiosk_peak_memory(rasa_url, token):.0f} MB"
         )
     finally:
         if stack is not None:
