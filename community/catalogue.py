@@ -518,12 +518,14 @@ def with_words(services: list[Service], directory: Path) -> list[Service]:
     names = [(clean_text(a).lower(), s.id) for s in services for a in (s.name, *s.aliases)]
     words: dict[str, tuple[str, ...]] = {}
     for path in sorted(directory.glob("*.yml")):
+        where = f"{WORDS_DIR}/{path.name}"
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as err:
-            raise CatalogueError(f"{WORDS_DIR}/{path.name}", None, None, f"not valid YAML: {err}") from err
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            raise CatalogueError(where, None, None, f"cannot be read: {err}") from err
+        if not isinstance(data, dict) or not isinstance(data.get("words") or {}, dict):
+            raise CatalogueError(where, None, "words", "expected words: {service id: [word, ...]}")
         for service_id, listed in (data.get("words") or {}).items():
-            where = f"{WORDS_DIR}/{path.name}"
             if service_id not in by_id:
                 raise CatalogueError(where, str(service_id), "words", "no service has this id")
             if not isinstance(listed, list) or not all(isinstance(w, str) and w.strip() for w in listed):

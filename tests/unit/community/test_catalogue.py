@@ -150,6 +150,9 @@ def test_residents_words_reach_their_service_and_a_stray_id_is_named(broken_copy
     with pytest.raises(CatalogueError) as info:
         load_catalogue(broken_copy)
     assert "words/elderly.yml" in str(info.value) and "elderly_no_such_service" in str(info.value)
+    (words / "elderly.yml").write_text("words:\n  - 糊涂\n", encoding="utf-8")
+    with pytest.raises(CatalogueError, match="words/elderly.yml"):
+        load_catalogue(broken_copy)
 
 
 def test_a_residents_word_holding_another_services_name_is_refused(broken_copy):
