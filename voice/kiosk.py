@@ -22,7 +22,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 
 from bot.resident.rasa import RasaUnavailable
-from bot.resident.service import ResidentService
+from bot.resident.service import HELD_LINE, ResidentService
 from community.answers import Detail, ShortAnswer, short_answer_for
 from community.catalogue import Catalogue
 from community.intents import FALLBACK_INTENT, INTENT_LABELS, META_INTENTS
@@ -69,7 +69,6 @@ GREETING = "您好，请说您要办的事，或者按键。"
 KEYPAD_ONLY_NOTICE = "现在只能按键使用，语音识别没有打开。"
 NOT_HEARD = "对不起，没听清。请再说一遍，或者按键。"
 GOODBYE = "您好像已经离开了。再见，欢迎下次再来。"
-HELD = "工作人员已经收到您的消息，会尽快和您联系。"
 # The essentials are two sentences (where; what to bring), each said whole: cut at 20
 # characters, "…综合窗口" was cut inside the word and the pauses made the answer longer.
 ESSENTIALS_SENTENCE_CHARS = 32
@@ -400,8 +399,8 @@ class Kiosk:
             self.rasa_down(message)
             return
         if answer.held:  # staff hold the conversation: they answer, not the assistant
-            self.screen.show(answer=HELD, status="#转人工")
-            self.say([HELD], remember=False, pause=False)
+            self.screen.show(answer=HELD_LINE, status="#转人工")
+            self.say([HELD_LINE], remember=False, pause=False)
             return
         messages = [BotMessage.from_rasa(m) for m in answer.messages]
         if any(m.slower for m in messages):  # 听不清, 说慢点: slower from now on, as key 0 does

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from bot.phone.settings import PhoneSettings
 from bot.phone.sip import Ended, Key, LegEvent, MediaReady, TransferStatus
 from bot.phone.speech import PhoneVoice, Speaker
-from bot.resident.service import Answer, ResidentService
+from bot.resident.service import HELD_LINE, Answer, ResidentService
 from community.db import utcnow
 from community.records.callers import details_allowed
 from community.recovery import looks_like_emergency, recovery_reply
@@ -332,7 +332,7 @@ class CallSession:
             self.speaker.rate = SpeechRate.SLOW
         sentences = sentences_for(messages, self.settings.max_sentence_chars)
         if answer.held:
-            sentences = sentences or ["工作人员已经收到您的消息，会尽快和您联系。"]
+            sentences = sentences or [HELD_LINE]
         self.transcript.append("助手：" + answer.text)
         self.say_answer(sentences or [NOT_UNDERSTOOD])
 

@@ -52,6 +52,8 @@ from voice.tts import SpeechRate, Synthesizer
 log = logging.getLogger(__name__)
 
 REFERENCE = re.compile(REFERENCE_PATTERN)
+# What a voice channel says when staff hold the conversation and the assistant stays silent.
+HELD_LINE = "工作人员已经收到您的消息，会尽快和您联系。"
 
 
 def references(text: str) -> list[str]:
