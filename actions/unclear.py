@@ -145,7 +145,8 @@ class ActionHandleUnclear(Action):
             send(dispatcher, service_answer(named[0]))
             return []
         ranking = intent_ranking(tracker)
-        if readable and clarification_pair(ranking) is None:
+        pair = clarification_pair(ranking)
+        if readable and pair is None:
             closest = closest_in_clear_domain(catalogue, text, ranking)
             if closest is not None:
                 await record_review_signals(tracker, answered=True)
@@ -159,7 +160,6 @@ class ActionHandleUnclear(Action):
             if problem is InputProblem.NO_CHINESE:
                 await self._record(tracker, text, "no_chinese", ranking)
             return []
-        pair = clarification_pair(ranking)
         if pair is not None:
             service = entity_values(tracker).get("service")
             entities = {"service": str(service)} if service else {}

@@ -515,7 +515,7 @@ WORDS_DIR = "words"
 def with_words(services: list[Service], directory: Path) -> list[Service]:
     """``services`` with the residents' words of ``directory/*.yml`` (``words: {id: [...]}``)."""
     by_id = {s.id: s for s in services}
-    names = [(clean_text(a).lower(), s.id) for s in services for a in (s.name, *s.aliases)]
+    names = {clean_text(a).lower(): s.id for s in services for a in (s.name, *s.aliases)}
     words: dict[str, tuple[str, ...]] = {}
     for path in sorted(directory.glob("*.yml")):
         where = f"{WORDS_DIR}/{path.name}"
@@ -540,10 +540,11 @@ def with_words(services: list[Service], directory: Path) -> list[Service]:
     return [replace(s, words=words[s.id]) if s.id in words else s for s in services]
 
 
-def _name_inside(word: str, names: list[tuple[str, str]], service_id: str) -> str | None:
-    """The other service whose name or alias (two characters or more) ``word`` holds."""
-    inside = (owner for name, owner in names if len(name) >= 2 and name in word and owner != service_id)
-    return next(inside, None)
+def _name_inside(word: str, names: dict[str, str], service_id: str) -> str | None:
+    """The other service whose name or alias (two characters or more) ``word`` holds: each
+    stretch of the word looked up among the names (a word is a few characters, the names many)."""
+    stretches = (word[i:j] for i in range(len(word)) for j in range(i + 2, len(word) + 1))
+    return next((names[s] for s in stretches if names.get(s, service_id) != service_id), None)
 
 
 def main(argv: list[str] | None = None) -> int:
