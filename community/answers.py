@@ -188,7 +188,8 @@ def domain_fallback(catalogue: Catalogue, domain: str, intent: str = "") -> Repl
     title = catalogue.title(domain)
     lines = [f"「{title}」方面的这个问题我暂时答不上来，已经记下转给社区工作人员。"]
     if contact is not None:
-        lines.append(f"这类事可以问{contact.office}（{contact.room}），电话 {contact.phone}，{contact.hours}。")
+        where = f"{contact.office}（{contact.room}）"
+        lines.append(f"这类事可以问{where}，电话 {contact.phone}，{contact.hours}。")
     lines.append("也可以点下面的常见事项看看：")
     return Reply(tuple(lines), (*domain_menu_buttons(catalogue, intent, domain), handoff_button()))
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from community import yaml_data
 from community.textnorm import (
     FUNCTION_CHARS,
     clean_text,
@@ -462,7 +463,7 @@ def _parse_service(data: object, index: int, domain: str, file: str) -> Service:
 def load_file(path: Path) -> tuple[str, str, list[Service]]:
     file = path.name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_data.load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
         raise CatalogueError(file, None, None, f"cannot be read: {err}") from err
     except yaml.YAMLError as err:
@@ -520,7 +521,7 @@ def with_words(services: list[Service], directory: Path) -> list[Service]:
     for path in sorted(directory.glob("*.yml")):
         where = f"{WORDS_DIR}/{path.name}"
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml_data.load(path.read_text(encoding="utf-8")) or {}
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
             raise CatalogueError(where, None, None, f"cannot be read: {err}") from err
         if not isinstance(data, dict) or not isinstance(data.get("words") or {}, dict):

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from community import yaml_data
 from community.catalogue import CatalogueError
 from community.field_types import FIELD_TYPES, PERSONAL_TYPES
 
@@ -148,7 +149,7 @@ def load_forms(path: str | Path) -> Forms:
     path = Path(path)
     file = path.name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_data.load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise _fail(file, None, None, f"cannot be read: {err}") from err
     if (
