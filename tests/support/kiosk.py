@@ -96,10 +96,14 @@ async def fake_rasa_server() -> AsyncIterator[FakeRasa]:
         await runner.cleanup()
 
 
+# Every test kiosk's directory lies in this one, removed when the test process exits.
+_KIOSKS = tempfile.TemporaryDirectory(prefix="kiosks-")
+
+
 def kiosk_service(url: str) -> ResidentService:
     """The resident service a kiosk asks through: the (fake) Rasa at ``url``, and a SQLite store
     in a directory of its own (the staff inbox a 转人工 lands in)."""
-    var = Path(tempfile.mkdtemp(prefix="kiosk-"))
+    var = Path(tempfile.mkdtemp(prefix="kiosk-", dir=_KIOSKS.name))
     store = Store.from_url(f"sqlite:///{var / 'community.db'}")
     return ResidentService(Settings(var_dir=var), RasaClient(url, timeout=3), store)
 
