@@ -193,6 +193,19 @@ def is_fallback(outcome: Outcome) -> bool:
     )
 
 
+# A complaint (噪音, 路灯, 电梯…) is rightly answered by taking the report: the 接诉即办 form
+# opened with what the message said, not asking again which kind of problem it is.
+COMPLAINT_PREFIX = "community_complaint_"
+ASKS_CATEGORY = "反映哪类问题"
+# What the assistant says about itself: who it is (utter_iamabot) or the greeting with the main
+# menu (utter_greet). ``menu:any`` (a meta question: 你能干啥) takes these or any domain's menu.
+ABOUT_ACTIONS = ("utter_iamabot", "utter_greet")
+
+
+def report_taken(outcome: Outcome) -> bool:
+    return outcome.form_kind == "report" and ASKS_CATEGORY not in outcome.text
+
+
 def judge(expect: str, outcome: Outcome, catalogue) -> bool:
     services = answered_services(outcome, catalogue)
     emergency = bool(outcome.texts) and EMERGENCY_MARK in outcome.texts[0].splitlines()[0]
@@ -200,11 +213,19 @@ def judge(expect: str, outcome: Outcome, catalogue) -> bool:
         kind, _, value = alternative.partition(":")
         if kind == "service" and value in services:
             return True
+        if kind == "service" and value.startswith(COMPLAINT_PREFIX) and report_taken(outcome):
+            return True
         if kind == "both" and all(v in services for v in value.split(",")):
             return True
         if kind == "form" and (outcome.form_kind == value or apply_kind(outcome) == value):
             return True
         if kind == "menu" and not services and menu_domain(outcome, catalogue) == value:
+            return True
+        if kind == "menu" and value == "any" and not services and (
+            menu_domain(outcome, catalogue) is not None or outcome.action in ABOUT_ACTIONS
+        ):
+            return True
+        if kind == "about" and outcome.action in ABOUT_ACTIONS:
             return True
         if kind == "emergency" and emergency:
             return True
