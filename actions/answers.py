@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.common import channel_of, entity_values, send
+from actions.common import channel_of, entity_values, intent_ranking, send
 from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
 from community.answers import (
@@ -29,6 +29,7 @@ from community.catalogue import Catalogue, Match, Service, named_in_full, questi
 from community.intents import domain_of
 from community.service_similarity import closest_service, more_specific
 from community.textnorm import clean_text
+from community.two_questions import LIKELIEST_INTENTS, two_services
 
 
 def resolve_service(
@@ -101,6 +102,9 @@ class CatalogueAnswerAction(Action):
         if menu.startswith("intent"):  # 更多… on the menu of one kind of question
             return domain_menu(catalogue, intent, self.domain, menu_page(menu))
         services = resolve_services(catalogue, entities.get("service"), text, self.domain, intent)
+        if len(services) < 2 and not text.startswith("/"):  # two asks, the second unnamed
+            likeliest = [r.get("name") or "" for r in intent_ranking(tracker)[:LIKELIEST_INTENTS]]
+            services = two_services(catalogue, text, services[0] if services else None, likeliest) or services
         if not services:
             return self.menu(catalogue, intent, text)
         service = services[0]

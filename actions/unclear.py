@@ -25,6 +25,7 @@ from community.answers import (
     handoff_button,
     payload,
     service_answer,
+    services_answer,
 )
 from community.catalogue import Catalogue, Service, named_in_full, question_of
 from community.config import PROJECT_ROOT
@@ -34,6 +35,7 @@ from community.records.review_queue import IntentScore
 from community.service_similarity import closest_service
 from community.staff_hours import after_hours_notice
 from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, input_problem
+from community.two_questions import LIKELIEST_INTENTS, two_services
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +147,12 @@ class ActionHandleUnclear(Action):
             send(dispatcher, service_answer(named[0]))
             return []
         ranking = intent_ranking(tracker)
+        likeliest = [str(r.get("name") or "") for r in ranking[:LIKELIEST_INTENTS]]
+        both = two_services(catalogue, text, None, likeliest) if readable else []
+        if both:  # two asks, each clearly about its own service (停水了咋回事？还有公租房)
+            await record_review_signals(tracker, answered=True)
+            send(dispatcher, services_answer(both[0], both[1]))
+            return [SlotSet("unclear_count", 0.0)]
         pair = clarification_pair(ranking)
         if readable and pair is None:
             closest = closest_in_clear_domain(catalogue, text, ranking)

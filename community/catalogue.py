@@ -313,6 +313,10 @@ class Catalogue:
     def for_domain(self, domain: str) -> list[Service]:
         return [s for s in self.services if s.domain == domain]
 
+    def domains(self) -> list[str]:
+        """The domains of the catalogue's services, in the catalogue's order."""
+        return list(dict.fromkeys(s.domain for s in self.services))
+
     def title(self, domain: str) -> str:
         return self.titles.get(domain) or DOMAINS.get(domain, domain)
 
@@ -343,6 +347,11 @@ def _same_char(a: str, b: str) -> bool:
     return a == b or a + b in _CONFUSED
 
 
+def asks_something(clause: str) -> bool:
+    """Whether a clause has a question word or mark (吗, 怎么, 多少, 哪, ？…)."""
+    return bool(_QUESTION.search(clause))
+
+
 def question_of(text: str) -> str:
     """The question a message asks: its last clause with a question word and the clause just
     before it, which often says what the question is about ("现在想把户口迁过来，要办什么手续");
@@ -365,7 +374,12 @@ _FILLERS = re.compile(r"[的个]|(?<=[陪帮跟带])着")
 
 def _follows_up(clause: str) -> bool:
     """Whether a question clause only asks how or where about the clause before it."""
-    return len(clause) <= _FOLLOW_UP_CHARS or not _HOW_WORDS.sub("", clause)
+    return len(clause) <= _FOLLOW_UP_CHARS or only_asks_how(clause)
+
+
+def only_asks_how(clause: str) -> bool:
+    """Whether a clause is made only of how/where words ("需要带哪些材料", "具体怎么办理呢")."""
+    return not _HOW_WORDS.sub("", clause)
 
 
 def without_asking_words(text: str) -> str:

@@ -105,13 +105,24 @@ def closest_service(catalogue: Catalogue, text: str, intent: str) -> Service | N
         ranked = scores(catalogue, text, intent, whole_domain)
         if not ranked:
             return None
-        best = ranked[0][0]
-        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-        # In a domain of fewer than ten services, one pair only its service has is enough.
-        enough = min(MIN_SCORE, math.log(_domain_index(catalogue, ranked[0][1].domain).size))
-        if best >= enough and best - runner_up >= MIN_LEAD:
+        if _clearly_first(catalogue, ranked):
             return ranked[0][1]
     return None
+
+
+def clear_in_domain(catalogue: Catalogue, text: str, domain: str) -> Service | None:
+    """The service of ``domain`` that ``text`` is clearly closest to, or ``None``."""
+    services = catalogue.for_domain(domain)
+    ranked = scores(catalogue, text, services[0].intent, whole_domain=True) if services else []
+    return ranked[0][1] if ranked and _clearly_first(catalogue, ranked) else None
+
+
+def _clearly_first(catalogue: Catalogue, ranked: list[tuple[float, Service]]) -> bool:
+    best = ranked[0][0]
+    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+    # In a domain of fewer than ten services, one pair only its service has is enough.
+    enough = min(MIN_SCORE, math.log(_domain_index(catalogue, ranked[0][1].domain).size))
+    return best >= enough and best - runner_up >= MIN_LEAD
 
 
 def more_specific(catalogue: Catalogue, match: Match, text: str) -> Service:

@@ -302,3 +302,24 @@ def test_an_unsure_story_that_names_two_services_stays_unclear(rt):
     text = "我办过高龄津贴 也去过老年食堂 今天就是想随便聊聊天气"
     messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.3))
     assert not messages[0]["text"].startswith("【")
+
+
+def test_two_asks_the_second_unnamed_are_both_answered_briefly(rt):
+    ranking = [{"name": "employment_training", "confidence": 0.6},
+               {"name": "employment_unemployment", "confidence": 0.3}]
+    from actions.answers import ActionAnswerEmployment
+
+    messages, _ = run(ActionAnswerEmployment(), tracker(
+        "失业了怎么登记？顺便问下有没有免费的技能培训", "employment_training", 0.6, ranking))
+    text = messages[0]["text"]
+    assert "【失业登记】" in text and "【职业技能培训】" in text, text
+    assert {"失业登记", "职业技能培训"} <= {b["title"] for b in messages[0]["buttons"]}
+
+
+def test_two_asks_the_classifier_could_not_place_are_both_answered(rt):
+    ranking = [{"name": "complaint_report", "confidence": 0.2},
+               {"name": "community_assistance", "confidence": 0.18}]
+    messages, events = run(ActionHandleUnclear(), tracker(
+        "下午突然停水停电了咋回事？还有我想申请公租房", "nlu_fallback", 0.25, ranking))
+    text = messages[0]["text"]
+    assert "停水停电" in text and "公租房" in text and "答不上来" not in text, text

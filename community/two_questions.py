@@ -1,0 +1,86 @@
+"""Two questions in one message, the second naming no service by its name.
+
+"失业了怎么登记？顺便问下有没有免费的技能培训", "我六十八了免费体检几号？还有我的降压药想在社区开":
+residents ask two things at once, and the classifier gives the whole message one intent. When
+the message falls into two asks — sentences that each ask something, or a second ask opened by
+还有 / 另外 / 顺便 / 再问 — and each ask clearly points to its own service (named in it, or by
+the words residents use for that service, in any domain), both are answered briefly.
+
+A story around one question ("孩子他爸出了事，家里靠我打零工。社区对困难家庭的孩子有帮扶吗？") is
+not two asks: its sentences that don't ask anything are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from community.catalogue import Catalogue, Service, asks_something, only_asks_how
+from community.service_similarity import clear_in_domain, closest_service
+from community.textnorm import clean_text
+
+# How many of the classifier's likeliest intents an ask that names no service is read against.
+LIKELIEST_INTENTS = 3
+# Where one ask ends: the end of a sentence.
+_SENTENCE_END = re.compile(r"(?<=[？?！!。；;])")
+# Words that open a second ask at the start of a sentence or clause ("还有我想申请公租房"),
+# but not 还有没有 / 还有吗 (still there?).
+_JOINER = re.compile(
+    r"(?:^|(?<=[，,\s]))(?:还有(?!没有|吗|没)|另外|顺便问问|顺便问下|顺便问一下|顺便|再问一下|再问下|再就是)"
+)
+
+
+def asks(text: str) -> list[str]:
+    """The parts of ``text`` that ask something, in order: sentences with a question word;
+    both sides of a joining word (还有, 另外, 顺便问下), which ask even without one ("我想注册成志愿者，
+    顺便问问献血在哪献", "另外放学以后的四点半课堂也想报"); and clauses parted by a space when each
+    asks ("家庭医生怎么签 老人体检什么时候")."""
+    found: list[str] = []
+    for sentence in _SENTENCE_END.split(clean_text(text)):
+        starts = [0, *(m.start() for m in _JOINER.finditer(sentence) if m.start() > 0)]
+        pieces = [sentence[b:e] for b, e in zip(starts, [*starts[1:], len(sentence)], strict=True)]
+        if len(pieces) == 1 and not _JOINER.match(sentence):
+            clauses = sentence.split()
+            asking = len(clauses) > 1 and all(asks_something(c) for c in clauses)
+            pieces = clauses if asking else [sentence] if asks_something(sentence) else []
+        for piece in (p.strip(" ,?!.;") for p in pieces):
+            if piece and found and only_asks_how(piece):  # "要带什么": about the ask before
+                found[-1] = f"{found[-1]} {piece}"
+            elif piece:
+                found.append(piece)
+    return found
+
+
+def service_of(catalogue: Catalogue, ask: str) -> Service | None:
+    """The one service an ask is about: the service it names, or the one service the words of
+    exactly one domain clearly point to."""
+    named = {m.service.id: m.service for m in catalogue.asked(ask)}
+    if named:
+        return next(iter(named.values())) if len(named) == 1 else None
+    clear = [s for s in (clear_in_domain(catalogue, ask, d) for d in catalogue.domains()) if s]
+    return clear[0] if len(clear) == 1 else None
+
+
+def two_services(
+    catalogue: Catalogue, text: str, first: Service | None, intents: Sequence[str] = ()
+) -> list[Service]:
+    """The two services of a message that asks two things, or ``[]``. ``first`` is the service
+    the whole message was answered with, and ``intents`` the classifier's likeliest intents for
+    it: an ask that points to no service by itself is read as ``first``, or as the service of
+    one of those intents it is clearly closest to (the classifier's runner-up is often the
+    other ask's)."""
+    parts = asks(text)
+    if len(parts) < 2:
+        return []
+    found = [service_of(catalogue, part) for part in parts]
+    for i, part in enumerate(parts):
+        if found[i] is None:
+            near = (closest_service(catalogue, part, intent) for intent in intents)
+            found[i] = next((s for s in near if s is not None and s not in found), None)
+    if found.count(None) == 1 and first is not None and first not in found:
+        found[found.index(None)] = first
+    distinct: list[Service] = []
+    for service in found:
+        if service is not None and service not in distinct:
+            distinct.append(service)
+    return distinct[:2] if len(distinct) >= 2 else []

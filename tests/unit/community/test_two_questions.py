@@ -1,0 +1,45 @@
+"""Two asks in one message, the second naming no service (community/two_questions.py)."""
+
+from community.two_questions import asks, two_services
+
+
+def ids(services):
+    return [s.id for s in services]
+
+
+def test_a_second_ask_opened_by_a_joining_word_is_answered_too(catalogue):
+    text = "我六十八了免费体检几号？还有我的降压药想在社区开"
+    assert asks(text) == ["我六十八了免费体检几号", "还有我的降压药想在社区开"]
+    assert ids(two_services(catalogue, text, None)) == [
+        "health_checkup_elderly", "health_family_doctor_prescription"
+    ]
+
+
+def test_an_ask_that_names_no_service_is_read_against_the_likeliest_intents(catalogue):
+    text = "我想注册成志愿者，顺便问问献血在哪献"
+    assert two_services(catalogue, text, None) == []  # 注册成志愿者 alone names nothing
+    assert ids(two_services(catalogue, text, None, ["volunteer_signup"])) == [
+        "volunteer_signup_register", "volunteer_signup_blood"
+    ]
+
+
+def test_asks_in_other_domains_are_answered_each_by_its_own_service(catalogue):
+    text = "下午突然停水停电了咋回事？还有我想申请公租房"
+    assert ids(two_services(catalogue, text, None)) == [
+        "community_complaint_outage", "community_assistance_housing"
+    ]
+
+
+def test_a_follow_up_about_the_same_service_is_one_ask(catalogue):
+    assert asks("高龄津贴在哪领？要带什么？") == ["高龄津贴在哪领 要带什么"]
+    assert two_services(catalogue, "低保怎么申请? 需要什么材料?", None, ["community_assistance"]) == []
+
+
+def test_a_story_around_one_question_is_one_ask(catalogue):
+    story = "孩子他爸在工地出了事，家里就靠我打零工。老大上初中，放学都没人管。社区对困难家庭的孩子有帮扶吗？"
+    assert asks(story) == ["社区对困难家庭的孩子有帮扶吗"]
+    assert two_services(catalogue, story, None, ["childcare_afterschool", "community_assistance"]) == []
+
+
+def test_still_there_is_not_a_second_ask(catalogue):
+    assert len(asks("老年食堂还有没有位置？")) == 1
