@@ -55,6 +55,7 @@ eval: install $(MODEL) ## Held-out NLU evaluation + residents' outcomes end to e
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/gaps
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh2
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/dev3
 	$(PY) -m tools.eval_faq
 	$(PY) -m tools.eval_smp2017
 
