@@ -22,6 +22,7 @@ from community.textnorm import (
     FUNCTION_CHARS,
     clean_text,
     common_word,
+    has_chinese,
     is_hanzi,
     normalize_aligned,
     readings,
@@ -99,6 +100,15 @@ class Service:
     # Words residents use for the need without naming the service (catalogue/words/*.yml): they
     # help pick the service of a question in its domain, never decide the intent or the domain.
     words: tuple[str, ...] = ()
+    # English names residents mix into Chinese (catalogue/english.yml: wheelchair, dibao,
+    # health certificate): found like the aliases, on word boundaries; kept apart from the
+    # aliases because service_similarity compares Chinese character pairs, which letters lack.
+    english: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Everything that names the service: its name, aliases and English names."""
+        return (self.name, *self.aliases, *self.english)
 
     @property
     def no_longer_issued(self) -> bool:
@@ -110,10 +120,14 @@ class Service:
         return f"{self.office}{self.room}"
 
 
-# Where a resident's question is: clauses end at punctuation or a space.
-_CLAUSE = re.compile(r"[^，。！？；、,.!?;\s]+")
+# Where a resident's question is: clauses end at punctuation or a space, except a space
+# beside an English word, which residents type around it as they switch keyboards ("党员
+# organization relation 怎么转", "员工都要办 health certificate 吗").
+_CLAUSE = re.compile(r"(?:[^，。！？；、,.!?;\s]|(?<=[A-Za-z])\s+|\s+(?=[A-Za-z]))+")
 _QUESTION = re.compile(
     r"[？?]|吗|么|嘛|呢|不$|没得|多少|多久|几点|哪|啥|咋|怎|什么|谁|能不能|可不可以|是不是|有没有|要不要|如何|请问|想问|问一下|咨询"
+    r"|(?<![A-Za-z])(?:how|where|what|when|which|who)(?![A-Za-z])",
+    re.IGNORECASE,
 )
 # A question clause this short ("在哪", "要带啥", "能领吗") asks about the clause before it;
 _FOLLOW_UP_CHARS = 5
@@ -149,13 +163,28 @@ class Catalogue:
     titles: dict[str, str] = field(default_factory=dict)
     _by_id: dict[str, Service] = field(default_factory=dict, repr=False)
     _aliases: list[tuple[str, Service]] = field(default_factory=list, repr=False)
+    _words: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
     _sounds: dict[str, list[tuple[str, tuple[str, ...], Service]]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._by_id = {s.id: s for s in self.services}
-        pairs = [(clean_text(a).lower(), s) for s in self.services for a in (s.name, *s.aliases)]
+        pairs = [(clean_text(a).lower(), s) for s in self.services for a in s.names]
         # Longest names first, so "无犯罪记录证明" wins over "证明".
         self._aliases = sorted((p for p in pairs if p[0]), key=lambda p: -len(p[0]))
+        self._words = {a: _word_pattern(a) for a, _ in self._aliases if _LETTER.search(a)}
+
+    def _spans(self, alias: str, haystack: str) -> list[tuple[int, int]]:
+        """Where ``alias`` is in ``haystack``: as it is written, or, for a name with letters,
+        as whole words (care is not in career; part time is in part-time and parttime)."""
+        pattern = self._words.get(alias)
+        if pattern is not None:
+            return [m.span() for m in pattern.finditer(haystack)] if _LETTER.search(haystack) else []
+        spans: list[tuple[int, int]] = []
+        start = haystack.find(alias)
+        while start != -1:
+            spans.append((start, start + len(alias)))
+            start = haystack.find(alias, start + 1)
+        return spans
 
     def _sound_index(self) -> dict[str, list[tuple[str, tuple[str, ...], Service]]]:
         """Aliases written in Chinese characters, by the (fuzzy) pinyin of their first syllable."""
@@ -180,13 +209,10 @@ class Catalogue:
         taken = [False] * len(haystack)
         found: list[Match] = []
         for alias, service in self._aliases:
-            start = haystack.find(alias)
-            while start != -1:
-                end = start + len(alias)
+            for start, end in self._spans(alias, haystack):
                 if not any(taken[start:end]):
-                    taken[start:end] = [True] * len(alias)
+                    taken[start:end] = [True] * (end - start)
                     found.append(Match(service, start, end, alias))
-                start = haystack.find(alias, start + 1)
         if not all(taken):
             found += self._sound_matches(haystack, taken)
             found = self._longer_by_sound(haystack, found)
@@ -329,7 +355,7 @@ class Catalogue:
             return self._by_id[text]
         haystack = clean_text(text).lower()
         for alias, service in self._aliases:
-            if alias in haystack and (domain is None or service.domain == domain):
+            if (domain is None or service.domain == domain) and self._spans(alias, haystack):
                 return service
         heard = [m for m in self.matches(haystack) if domain is None or m.service.domain == domain]
         return max(heard, key=lambda m: m.end - m.start).service if heard else None
@@ -341,6 +367,33 @@ _CONFUSED = frozenset(
     pair for two in ("做作", "坐座", "像象", "账帐", "在再", "哪那", "需须", "已以", "即既")
     for pair in (two, two[::-1])
 )
+
+
+# Names with letters (wheelchair, SYB培训) are found as whole words: a letter or digit on
+# either side of the name means it is part of another word.
+_LETTER = re.compile(r"[a-z]", re.IGNORECASE)
+_ALNUM = re.compile(r"[a-z0-9]", re.IGNORECASE)
+_JOINERS = re.compile(r"[\s\-_]+")
+
+
+def _word_pattern(alias: str) -> re.Pattern[str]:
+    """A lowercase name with letters as a pattern: its words joined by spaces, hyphens or
+    nothing (part time, part-time, parttime), an apostrophe optional (children's), and a
+    plural s or es after a last word of three letters or more (wheelchairs)."""
+    words = [w for w in _JOINERS.split(alias) if w]
+    body = r"[\s\-_]*".join(re.escape(w).replace("'", "['’]?") for w in words)
+    head = r"(?<![a-z0-9])" if _ALNUM.match(alias) else ""
+    tail = r"(?![a-z0-9])" if _ALNUM.match(alias[-1]) else ""
+    if len(words[-1]) >= 3 and words[-1].isalpha() and words[-1].isascii():
+        tail = r"(?:e?s)?" + tail
+    return re.compile(head + body + tail)
+
+
+def alias_key(alias: str) -> str:
+    """What two names are compared by when the loader checks that no name is used twice:
+    lowercase, without the spaces, hyphens and apostrophes that English names vary in."""
+    key = clean_text(alias).lower()
+    return re.sub(r"[\s\-_'’]+", "", key) if _LETTER.search(key) else key
 
 
 def _same_char(a: str, b: str) -> bool:
@@ -373,8 +426,9 @@ _FILLERS = re.compile(r"[的个]|(?<=[陪帮跟带])着")
 
 
 def _follows_up(clause: str) -> bool:
-    """Whether a question clause only asks how or where about the clause before it."""
-    return len(clause) <= _FOLLOW_UP_CHARS or only_asks_how(clause)
+    """Whether a question clause only asks how or where about the clause before it; so does
+    one of English words only that names no service ("需要带 ID card 吗", "how much")."""
+    return len(clause) <= _FOLLOW_UP_CHARS or only_asks_how(clause) or not has_chinese(clause)
 
 
 def only_asks_how(clause: str) -> bool:
@@ -495,9 +549,13 @@ def load_file(path: Path) -> tuple[str, str, list[Service]]:
 
 
 def load_catalogue(directory: str | Path) -> Catalogue:
-    """Load and validate every ``*.yml`` file in ``directory``."""
+    """Load and validate every ``*.yml`` file in ``directory``: the domains' services, then
+    the English names of :data:`ENGLISH_FILE` and the residents' words of :data:`WORDS_DIR`."""
     directory = Path(directory)
-    files = sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml"))
+    files = [
+        p for p in sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml"))
+        if p.name != ENGLISH_FILE
+    ]
     if not files:
         raise CatalogueError(str(directory), None, None, "no catalogue files (*.yml) found")
     services: list[Service] = []
@@ -514,14 +572,55 @@ def load_catalogue(directory: str | Path) -> Catalogue:
                 )
             seen_ids[service.id] = path.name
             for alias in (service.name, *service.aliases):
-                key = clean_text(alias).lower()
+                key = alias_key(alias)
                 owner = seen_aliases.setdefault(key, service.id)
                 if owner != service.id:
                     raise CatalogueError(
                         path.name, service.id, "aliases", f"'{alias}' is already used by {owner}"
                     )
         services.extend(loaded)
+    services = with_english(services, directory / ENGLISH_FILE, seen_aliases)
     return Catalogue(with_words(services, directory / WORDS_DIR), titles)
+
+
+ENGLISH_FILE = "english.yml"
+# Everyday words that name no service (any service has a form, a fee, an address): residents'
+# English of this kind is for the intent classifier's training examples, not a name.
+EVERYDAY_ENGLISH = frozenset(
+    alias_key(w) for w in (
+        "apply", "application", "free", "help", "form", "subsidy", "allowance", "insurance",
+        "appointment", "register", "registration", "sign up", "how much", "where", "when", "how",
+        "what", "fee", "cost", "price", "service", "office", "card", "certificate", "proof", "id",
+        "id card", "online", "hours", "open", "phone", "phone number", "address", "documents",
+        "materials", "please", "thanks", "ok", "hello", "community", "book", "booking",
+    )
+)
+
+
+def with_english(services: list[Service], path: Path, seen: dict[str, str]) -> list[Service]:
+    """``services`` with the English names of ``path`` (``english: {id: [name, ...]}``), if
+    the file exists. A name already used (``seen``: name key → service id, the aliases of the
+    domain files) or an everyday word is refused."""
+    if not path.exists():
+        return services
+    file = path.name
+    seen = dict(seen)
+    names: dict[str, tuple[str, ...]] = {}
+    for service_id, listed in _lists_by_service(path, file, "english", "name", services).items():
+        for name in listed:
+            key = alias_key(name)
+            if not _LETTER.search(key):
+                raise CatalogueError(file, service_id, "english", f"'{name}' has no English word")
+            if key in EVERYDAY_ENGLISH:
+                raise CatalogueError(
+                    file, service_id, "english", f"'{name}' is an everyday word, not a service's name"
+                )
+            owner = seen.setdefault(key, service_id)
+            if owner != service_id:
+                raise CatalogueError(file, service_id, "english", f"'{name}' is already used by {owner}")
+            if name.strip() not in names.get(service_id, ()):
+                names[service_id] = names.get(service_id, ()) + (name.strip(),)
+    return [replace(s, english=names[s.id]) if s.id in names else s for s in services]
 
 
 WORDS_DIR = "words"
@@ -529,22 +628,11 @@ WORDS_DIR = "words"
 
 def with_words(services: list[Service], directory: Path) -> list[Service]:
     """``services`` with the residents' words of ``directory/*.yml`` (``words: {id: [...]}``)."""
-    by_id = {s.id: s for s in services}
-    names = {clean_text(a).lower(): s.id for s in services for a in (s.name, *s.aliases)}
+    names = {clean_text(a).lower(): s.id for s in services for a in s.names}
     words: dict[str, tuple[str, ...]] = {}
     for path in sorted(directory.glob("*.yml")):
         where = f"{WORDS_DIR}/{path.name}"
-        try:
-            data = yaml_data.load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-            raise CatalogueError(where, None, None, f"cannot be read: {err}") from err
-        if not isinstance(data, dict) or not isinstance(data.get("words") or {}, dict):
-            raise CatalogueError(where, None, "words", "expected words: {service id: [word, ...]}")
-        for service_id, listed in (data.get("words") or {}).items():
-            if service_id not in by_id:
-                raise CatalogueError(where, str(service_id), "words", "no service has this id")
-            if not isinstance(listed, list) or not all(isinstance(w, str) and w.strip() for w in listed):
-                raise CatalogueError(where, service_id, "words", "expected a list of words")
+        for service_id, listed in _lists_by_service(path, where, "words", "word", services).items():
             for word in listed:
                 owner = _name_inside(clean_text(word).lower(), names, service_id)
                 if owner:  # 低保老人 under 养老护理补贴 would answer 低保的事 with the wrong service
@@ -553,6 +641,28 @@ def with_words(services: list[Service], directory: Path) -> list[Service]:
                     )
             words[service_id] = words.get(service_id, ()) + tuple(w.strip() for w in listed)
     return [replace(s, words=words[s.id]) if s.id in words else s for s in services]
+
+
+def _lists_by_service(
+    path: Path, where: str, key: str, noun: str, services: list[Service]
+) -> dict[str, list[str]]:
+    """The ``key: {service id: [text, ...]}`` mapping of the YAML file ``path``, checked: it can
+    be read, each id is a service's and each list holds non-empty texts; errors name ``where``."""
+    try:
+        data = yaml_data.load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise CatalogueError(where, None, None, f"cannot be read: {err}") from err
+    if not isinstance(data, dict) or not isinstance(data.get(key) or {}, dict):
+        raise CatalogueError(where, None, key, f"expected {key}: {{service id: [{noun}, ...]}}")
+    ids = {s.id for s in services}
+    lists: dict[str, list[str]] = {}
+    for service_id, listed in (data.get(key) or {}).items():
+        if service_id not in ids:
+            raise CatalogueError(where, str(service_id), key, "no service has this id")
+        if not isinstance(listed, list) or not all(isinstance(t, str) and t.strip() for t in listed):
+            raise CatalogueError(where, service_id, key, f"expected a list of {noun}s")
+        lists[service_id] = listed
+    return lists
 
 
 def _name_inside(word: str, names: dict[str, str], service_id: str) -> str | None:
