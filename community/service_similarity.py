@@ -13,10 +13,11 @@ services of their domain and weigh little, so "想开个证明" still gets the m
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from community.catalogue import Catalogue, Match, Service
-from community.textnorm import FUNCTION_CHARS, clean_text
+from community.textnorm import FUNCTION_CHARS, clean_text, is_hanzi
 
 # The winner's shared pairs weigh at least this much: one pair found in at most a tenth of the
 # domain's services (log 10), or two found in a quarter.
@@ -27,16 +28,67 @@ MIN_LEAD = 1.0
 # a broken lift shares 天天 with "今天天气不错"): they count when the question shares this many
 # of them, or shares a pair of the service's names as well.
 WORD_PAIRS = 2
-# Pairs nearly every message to a community assistant has, whatever it asks about.
-EVERYWHERE = frozenset({"社区"})
+# Pairs nearly every message to a community assistant has, whatever it asks about (起来 of 吵起来
+# is no more a neighbours' quarrel than a fire's 烧起来).
+EVERYWHERE = frozenset({"社区", "起来", "怎么", "多少", "办理"})
+
+
+# Words residents use interchangeably for one thing, read as the first (孩子体检 is 儿童体检,
+# 社区大夫 is 社区医生), in questions and in the catalogue alike. Longest first, so 小孩子 is
+# not read as 小 + 孩子.
+SAME_THING: dict[str, tuple[str, ...]] = {
+    "儿童": ("小孩子", "小孩儿", "小朋友", "小孩", "孩子", "宝宝", "娃娃", "小娃", "娃"),
+    "医生": ("大夫", "医师"),
+    "慢病": ("慢性病",),
+    "残疾人": ("残障人士", "残障人", "残疾的人"),
+}
+_SAME = sorted(((v, k) for k, vs in SAME_THING.items() for v in vs), key=lambda p: -len(p[0]))
+_SAME_RE = re.compile("|".join(re.escape(v) for v, _ in _SAME))
+_SAME_OF = dict(_SAME)
+
+# Verbs residents put after their object when the object is what they ask about (降压药能在社区
+# 开吗: 开药; 残疾证在哪办: 办证; 医保怎么交: 交医保): the verb, then what may stand between it and
+# its object (asking words, the place), then the object's characters.
+FRONTED_VERBS = frozenset("开拿配办领交打查签补换做")
+BETWEEN = FUNCTION_CHARS | frozenset("能可以想要去到哪里儿怎么咋该上社区这那边得")
+FRONTED_OBJECT = 4
+
+
+def same_thing(text: str) -> str:
+    """``text`` with the words of :data:`SAME_THING` read as their first word."""
+    return _SAME_RE.sub(lambda m: _SAME_OF[m.group()], text)
 
 
 def pairs(text: str) -> set[str]:
-    """The character pairs (bigrams) of the normalised text, without pairs of function
-    characters (不给 of 老板不给钱 says nothing about a service) and :data:`EVERYWHERE`."""
-    text = clean_text(text).lower()
+    """The character pairs (bigrams) of the normalised text (its :func:`same_thing` reading),
+    without pairs of function characters (不给 of 老板不给钱 says nothing about a service) and
+    :data:`EVERYWHERE`."""
+    text = same_thing(clean_text(text).lower())
     found = (text[i : i + 2] for i in range(len(text) - 1))
     return {p for p in found if not (FUNCTION_CHARS & set(p) or " " in p or p in EVERYWHERE)}
+
+
+def fronted_pairs(text: str) -> set[str]:
+    """Verb-object pairs of a question that puts the object first and the verb last, with only
+    asking words or the place between them (降压药能在社区开吗 → 开降, 开压, 开药): each
+    :data:`FRONTED_VERBS` verb with each of up to :data:`FRONTED_OBJECT` characters of the object.
+    Nothing when a word that is not asking stands just before the verb (居委会给开: 给 says who
+    opens, not what)."""
+    text = same_thing(clean_text(text).lower())
+    found = set()
+    for j, verb in enumerate(text):
+        if verb not in FRONTED_VERBS:
+            continue
+        i = j - 1
+        while i >= 0 and text[i] in BETWEEN:
+            i -= 1
+        if i == j - 1:
+            continue  # no asking words between: an ordinary pair, or not an object at all
+        k = i
+        while k >= 0 and i - k < FRONTED_OBJECT and is_hanzi(text[k]) and text[k] not in BETWEEN:
+            found.add(verb + text[k])
+            k -= 1
+    return found - pairs(text)
 
 
 @dataclass(frozen=True)
@@ -86,8 +138,9 @@ def scores(
     index = _domain_index(catalogue, domain)
     candidates = catalogue.for_domain(domain) if whole_domain else candidates
     asked = pairs(text)
+    fronted = fronted_pairs(text)
     def weight(service: Service) -> float:
-        named = asked & index.pairs[service.id]
+        named = (asked | fronted) & index.pairs[service.id]
         said = asked & index.word_pairs[service.id]
         if len(said) < WORD_PAIRS and not named:
             said = frozenset()  # one loose pair alone (天天 of 天天坏) says nothing

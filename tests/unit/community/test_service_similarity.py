@@ -95,3 +95,39 @@ def test_the_words_residents_use_for_a_need_pick_its_service(catalogue):
     words = {"elderly_homecare_anti_wander": ("糊涂", "往外跑")}
     taught = Catalogue([replace(s, words=words.get(s.id, ())) for s in catalogue.services], catalogue.titles)
     assert closest_service(taught, question, "elderly_homecare").id == "elderly_homecare_anti_wander"
+
+
+def test_words_for_the_same_thing_are_read_alike():
+    from community.service_similarity import pairs, same_thing
+
+    assert same_thing("小孩子体检") == same_thing("孩子体检") == "儿童体检"
+    assert same_thing("社区大夫") == "社区医生"
+    assert pairs("宝宝体检") == pairs("儿童体检")
+
+
+def test_a_child_is_a_child_whatever_the_resident_calls_it(catalogue):
+    # 儿童体检 is a name; residents say 孩子, 小孩, 宝宝, 娃
+    for child in ("孩子", "娃", "小朋友"):
+        assert closest_service(catalogue, f"{child}体检在哪做", "health_checkup").id == "health_checkup_child"
+
+
+def test_an_object_said_before_its_verb_is_read_as_the_verb_and_object():
+    from community.service_similarity import fronted_pairs
+
+    assert "开药" in fronted_pairs("降压药能在社区开吗")
+    assert {"交医", "交保"} <= fronted_pairs("医保怎么交")
+    assert fronted_pairs("居委会给开不") == set()  # 给: who opens it, not what
+    assert fronted_pairs("我想开药") == set()  # verb first: an ordinary pair
+
+
+def test_medicine_asked_for_at_the_community_is_a_prescription(catalogue):
+    service = closest_service(catalogue, "常吃的降压药能在社区开吗", "health_family_doctor")
+    assert service.id == "health_family_doctor_prescription"
+
+
+def test_pairs_every_kind_of_question_has_weigh_nothing():
+    from community.service_similarity import pairs
+
+    # 起来 of 吵起来 (a neighbours' quarrel) is as much a fire's 烧起来 or a 物业 quarrel's
+    assert "起来" not in pairs("跟物业吵起来了")
+    assert not {"怎么", "多少", "办理"} & pairs("怎么办理 要多少钱")
