@@ -81,3 +81,22 @@ def test_a_story_whose_question_names_only_the_kind_of_help_is_answered_by_the_s
     story = "我们兄妹三个，母亲留下的房子一直没分，现在谁也不让谁，社区能帮着调解吗"
     text = reply(ActionAnswerLegal(), story, "legal_mediation")
     assert text.startswith("【家庭矛盾调解】")
+
+
+def test_a_second_question_added_with_another_word_is_answered_too(catalogue):
+    from actions.answers import resolve_services
+
+    found = resolve_services(catalogue, None, "工钱一直拖着不给怎么办？另外想问问法援怎么申请",
+                             "legal", "legal_aid")
+    assert {s.id for s in found} == {"legal_aid_wage", "legal_aid_application"}
+    # neither part alone is clear in the whole: each part is
+    found = resolve_services(catalogue, None, "残疾人坐地铁能免费吗？还有残疾人能不能推荐个工作",
+                             "disability", "disability_support")
+    assert {s.id for s in found} == {"disability_support_transport", "disability_support_employment"}
+
+
+def test_还有_inside_a_question_adds_none(catalogue):
+    from actions.answers import resolve_services
+
+    found = resolve_services(catalogue, None, "残疾人补贴还有吗", "disability", "disability_support")
+    assert [s.id for s in found] == ["disability_support_allowance"]
