@@ -28,6 +28,10 @@ MIN_LEAD = 1.0
 # a broken lift shares 天天 with "今天天气不错"): they count when the question shares this many
 # of them, or shares a pair of the service's names as well.
 WORD_PAIRS = 2
+# A sibling shares a rarer pair with the name a resident used (康复 of 做康复 with 残疾儿童康复):
+# the rest of the question may point to it. A pair this many of the domain's services have
+# at most (证明 of 在职证明 is every certificate's).
+SHARED_BY = 3
 # Pairs nearly every message to a community assistant has, whatever it asks about (起来 of 吵起来
 # is no more a neighbours' quarrel than a fire's 烧起来).
 EVERYWHERE = frozenset({"社区", "起来", "怎么", "多少", "办理"})
@@ -100,6 +104,29 @@ class _DomainIndex:
     word_pairs: dict[str, frozenset[str]]  # only from residents' words
     seen: dict[str, int]
     size: int
+    sounds: dict[tuple[str, ...], frozenset[str]]  # the domain's pairs by how they sound
+
+
+def _sound(pair: str) -> tuple[str, ...] | None:
+    """How a pair sounds, with its tones: a pair the domain doesn't know is read as one it
+    knows only when they sound the same to the tone (脑摊, 脑瘫: nao3 tan1), since any two
+    characters side by side are compared, across words (生二 is not 生儿, nor 学去 学区)."""
+    if not all(is_hanzi(c) for c in pair):
+        return None
+    from pypinyin import Style, lazy_pinyin
+
+    return tuple(lazy_pinyin(pair, style=Style.TONE3, neutral_tone_with_five=True))
+
+
+def heard_pairs(index: _DomainIndex, asked: set[str]) -> set[str]:
+    """The domain's pairs that sound like pairs of the question the domain doesn't know (脑摊 of
+    a speech recogniser: 脑瘫; 随放: 随访; 邦扶: 帮扶), read as those pairs."""
+    found: set[str] = set()
+    for pair in asked:
+        if pair not in index.seen:
+            sound = _sound(pair)
+            found |= index.sounds.get(sound, frozenset()) if sound else frozenset()
+    return found
 
 
 # Built once per catalogue and domain (a catalogue is loaded once per process; ``id`` with the
@@ -121,7 +148,14 @@ def _domain_index(catalogue: Catalogue, domain: str) -> _DomainIndex:
         for service in services:
             for pair in found[service.id] | words[service.id]:
                 seen[pair] = seen.get(pair, 0) + 1
-        kept[1][domain] = _DomainIndex(found, words, seen, len(services))
+        sounds: dict[tuple[str, ...], set[str]] = {}
+        for pair in seen:
+            sound = _sound(pair)
+            if sound:
+                sounds.setdefault(sound, set()).add(pair)
+        kept[1][domain] = _DomainIndex(
+            found, words, seen, len(services), {k: frozenset(v) for k, v in sounds.items()}
+        )
     return kept[1][domain]
 
 
@@ -138,6 +172,7 @@ def scores(
     index = _domain_index(catalogue, domain)
     candidates = catalogue.for_domain(domain) if whole_domain else candidates
     asked = pairs(text)
+    asked |= heard_pairs(index, asked)
     fronted = fronted_pairs(text)
     def weight(service: Service) -> float:
         named = (asked | fronted) & index.pairs[service.id]
@@ -175,9 +210,14 @@ def more_specific(catalogue: Catalogue, match: Match, text: str) -> Service:
     if match.by_sound:
         return named  # the heard characters differ from the name's: no pairs to compare
     alias = clean_text(match.alias).lower()
+    index = _domain_index(catalogue, named.domain)
+    own = {p for p in pairs(alias) if index.seen.get(p, 0) <= SHARED_BY}
     holding = {
         s.id for s in catalogue.for_intent(named.intent)
-        if s is not named and any(alias in clean_text(a).lower() for a in (s.name, *s.aliases))
+        if s is not named and (
+            any(alias in clean_text(a).lower() for a in (s.name, *s.aliases))
+            or own & index.pairs[s.id]
+        )
     }
     if not holding:
         return named

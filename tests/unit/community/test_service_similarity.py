@@ -131,3 +131,27 @@ def test_pairs_every_kind_of_question_has_weigh_nothing():
     # 起来 of 吵起来 (a neighbours' quarrel) is as much a fire's 烧起来 or a 物业 quarrel's
     assert "起来" not in pairs("跟物业吵起来了")
     assert not {"怎么", "多少", "办理"} & pairs("怎么办理 要多少钱")
+
+
+def test_a_pair_a_speech_recogniser_misheard_is_read_as_the_domains_pair_it_sounds_like(catalogue):
+    from community.service_similarity import _domain_index, heard_pairs
+
+    index = _domain_index(catalogue, "disability")
+    assert "脑瘫" in heard_pairs(index, {"脑摊"})  # nao3 tan1
+    assert heard_pairs(index, {"残疾"}) == set()  # known already
+    childcare = _domain_index(catalogue, "childcare")
+    assert "生儿" not in heard_pairs(childcare, {"生二"})  # er4 is not er2: no match across words
+
+
+def test_a_sibling_sharing_a_rare_pair_of_the_name_used_is_chosen_when_the_question_points_to_it(
+    catalogue,
+):
+    # 做康复 names community rehabilitation; the child and 说话 point to the child's
+    found = catalogue.asked("孩子三岁了还不会说话 是不是要做康复")
+    named = next(m for m in found if m.service.id == "disability_support_rehab")
+    chosen = more_specific(catalogue, named, "孩子三岁了还不会说话 是不是要做康复")
+    assert chosen.id == "disability_support_child_rehab"
+    # 证明 of 在职证明 is every certificate's: a story's 租房 doesn't make it a rental's
+    text = "一直租房子住 单位要在职证明 这个在职证明谁开"
+    named = next(m for m in catalogue.asked(text) if m.service.id == "cert_employment")
+    assert more_specific(catalogue, named, text).id == "cert_employment"
