@@ -99,7 +99,9 @@ def _resolve_services(
         return [mine[0], *others[:1]]
     named = named_in_full(matches)
     if named:  # another domain's service named in full (老年活动室)
-        return named[:1]
+        # ... unless this domain has a service of that name too (残疾人托养和日间照料 when a
+        # disability question names the elderly's 日间照料)
+        return [own_of(catalogue, matches, domain) or named[0]]
     # A short alias of another domain (漏水) doesn't decide; nor does a story's first service.
     short = not asked and len(text) <= SHORT_MESSAGE
     service = resolve_service(catalogue, entity, text, domain) if short else None
@@ -110,6 +112,22 @@ def _resolve_services(
         # which service of that kind (兄妹 and their parents' house: a family matter).
         service = closest_service(catalogue, text, intent)
     return [service] if service else []
+
+
+def own_of(catalogue: Catalogue, matches: list[Match], domain: str) -> Service | None:
+    """This domain's one service whose name or an alias holds the name another domain's
+    service was named by, when there is exactly one."""
+    for match in matches:
+        if match.by_sound:
+            continue
+        alias = clean_text(match.alias).lower()
+        holding = [
+            s for s in catalogue.for_domain(domain)
+            if any(alias in clean_text(a).lower() for a in (s.name, *s.aliases))
+        ]
+        if len(holding) == 1:
+            return holding[0]
+    return None
 
 
 class CatalogueAnswerAction(Action):

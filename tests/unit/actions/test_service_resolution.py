@@ -100,3 +100,14 @@ def test_还有_inside_a_question_adds_none(catalogue):
 
     found = resolve_services(catalogue, None, "残疾人补贴还有吗", "disability", "disability_support")
     assert [s.id for s in found] == ["disability_support_allowance"]
+
+
+def test_another_domains_name_that_this_domain_has_too_is_this_domains(catalogue):
+    from actions.answers import resolve_services
+
+    # 日间照料 is an elderly service's alias; 残疾人托养和日间照料 holds it
+    found = resolve_services(catalogue, None, "智力残疾的儿子白天能去日间照料吗", "disability",
+                             "disability_support")
+    assert [s.id for s in found] == ["disability_support_daycare"]
+    found = resolve_services(catalogue, None, "日间照料中心在哪", "elderly", "elderly_daycare")
+    assert found[0].domain == "elderly"
