@@ -106,12 +106,25 @@ def _resolve_services(
     short = not asked and len(text) <= SHORT_MESSAGE
     service = resolve_service(catalogue, entity, text, domain) if short else None
     question = question_of(text)
+    if service is not None and not entity:
+        service = _sibling_asked(catalogue, service, text, question)
     service = service or closest_service(catalogue, question, intent)
     if service is None and question != text:
         # A story whose question says only what kind of help ("社区能帮着调解吗"): the story says
         # which service of that kind (兄妹 and their parents' house: a family matter).
         service = closest_service(catalogue, text, intent)
     return [service] if service else []
+
+
+def _sibling_asked(catalogue: Catalogue, service: Service, text: str, question: str) -> Service:
+    """The service found by a name anywhere in a short message, or the sibling the question
+    points to (门诊开药也能报: 开药 found, 报 of 门诊慢特病 asked)."""
+    haystack = text.lower()
+    for alias in sorted((service.name, *service.aliases), key=len, reverse=True):
+        start = haystack.find(clean_text(alias).lower())
+        if start >= 0:
+            return more_specific(catalogue, Match(service, start, start + len(alias), alias), question)
+    return service
 
 
 def own_of(catalogue: Catalogue, matches: list[Match], domain: str) -> Service | None:

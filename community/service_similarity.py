@@ -32,6 +32,9 @@ WORD_PAIRS = 2
 # the rest of the question may point to it. A pair this many of the domain's services have
 # at most (证明 of 在职证明 is every certificate's).
 SHARED_BY = 3
+# A name this short (残联, 开药) is often only who or how in a question about something else:
+# a sibling the rest of the question points to twice as clearly is chosen.
+SHORT_NAME = 2
 # Pairs nearly every message to a community assistant has, whatever it asks about (起来 of 吵起来
 # is no more a neighbours' quarrel than a fire's 烧起来).
 EVERYWHERE = frozenset({"社区", "起来", "怎么", "多少", "办理"})
@@ -221,9 +224,17 @@ def more_specific(catalogue: Catalogue, match: Match, text: str) -> Service:
             or own & index.pairs[s.id]
         )
     }
-    if not holding:
+    short = len(alias) <= SHORT_NAME
+    if not holding and not short:
         return named
     ranked = scores(catalogue, text, named.intent)
-    own = next((score for score, service in ranked if service is named), 0.0)
-    best, sibling = max(((score, s) for score, s in ranked if s.id in holding), key=lambda p: p[0])
-    return sibling if best - own >= MIN_LEAD else named
+    own_score = next((score for score, service in ranked if service is named), 0.0)
+    best, sibling = max(((score, s) for score, s in ranked if s.id in holding), key=lambda p: p[0],
+                        default=(0.0, named))
+    if best - own_score >= MIN_LEAD:
+        return sibling
+    if short:  # 残联能给改造吗: who does it, not what; 门诊开药也能报: 报 of 门诊慢特病
+        best, sibling = ranked[0]
+        if sibling is not named and best >= MIN_SCORE and best - own_score >= 2 * MIN_LEAD:
+            return sibling
+    return named

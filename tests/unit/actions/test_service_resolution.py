@@ -111,3 +111,11 @@ def test_another_domains_name_that_this_domain_has_too_is_this_domains(catalogue
     assert [s.id for s in found] == ["disability_support_daycare"]
     found = resolve_services(catalogue, None, "日间照料中心在哪", "elderly", "elderly_daycare")
     assert found[0].domain == "elderly"
+
+
+def test_a_short_name_found_anywhere_in_a_short_message_yields_to_what_is_asked(catalogue):
+    from actions.answers import resolve_services
+
+    found = resolve_services(catalogue, None, "吃了十几年药 听说门诊开药也能报", "health",
+                             "health_family_doctor")
+    assert [s.id for s in found] == ["health_family_doctor_chronic_outpatient"]

@@ -155,3 +155,13 @@ def test_a_sibling_sharing_a_rare_pair_of_the_name_used_is_chosen_when_the_quest
     text = "一直租房子住 单位要在职证明 这个在职证明谁开"
     named = next(m for m in catalogue.asked(text) if m.service.id == "cert_employment")
     assert more_specific(catalogue, named, text).id == "cert_employment"
+
+
+def test_a_two_character_name_yields_to_a_sibling_the_question_points_to_twice_as_clearly(catalogue):
+    text = "听说门诊开药也能报 要办啥手续"
+    start = text.index("开药")
+    prescription = catalogue.get("health_family_doctor_prescription")
+    named = Match(prescription, start, start + 2, "开药")
+    assert more_specific(catalogue, named, text).id == "health_family_doctor_chronic_outpatient"
+    # nothing else asked: the name stands
+    assert more_specific(catalogue, named, "开药").id == "health_family_doctor_prescription"
