@@ -48,8 +48,9 @@ SAME_THING: dict[str, tuple[str, ...]] = {
     "医生": ("大夫", "医师"),
     "慢病": ("慢性病",),
     "残疾人": ("残障人士", "残障人", "残疾的人"),
-    "二孩": ("二胎",),
-    "三孩": ("三胎",),
+    "二孩": ("二胎", "二宝"),
+    "三孩": ("三胎", "三宝"),
+    "卫生间": ("洗手间", "茅房", "茅厕", "厕所"),
 }
 _SAME = sorted(((v, k) for k, vs in SAME_THING.items() for v in vs), key=lambda p: -len(p[0]))
 _SAME_RE = re.compile("|".join(re.escape(v) for v, _ in _SAME))

@@ -103,6 +103,8 @@ def test_words_for_the_same_thing_are_read_alike():
     assert same_thing("小孩子体检") == same_thing("孩子体检") == "儿童体检"
     assert same_thing("社区大夫") == "社区医生"
     assert pairs("宝宝体检") == pairs("儿童体检")
+    assert same_thing("生了二宝") == same_thing("生了二胎") == "生了二孩"
+    assert same_thing("茅房装扶手") == "卫生间装扶手"
 
 
 def test_a_child_is_a_child_whatever_the_resident_calls_it(catalogue):
