@@ -175,6 +175,20 @@ def test_an_answer_given_with_low_confidence_goes_to_review(rt):
     assert len(rt.store.review_queue.list()) == 1  # a sure answer is not queued
 
 
+def test_close_intents_whose_words_point_to_one_service_get_that_service(rt):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45},
+               {"name": "legal_aid", "confidence": 0.34}, {"name": "legal_mediation", "confidence": 0.30}]
+    messages, _ = run(ActionHandleUnclear(), tracker("女儿不给赡养费 这事找谁", "nlu_fallback", 0.45, ranking))
+    assert messages[0]["text"].startswith("【家庭矛盾调解】")
+
+
+def test_a_split_with_an_emergency_is_always_asked_about(rt):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45},
+               {"name": "emergency_help", "confidence": 0.34}, {"name": "complaint_report", "confidence": 0.30}]
+    messages, _ = run(ActionHandleUnclear(), tracker("家里停电了 什么时候来电", "nlu_fallback", 0.45, ranking))
+    assert messages[0]["text"].startswith("您是想问")
+
+
 def test_a_clarification_the_resident_ignored_goes_to_review(rt):
     ranking = [{"name": "elderly_allowance", "confidence": 0.41},
                {"name": "community_assistance", "confidence": 0.38}]
