@@ -64,6 +64,11 @@ BETWEEN = FUNCTION_CHARS | frozenset("能可以想要去到哪里儿怎么咋该
 FRONTED_OBJECT = 4
 
 
+# Letters: two of an English word (fr of free, re of referral) say nothing; English names are
+# matched whole by the catalogue.
+_LATIN = re.compile(r"[a-z]")
+
+
 def same_thing(text: str) -> str:
     """``text`` with the words of :data:`SAME_THING` read as their first word."""
     return _SAME_RE.sub(lambda m: _SAME_OF[m.group()], text)
@@ -71,11 +76,14 @@ def same_thing(text: str) -> str:
 
 def pairs(text: str) -> set[str]:
     """The character pairs (bigrams) of the normalised text (its :func:`same_thing` reading),
-    without pairs of function characters (不给 of 老板不给钱 says nothing about a service) and
-    :data:`EVERYWHERE`."""
+    without pairs of function characters (不给 of 老板不给钱 says nothing about a service), of
+    letters and of :data:`EVERYWHERE`."""
     text = same_thing(clean_text(text).lower())
     found = (text[i : i + 2] for i in range(len(text) - 1))
-    return {p for p in found if not (FUNCTION_CHARS & set(p) or " " in p or p in EVERYWHERE)}
+    return {
+        p for p in found
+        if not (FUNCTION_CHARS & set(p) or " " in p or p in EVERYWHERE or _LATIN.search(p))
+    }
 
 
 def fronted_pairs(text: str) -> set[str]:

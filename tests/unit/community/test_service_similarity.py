@@ -133,6 +133,7 @@ def test_pairs_every_kind_of_question_has_weigh_nothing():
     # 起来 of 吵起来 (a neighbours' quarrel) is as much a fire's 烧起来 or a 物业 quarrel's
     assert "起来" not in pairs("跟物业吵起来了")
     assert not {"怎么", "多少", "办理"} & pairs("怎么办理 要多少钱")
+    assert pairs("老人的free体检") == {"老人", "体检"}  # letters: English is matched whole
 
 
 def test_a_pair_a_speech_recogniser_misheard_is_read_as_the_domains_pair_it_sounds_like(catalogue):
