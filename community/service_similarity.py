@@ -69,9 +69,14 @@ FRONTED_OBJECT = 4
 _LATIN = re.compile(r"[a-z]")
 
 
+# Words residents put inside what they ask for as they speak (评个残: 评残; 借个轮椅: 借轮椅).
+_FILLERS = re.compile(r"[的个]")
+
+
 def same_thing(text: str) -> str:
-    """``text`` with the words of :data:`SAME_THING` read as their first word."""
-    return _SAME_RE.sub(lambda m: _SAME_OF[m.group()], text)
+    """``text`` with the words of :data:`SAME_THING` read as their first word, and without
+    :data:`_FILLERS`."""
+    return _FILLERS.sub("", _SAME_RE.sub(lambda m: _SAME_OF[m.group()], text))
 
 
 def pairs(text: str) -> set[str]:

@@ -105,6 +105,7 @@ def test_words_for_the_same_thing_are_read_alike():
     assert pairs("宝宝体检") == pairs("儿童体检")
     assert same_thing("生了二宝") == same_thing("生了二胎") == "生了二孩"
     assert same_thing("茅房装扶手") == "卫生间装扶手"
+    assert same_thing("能不能评个残") == "能不能评残"  # 个 and 的 put inside a name as one speaks
 
 
 def test_a_child_is_a_child_whatever_the_resident_calls_it(catalogue):
