@@ -51,6 +51,8 @@ SHORT_MESSAGE = 30
 # A second question added to the first (…几号？还有我的降压药想在社区开; …怎么办？另外我想申请
 # 法律援助): after the end of a clause, a word that adds.
 _SECOND_QUESTION = re.compile(r"(?<=[?？。!！;；,，\s])(?:另外|还有|还想问|顺便问|顺便|再问|再有|再就是)")
+# Two services asked together: the first named, then 和 or 以及.
+_JOINED = re.compile(r"和|以及")
 # Each part says this much at least (还有吗 adds no question).
 _PART_CHARS = 4
 
@@ -66,10 +68,14 @@ def resolve_services(
     if len(found) > 1 or text.startswith("/"):
         return found
     added = _SECOND_QUESTION.search(text)
-    if added is None:
-        return found
-    first, second = text[: added.start()], text[added.end() :]
-    if len(first) < _PART_CHARS or len(second) < _PART_CHARS:
+    if added is not None:
+        first, second = text[: added.start()], text[added.end() :]
+    else:  # 残疾证和残疾人补贴怎么一起办: a service named, 和, the next one
+        joined = _JOINED.search(text)
+        if joined is None or not catalogue.asked(text[: joined.start()]):
+            return found
+        first, second = text[: joined.start()], text[joined.end() :]
+    if len(first) < (_PART_CHARS if added else 2) or len(second) < _PART_CHARS:
         return found
     # each part alone: the first keeps the intent's service, the second may be another's
     before = _resolve_services(catalogue, None, first, domain, intent)

@@ -119,3 +119,15 @@ def test_a_short_name_found_anywhere_in_a_short_message_yields_to_what_is_asked(
     found = resolve_services(catalogue, None, "吃了十几年药 听说门诊开药也能报", "health",
                              "health_family_doctor")
     assert [s.id for s in found] == ["health_family_doctor_chronic_outpatient"]
+
+
+def test_two_services_joined_by_和_are_both_answered(catalogue):
+    from actions.answers import resolve_services
+
+    found = resolve_services(catalogue, None, "残疾证和两项补贴能一块儿办吗", "disability",
+                             "disability_support")
+    assert {s.id for s in found} == {"disability_support_certificate", "disability_support_allowance"}
+    # 和 between people, not services: one service
+    found = resolve_services(catalogue, None, "我和老伴想问问残疾证怎么办", "disability",
+                             "disability_support")
+    assert [s.id for s in found] == ["disability_support_certificate"]
