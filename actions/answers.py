@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -48,12 +49,46 @@ def resolve_service(
 SHORT_MESSAGE = 30
 
 
+# A second question added to the first (…几号？还有我的降压药想在社区开; …怎么办？另外我想申请
+# 法律援助): after the end of a clause, a word that adds.
+_SECOND_QUESTION = re.compile(r"(?<=[?？。!！;；,，\s])(?:另外|还有|还想问|顺便问|顺便|再问|再有|再就是)")
+# Two services asked together: the first named, then 和 or 以及.
+_JOINED = re.compile(r"和|以及")
+# Each part says this much at least (还有吗 adds no question).
+_PART_CHARS = 4
+
+
 def resolve_services(
     catalogue: Catalogue, entity: str | None, text: str, domain: str, intent: str = ""
 ) -> list[Service]:
     """The services the resident asks about, this domain's first: one, or two when two
-    questions are asked at once. A button's service id decides by itself. When the question
+    questions are asked at once (two services named, or a second question added with 另外 /
+    还有 whose service differs). A button's service id decides by itself. When the question
     names no service, the intent's service it is clearly closest to (轮椅 → 辅助器具适配)."""
+    found = _resolve_services(catalogue, entity, text, domain, intent)
+    if len(found) > 1 or text.startswith("/"):
+        return found
+    added = _SECOND_QUESTION.search(text)
+    if added is not None:
+        first, second = text[: added.start()], text[added.end() :]
+    else:  # 残疾证和残疾人补贴怎么一起办: a service named, 和, the next one
+        joined = _JOINED.search(text)
+        if joined is None or not catalogue.asked(text[: joined.start()]):
+            return found
+        first, second = text[: joined.start()], text[joined.end() :]
+    if len(first) < (_PART_CHARS if added else 2) or len(second) < _PART_CHARS:
+        return found
+    # each part alone: the first keeps the intent's service, the second may be another's
+    before = _resolve_services(catalogue, None, first, domain, intent)
+    after = _resolve_services(catalogue, None, second, domain, intent)
+    if before and after and before[0] is not after[0] and (not found or found[0] in (before[0], after[0])):
+        return [before[0], after[0]]
+    return found
+
+
+def _resolve_services(
+    catalogue: Catalogue, entity: str | None, text: str, domain: str, intent: str = ""
+) -> list[Service]:
     if text.startswith("/"):
         service = resolve_service(catalogue, entity, text, domain)
         return [service] if service else []
@@ -71,17 +106,48 @@ def resolve_services(
         return [mine[0], *others[:1]]
     named = named_in_full(matches)
     if named:  # another domain's service named in full (老年活动室)
-        return named[:1]
+        # ... unless this domain has a service of that name too (残疾人托养和日间照料 when a
+        # disability question names the elderly's 日间照料)
+        return [own_of(catalogue, matches, domain) or named[0]]
     # A short alias of another domain (漏水) doesn't decide; nor does a story's first service.
     short = not asked and len(text) <= SHORT_MESSAGE
     service = resolve_service(catalogue, entity, text, domain) if short else None
     question = question_of(text)
+    if service is not None and not entity:
+        service = _sibling_asked(catalogue, service, text, question)
     service = service or closest_service(catalogue, question, intent)
     if service is None and question != text:
         # A story whose question says only what kind of help ("社区能帮着调解吗"): the story says
         # which service of that kind (兄妹 and their parents' house: a family matter).
         service = closest_service(catalogue, text, intent)
     return [service] if service else []
+
+
+def _sibling_asked(catalogue: Catalogue, service: Service, text: str, question: str) -> Service:
+    """The service found by a name anywhere in a short message, or the sibling the question
+    points to (门诊开药也能报: 开药 found, 报 of 门诊慢特病 asked)."""
+    haystack = text.lower()
+    for alias in sorted((service.name, *service.aliases), key=len, reverse=True):
+        start = haystack.find(clean_text(alias).lower())
+        if start >= 0:
+            return more_specific(catalogue, Match(service, start, start + len(alias), alias), question)
+    return service
+
+
+def own_of(catalogue: Catalogue, matches: list[Match], domain: str) -> Service | None:
+    """This domain's one service whose name or an alias holds the name another domain's
+    service was named by, when there is exactly one."""
+    for match in matches:
+        if match.by_sound:
+            continue
+        alias = clean_text(match.alias).lower()
+        holding = [
+            s for s in catalogue.for_domain(domain)
+            if any(alias in clean_text(a).lower() for a in (s.name, *s.aliases))
+        ]
+        if len(holding) == 1:
+            return holding[0]
+    return None
 
 
 class CatalogueAnswerAction(Action):

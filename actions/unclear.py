@@ -39,6 +39,8 @@ from community.two_questions import LIKELIEST_INTENTS, two_services
 
 log = logging.getLogger(__name__)
 
+# A split between these and another kind of question is always asked about.
+ALWAYS_ASK = frozenset({"emergency_help"})
 # The two close meanings must together be likely, or the question is simply unknown.
 CLARIFY_MIN_COMBINED = 0.5
 FAILURES_BEFORE_HANDOFF = 2
@@ -120,6 +122,18 @@ def closest_in_clear_domain(catalogue: Catalogue, text: str, ranking: List[Dict]
     return closest_service(catalogue, question_of(text), intent)
 
 
+def closest_of_pair(catalogue: Catalogue, text: str, pair: tuple) -> Service | None:
+    """The classifier is split between two kinds of question, but the words point to one
+    service of them ("儿子不给赡养费 找谁说理": 法律援助 or 调解, and 赡养 is family mediation):
+    the one service the question is clearly closest to for either, or for both. Never when an
+    emergency is one of the two: the resident is asked."""
+    if any(intent in ALWAYS_ASK for intent in pair):
+        return None
+    question = question_of(text)
+    found = {s.id: s for s in (closest_service(catalogue, question, i) for i in pair) if s is not None}
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def story_service(catalogue: Catalogue, text: str) -> List[Service]:
     """The one service a story names, when its question names none ("心里憋得慌 老睡不着觉 社区有人
     能陪着说话不": 心理咨询): every name of three characters or more in it, by its characters,
@@ -154,6 +168,12 @@ class ActionHandleUnclear(Action):
             send(dispatcher, services_answer(both[0], both[1]))
             return [SlotSet("unclear_count", 0.0)]
         pair = clarification_pair(ranking)
+        if readable and pair is not None:
+            closest = closest_of_pair(catalogue, text, pair)
+            if closest is not None:
+                await record_review_signals(tracker, answered=True)
+                send(dispatcher, service_answer(closest))
+                return [SlotSet("unclear_count", 0.0)]
         if readable and pair is None:
             closest = closest_in_clear_domain(catalogue, text, ranking)
             if closest is not None:

@@ -13,10 +13,11 @@ services of their domain and weigh little, so "想开个证明" still gets the m
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from community.catalogue import Catalogue, Match, Service
-from community.textnorm import FUNCTION_CHARS, clean_text
+from community.textnorm import FUNCTION_CHARS, clean_text, is_hanzi
 
 # The winner's shared pairs weigh at least this much: one pair found in at most a tenth of the
 # domain's services (log 10), or two found in a quarter.
@@ -27,16 +28,90 @@ MIN_LEAD = 1.0
 # a broken lift shares 天天 with "今天天气不错"): they count when the question shares this many
 # of them, or shares a pair of the service's names as well.
 WORD_PAIRS = 2
-# Pairs nearly every message to a community assistant has, whatever it asks about.
-EVERYWHERE = frozenset({"社区"})
+# A sibling shares a rarer pair with the name a resident used (康复 of 做康复 with 残疾儿童康复):
+# the rest of the question may point to it. A pair this many of the domain's services have
+# at most (证明 of 在职证明 is every certificate's).
+SHARED_BY = 3
+# A name this short (残联, 开药) is often only who or how in a question about something else:
+# a sibling the rest of the question points to twice as clearly is chosen.
+SHORT_NAME = 2
+# Pairs nearly every message to a community assistant has, whatever it asks about (起来 of 吵起来
+# is no more a neighbours' quarrel than a fire's 烧起来).
+EVERYWHERE = frozenset({"社区", "起来", "怎么", "多少", "办理"})
+
+
+# Words residents use interchangeably for one thing, read as the first (孩子体检 is 儿童体检,
+# 社区大夫 is 社区医生), in questions and in the catalogue alike. Longest first, so 小孩子 is
+# not read as 小 + 孩子.
+SAME_THING: dict[str, tuple[str, ...]] = {
+    "儿童": ("小孩子", "小孩儿", "小朋友", "小孩", "孩子", "宝宝", "娃娃", "小娃", "娃"),
+    "医生": ("大夫", "医师"),
+    "慢病": ("慢性病",),
+    "残疾人": ("残障人士", "残障人", "残疾的人"),
+    "二孩": ("二胎", "二宝"),
+    "三孩": ("三胎", "三宝"),
+    "卫生间": ("洗手间", "茅房", "茅厕", "厕所"),
+}
+_SAME = sorted(((v, k) for k, vs in SAME_THING.items() for v in vs), key=lambda p: -len(p[0]))
+_SAME_RE = re.compile("|".join(re.escape(v) for v, _ in _SAME))
+_SAME_OF = dict(_SAME)
+
+# Verbs residents put after their object when the object is what they ask about (降压药能在社区
+# 开吗: 开药; 残疾证在哪办: 办证; 医保怎么交: 交医保): the verb, then what may stand between it and
+# its object (asking words, the place), then the object's characters.
+FRONTED_VERBS = frozenset("开拿配办领交打查签补换做")
+BETWEEN = FUNCTION_CHARS | frozenset("能可以想要去到哪里儿怎么咋该上社区这那边得")
+FRONTED_OBJECT = 4
+
+
+# Letters: two of an English word (fr of free, re of referral) say nothing; English names are
+# matched whole by the catalogue.
+_LATIN = re.compile(r"[a-z]")
+
+
+# Words residents put inside what they ask for as they speak (评个残: 评残; 借个轮椅: 借轮椅).
+_FILLERS = re.compile(r"[的个]")
+
+
+def same_thing(text: str) -> str:
+    """``text`` with the words of :data:`SAME_THING` read as their first word, and without
+    :data:`_FILLERS`."""
+    return _FILLERS.sub("", _SAME_RE.sub(lambda m: _SAME_OF[m.group()], text))
 
 
 def pairs(text: str) -> set[str]:
-    """The character pairs (bigrams) of the normalised text, without pairs of function
-    characters (不给 of 老板不给钱 says nothing about a service) and :data:`EVERYWHERE`."""
-    text = clean_text(text).lower()
+    """The character pairs (bigrams) of the normalised text (its :func:`same_thing` reading),
+    without pairs of function characters (不给 of 老板不给钱 says nothing about a service), of
+    letters and of :data:`EVERYWHERE`."""
+    text = same_thing(clean_text(text).lower())
     found = (text[i : i + 2] for i in range(len(text) - 1))
-    return {p for p in found if not (FUNCTION_CHARS & set(p) or " " in p or p in EVERYWHERE)}
+    return {
+        p for p in found
+        if not (FUNCTION_CHARS & set(p) or " " in p or p in EVERYWHERE or _LATIN.search(p))
+    }
+
+
+def fronted_pairs(text: str) -> set[str]:
+    """Verb-object pairs of a question that puts the object first and the verb last, with only
+    asking words or the place between them (降压药能在社区开吗 → 开降, 开压, 开药): each
+    :data:`FRONTED_VERBS` verb with each of up to :data:`FRONTED_OBJECT` characters of the object.
+    Nothing when a word that is not asking stands just before the verb (居委会给开: 给 says who
+    opens, not what)."""
+    text = same_thing(clean_text(text).lower())
+    found = set()
+    for j, verb in enumerate(text):
+        if verb not in FRONTED_VERBS:
+            continue
+        i = j - 1
+        while i >= 0 and text[i] in BETWEEN:
+            i -= 1
+        if i == j - 1:
+            continue  # no asking words between: an ordinary pair, or not an object at all
+        k = i
+        while k >= 0 and i - k < FRONTED_OBJECT and is_hanzi(text[k]) and text[k] not in BETWEEN:
+            found.add(verb + text[k])
+            k -= 1
+    return found - pairs(text)
 
 
 @dataclass(frozen=True)
@@ -48,6 +123,29 @@ class _DomainIndex:
     word_pairs: dict[str, frozenset[str]]  # only from residents' words
     seen: dict[str, int]
     size: int
+    sounds: dict[tuple[str, ...], frozenset[str]]  # the domain's pairs by how they sound
+
+
+def _sound(pair: str) -> tuple[str, ...] | None:
+    """How a pair sounds, with its tones: a pair the domain doesn't know is read as one it
+    knows only when they sound the same to the tone (脑摊, 脑瘫: nao3 tan1), since any two
+    characters side by side are compared, across words (生二 is not 生儿, nor 学去 学区)."""
+    if not all(is_hanzi(c) for c in pair):
+        return None
+    from pypinyin import Style, lazy_pinyin
+
+    return tuple(lazy_pinyin(pair, style=Style.TONE3, neutral_tone_with_five=True))
+
+
+def heard_pairs(index: _DomainIndex, asked: set[str]) -> set[str]:
+    """The domain's pairs that sound like pairs of the question the domain doesn't know (脑摊 of
+    a speech recogniser: 脑瘫; 随放: 随访; 邦扶: 帮扶), read as those pairs."""
+    found: set[str] = set()
+    for pair in asked:
+        if pair not in index.seen:
+            sound = _sound(pair)
+            found |= index.sounds.get(sound, frozenset()) if sound else frozenset()
+    return found
 
 
 # Built once per catalogue and domain (a catalogue is loaded once per process; ``id`` with the
@@ -69,7 +167,14 @@ def _domain_index(catalogue: Catalogue, domain: str) -> _DomainIndex:
         for service in services:
             for pair in found[service.id] | words[service.id]:
                 seen[pair] = seen.get(pair, 0) + 1
-        kept[1][domain] = _DomainIndex(found, words, seen, len(services))
+        sounds: dict[tuple[str, ...], set[str]] = {}
+        for pair in seen:
+            sound = _sound(pair)
+            if sound:
+                sounds.setdefault(sound, set()).add(pair)
+        kept[1][domain] = _DomainIndex(
+            found, words, seen, len(services), {k: frozenset(v) for k, v in sounds.items()}
+        )
     return kept[1][domain]
 
 
@@ -86,8 +191,10 @@ def scores(
     index = _domain_index(catalogue, domain)
     candidates = catalogue.for_domain(domain) if whole_domain else candidates
     asked = pairs(text)
+    asked |= heard_pairs(index, asked)
+    fronted = fronted_pairs(text)
     def weight(service: Service) -> float:
-        named = asked & index.pairs[service.id]
+        named = (asked | fronted) & index.pairs[service.id]
         said = asked & index.word_pairs[service.id]
         if len(said) < WORD_PAIRS and not named:
             said = frozenset()  # one loose pair alone (天天 of 天天坏) says nothing
@@ -133,13 +240,26 @@ def more_specific(catalogue: Catalogue, match: Match, text: str) -> Service:
     if match.by_sound:
         return named  # the heard characters differ from the name's: no pairs to compare
     alias = clean_text(match.alias).lower()
+    index = _domain_index(catalogue, named.domain)
+    own = {p for p in pairs(alias) if index.seen.get(p, 0) <= SHARED_BY}
     holding = {
         s.id for s in catalogue.for_intent(named.intent)
-        if s is not named and any(alias in clean_text(a).lower() for a in (s.name, *s.aliases))
+        if s is not named and (
+            any(alias in clean_text(a).lower() for a in (s.name, *s.aliases))
+            or own & index.pairs[s.id]
+        )
     }
-    if not holding:
+    short = len(alias) <= SHORT_NAME
+    if not holding and not short:
         return named
     ranked = scores(catalogue, text, named.intent)
-    own = next((score for score, service in ranked if service is named), 0.0)
-    best, sibling = max(((score, s) for score, s in ranked if s.id in holding), key=lambda p: p[0])
-    return sibling if best - own >= MIN_LEAD else named
+    own_score = next((score for score, service in ranked if service is named), 0.0)
+    best, sibling = max(((score, s) for score, s in ranked if s.id in holding), key=lambda p: p[0],
+                        default=(0.0, named))
+    if best - own_score >= MIN_LEAD:
+        return sibling
+    if short:  # 残联能给改造吗: who does it, not what; 门诊开药也能报: 报 of 门诊慢特病
+        best, sibling = ranked[0]
+        if sibling is not named and best >= MIN_SCORE and best - own_score >= 2 * MIN_LEAD:
+            return sibling
+    return named

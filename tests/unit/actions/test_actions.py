@@ -92,7 +92,9 @@ def test_emergency_first_line_and_staff_alert(rt):
 def test_close_intents_get_one_clarifying_question(rt):
     ranking = [{"name": "nlu_fallback", "confidence": 0.45},
                {"name": "legal_aid", "confidence": 0.44}, {"name": "legal_mediation", "confidence": 0.40}]
-    messages, _ = run(ActionHandleUnclear(), tracker("跟邻居闹矛盾想找个律师", "nlu_fallback", 0.45, ranking))
+    # 邻居 (mediation) and 打官司 (legal advice): no one service of either stands out
+    text = "跟邻居闹矛盾 要不要打官司"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.45, ranking))
     assert messages[0]["text"].startswith("您是想问")
     assert [b["payload"] for b in messages[0]["buttons"]][:2] == ["/legal_aid", "/legal_mediation"]
     assert rt.store.review_queue.list() == []
@@ -173,6 +175,23 @@ def test_an_answer_given_with_low_confidence_goes_to_review(rt):
     assert row["top_intents"][0] == {"name": "elderly_meal", "confidence": 0.38}
     run(ActionAnswerElderly(), tracker("助餐在哪里吃", "elderly_meal", 0.93))
     assert len(rt.store.review_queue.list()) == 1  # a sure answer is not queued
+
+
+def test_close_intents_whose_words_point_to_one_service_get_that_service(rt):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45},
+               {"name": "legal_aid", "confidence": 0.34}, {"name": "legal_mediation", "confidence": 0.30}]
+    text = "女儿不给赡养费 这事找谁"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.45, ranking))
+    assert messages[0]["text"].startswith("【家庭矛盾调解】")
+
+
+def test_a_split_with_an_emergency_is_always_asked_about(rt):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45},
+               {"name": "emergency_help", "confidence": 0.34},
+               {"name": "complaint_report", "confidence": 0.30}]
+    text = "家里停电了 什么时候来电"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.45, ranking))
+    assert messages[0]["text"].startswith("您是想问")
 
 
 def test_a_clarification_the_resident_ignored_goes_to_review(rt):

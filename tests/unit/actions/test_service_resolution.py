@@ -81,3 +81,53 @@ def test_a_story_whose_question_names_only_the_kind_of_help_is_answered_by_the_s
     story = "我们兄妹三个，母亲留下的房子一直没分，现在谁也不让谁，社区能帮着调解吗"
     text = reply(ActionAnswerLegal(), story, "legal_mediation")
     assert text.startswith("【家庭矛盾调解】")
+
+
+def test_a_second_question_added_with_another_word_is_answered_too(catalogue):
+    from actions.answers import resolve_services
+
+    found = resolve_services(catalogue, None, "工钱一直拖着不给怎么办？另外想问问法援怎么申请",
+                             "legal", "legal_aid")
+    assert {s.id for s in found} == {"legal_aid_wage", "legal_aid_application"}
+    # neither part alone is clear in the whole: each part is
+    found = resolve_services(catalogue, None, "残疾人坐地铁能免费吗？还有残疾人能不能推荐个工作",
+                             "disability", "disability_support")
+    assert {s.id for s in found} == {"disability_support_transport", "disability_support_employment"}
+
+
+def test_还有_inside_a_question_adds_none(catalogue):
+    from actions.answers import resolve_services
+
+    found = resolve_services(catalogue, None, "残疾人补贴还有吗", "disability", "disability_support")
+    assert [s.id for s in found] == ["disability_support_allowance"]
+
+
+def test_another_domains_name_that_this_domain_has_too_is_this_domains(catalogue):
+    from actions.answers import resolve_services
+
+    # 日间照料 is an elderly service's alias; 残疾人托养和日间照料 holds it
+    found = resolve_services(catalogue, None, "智力残疾的儿子白天能去日间照料吗", "disability",
+                             "disability_support")
+    assert [s.id for s in found] == ["disability_support_daycare"]
+    found = resolve_services(catalogue, None, "日间照料中心在哪", "elderly", "elderly_daycare")
+    assert found[0].domain == "elderly"
+
+
+def test_a_short_name_found_anywhere_in_a_short_message_yields_to_what_is_asked(catalogue):
+    from actions.answers import resolve_services
+
+    found = resolve_services(catalogue, None, "吃了十几年药 听说门诊开药也能报", "health",
+                             "health_family_doctor")
+    assert [s.id for s in found] == ["health_family_doctor_chronic_outpatient"]
+
+
+def test_two_services_joined_by_和_are_both_answered(catalogue):
+    from actions.answers import resolve_services
+
+    found = resolve_services(catalogue, None, "残疾证和两项补贴能一块儿办吗", "disability",
+                             "disability_support")
+    assert {s.id for s in found} == {"disability_support_certificate", "disability_support_allowance"}
+    # 和 between people, not services: one service
+    found = resolve_services(catalogue, None, "我和老伴想问问残疾证怎么办", "disability",
+                             "disability_support")
+    assert [s.id for s in found] == ["disability_support_certificate"]

@@ -95,3 +95,77 @@ def test_the_words_residents_use_for_a_need_pick_its_service(catalogue):
     words = {"elderly_homecare_anti_wander": ("糊涂", "往外跑")}
     taught = Catalogue([replace(s, words=words.get(s.id, ())) for s in catalogue.services], catalogue.titles)
     assert closest_service(taught, question, "elderly_homecare").id == "elderly_homecare_anti_wander"
+
+
+def test_words_for_the_same_thing_are_read_alike():
+    from community.service_similarity import pairs, same_thing
+
+    assert same_thing("小孩子体检") == same_thing("孩子体检") == "儿童体检"
+    assert same_thing("社区大夫") == "社区医生"
+    assert pairs("宝宝体检") == pairs("儿童体检")
+    assert same_thing("生了二宝") == same_thing("生了二胎") == "生了二孩"
+    assert same_thing("茅房装扶手") == "卫生间装扶手"
+    assert same_thing("能不能评个残") == "能不能评残"  # 个 and 的 put inside a name as one speaks
+
+
+def test_a_child_is_a_child_whatever_the_resident_calls_it(catalogue):
+    # 儿童体检 is a name; residents say 孩子, 小孩, 宝宝, 娃
+    for child in ("孩子", "娃", "小朋友"):
+        assert closest_service(catalogue, f"{child}体检在哪做", "health_checkup").id == "health_checkup_child"
+
+
+def test_an_object_said_before_its_verb_is_read_as_the_verb_and_object():
+    from community.service_similarity import fronted_pairs
+
+    assert "开药" in fronted_pairs("降压药能在社区开吗")
+    assert {"交医", "交保"} <= fronted_pairs("医保怎么交")
+    assert fronted_pairs("居委会给开不") == set()  # 给: who opens it, not what
+    assert fronted_pairs("我想开药") == set()  # verb first: an ordinary pair
+
+
+def test_medicine_asked_for_at_the_community_is_a_prescription(catalogue):
+    service = closest_service(catalogue, "常吃的降压药能在社区开吗", "health_family_doctor")
+    assert service.id == "health_family_doctor_prescription"
+
+
+def test_pairs_every_kind_of_question_has_weigh_nothing():
+    from community.service_similarity import pairs
+
+    # 起来 of 吵起来 (a neighbours' quarrel) is as much a fire's 烧起来 or a 物业 quarrel's
+    assert "起来" not in pairs("跟物业吵起来了")
+    assert not {"怎么", "多少", "办理"} & pairs("怎么办理 要多少钱")
+    assert pairs("老人的free体检") == {"老人", "体检"}  # letters: English is matched whole
+
+
+def test_a_pair_a_speech_recogniser_misheard_is_read_as_the_domains_pair_it_sounds_like(catalogue):
+    from community.service_similarity import _domain_index, heard_pairs
+
+    index = _domain_index(catalogue, "disability")
+    assert "脑瘫" in heard_pairs(index, {"脑摊"})  # nao3 tan1
+    assert heard_pairs(index, {"残疾"}) == set()  # known already
+    childcare = _domain_index(catalogue, "childcare")
+    assert "生儿" not in heard_pairs(childcare, {"生二"})  # er4 is not er2: no match across words
+
+
+def test_a_sibling_sharing_a_rare_pair_of_the_name_used_is_chosen_when_the_question_points_to_it(
+    catalogue,
+):
+    # 做康复 names community rehabilitation; the child and 说话 point to the child's
+    found = catalogue.asked("孩子三岁了还不会说话 是不是要做康复")
+    named = next(m for m in found if m.service.id == "disability_support_rehab")
+    chosen = more_specific(catalogue, named, "孩子三岁了还不会说话 是不是要做康复")
+    assert chosen.id == "disability_support_child_rehab"
+    # 证明 of 在职证明 is every certificate's: a story's 租房 doesn't make it a rental's
+    text = "一直租房子住 单位要在职证明 这个在职证明谁开"
+    named = next(m for m in catalogue.asked(text) if m.service.id == "cert_employment")
+    assert more_specific(catalogue, named, text).id == "cert_employment"
+
+
+def test_a_two_character_name_yields_to_a_sibling_the_question_points_to_twice_as_clearly(catalogue):
+    text = "听说门诊开药也能报 要办啥手续"
+    start = text.index("开药")
+    prescription = catalogue.get("health_family_doctor_prescription")
+    named = Match(prescription, start, start + 2, "开药")
+    assert more_specific(catalogue, named, text).id == "health_family_doctor_chronic_outpatient"
+    # nothing else asked: the name stands
+    assert more_specific(catalogue, named, "开药").id == "health_family_doctor_prescription"
