@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -49,46 +48,13 @@ def resolve_service(
 SHORT_MESSAGE = 30
 
 
-# A second question added to the first (…几号？还有我的降压药想在社区开; …怎么办？另外我想申请
-# 法律援助): after the end of a clause, a word that adds.
-_SECOND_QUESTION = re.compile(r"(?<=[?？。!！;；,，\s])(?:另外|还有|还想问|顺便问|顺便|再问|再有|再就是)")
-# Two services asked together: the first named, then 和 or 以及.
-_JOINED = re.compile(r"和|以及")
-# Each part says this much at least (还有吗 adds no question).
-_PART_CHARS = 4
-
-
 def resolve_services(
     catalogue: Catalogue, entity: str | None, text: str, domain: str, intent: str = ""
 ) -> list[Service]:
     """The services the resident asks about, this domain's first: one, or two when two
-    questions are asked at once (two services named, or a second question added with 另外 /
-    还有 whose service differs). A button's service id decides by itself. When the question
-    names no service, the intent's service it is clearly closest to (轮椅 → 辅助器具适配)."""
-    found = _resolve_services(catalogue, entity, text, domain, intent)
-    if len(found) > 1 or text.startswith("/"):
-        return found
-    added = _SECOND_QUESTION.search(text)
-    if added is not None:
-        first, second = text[: added.start()], text[added.end() :]
-    else:  # 残疾证和残疾人补贴怎么一起办: a service named, 和, the next one
-        joined = _JOINED.search(text)
-        if joined is None or not catalogue.asked(text[: joined.start()]):
-            return found
-        first, second = text[: joined.start()], text[joined.end() :]
-    if len(first) < (_PART_CHARS if added else 2) or len(second) < _PART_CHARS:
-        return found
-    # each part alone: the first keeps the intent's service, the second may be another's
-    before = _resolve_services(catalogue, None, first, domain, intent)
-    after = _resolve_services(catalogue, None, second, domain, intent)
-    if before and after and before[0] is not after[0] and (not found or found[0] in (before[0], after[0])):
-        return [before[0], after[0]]
-    return found
-
-
-def _resolve_services(
-    catalogue: Catalogue, entity: str | None, text: str, domain: str, intent: str = ""
-) -> list[Service]:
+    services are named at once. A button's service id decides by itself. When the question
+    names no service, the intent's service it is clearly closest to (轮椅 → 辅助器具适配).
+    (Two asks whose second names no service: :func:`community.two_questions.two_services`.)"""
     if text.startswith("/"):
         service = resolve_service(catalogue, entity, text, domain)
         return [service] if service else []

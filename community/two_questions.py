@@ -21,6 +21,9 @@ from community.textnorm import clean_text
 
 # How many of the classifier's likeliest intents an ask that names no service is read against.
 LIKELIEST_INTENTS = 3
+# Two services asked together: the first named, then 和 or 以及, the second ask at least this long.
+_JOINED = re.compile(r"和|以及")
+_PART_CHARS = 4
 # Where one ask ends: the end of a sentence.
 _SENTENCE_END = re.compile(r"(?<=[？?！!。；;])")
 # Words that open a second ask at the start of a sentence or clause ("还有我想申请公租房"),
@@ -51,6 +54,16 @@ def asks(text: str) -> list[str]:
     return found
 
 
+def joined(catalogue: Catalogue, text: str) -> list[str]:
+    """A service named, then 和 / 以及 and another ask ("残疾证和残疾人补贴怎么一起办"): the two
+    sides, when the first names a service; otherwise ``[]``."""
+    found = _JOINED.search(text)
+    if found is None or not catalogue.asked(text[: found.start()]):
+        return []
+    second = text[found.end() :]
+    return [text[: found.start()], second] if len(second) >= _PART_CHARS else []
+
+
 def service_of(catalogue: Catalogue, ask: str) -> Service | None:
     """The one service an ask is about: the service it names, or the one service the words of
     exactly one domain clearly point to."""
@@ -70,6 +83,8 @@ def two_services(
     one of those intents it is clearly closest to (the classifier's runner-up is often the
     other ask's)."""
     parts = asks(text)
+    if len(parts) < 2:
+        parts = joined(catalogue, text)
     if len(parts) < 2:
         return []
     found = [service_of(catalogue, part) for part in parts]

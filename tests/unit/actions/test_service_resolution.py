@@ -84,22 +84,23 @@ def test_a_story_whose_question_names_only_the_kind_of_help_is_answered_by_the_s
 
 
 def test_a_second_question_added_with_another_word_is_answered_too(catalogue):
-    from actions.answers import resolve_services
+    from community.two_questions import two_services
 
-    found = resolve_services(catalogue, None, "工钱一直拖着不给怎么办？另外想问问法援怎么申请",
-                             "legal", "legal_aid")
+    found = two_services(catalogue, "工钱一直拖着不给怎么办？另外想问问法援怎么申请", None, ["legal_aid"])
     assert {s.id for s in found} == {"legal_aid_wage", "legal_aid_application"}
     # neither part alone is clear in the whole: each part is
-    found = resolve_services(catalogue, None, "残疾人坐地铁能免费吗？还有残疾人能不能推荐个工作",
-                             "disability", "disability_support")
+    found = two_services(catalogue, "残疾人坐地铁能免费吗？还有残疾人能不能推荐个工作", None,
+                         ["disability_support"])
     assert {s.id for s in found} == {"disability_support_transport", "disability_support_employment"}
 
 
 def test_还有_inside_a_question_adds_none(catalogue):
     from actions.answers import resolve_services
+    from community.two_questions import two_services
 
     found = resolve_services(catalogue, None, "残疾人补贴还有吗", "disability", "disability_support")
     assert [s.id for s in found] == ["disability_support_allowance"]
+    assert two_services(catalogue, "残疾人补贴还有吗", found[0], ["disability_support"]) == []
 
 
 def test_another_domains_name_that_this_domain_has_too_is_this_domains(catalogue):

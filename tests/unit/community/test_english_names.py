@@ -58,8 +58,8 @@ def test_a_name_another_service_has_is_refused_naming_the_file(copy):
 
 
 def test_a_name_twice_in_the_english_file_is_refused_spelling_aside(copy):
-    _english(copy, "  legal_aid_notary: [Legal Aid]\n  legal_aid_application: [legal-aid]\n")
-    with pytest.raises(CatalogueError, match="english.yml.*legal-aid.*legal_aid_notary"):
+    _english(copy, "  legal_aid_notary: [Stamp Office]\n  legal_aid_application: [stamp-office]\n")
+    with pytest.raises(CatalogueError, match="english.yml.*stamp-office.*legal_aid_notary"):
         load_catalogue(copy)
 
 

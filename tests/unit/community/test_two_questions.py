@@ -16,10 +16,10 @@ def test_a_second_ask_opened_by_a_joining_word_is_answered_too(catalogue):
 
 
 def test_an_ask_that_names_no_service_is_read_against_the_likeliest_intents(catalogue):
-    text = "我想注册成志愿者，顺便问问献血在哪献"
-    assert two_services(catalogue, text, None) == []  # 注册成志愿者 alone names nothing
-    assert ids(two_services(catalogue, text, None, ["volunteer_signup"])) == [
-        "volunteer_signup_register", "volunteer_signup_blood"
+    text = "残疾证和残疾人补贴怎么一起办"
+    assert two_services(catalogue, text, None) == []  # 残疾人补贴怎么一起办 alone names nothing
+    assert ids(two_services(catalogue, text, None, ["disability_support"])) == [
+        "disability_support_certificate", "disability_support_allowance"
     ]
 
 
@@ -43,3 +43,10 @@ def test_a_story_around_one_question_is_one_ask(catalogue):
 
 def test_still_there_is_not_a_second_ask(catalogue):
     assert len(asks("老年食堂还有没有位置？")) == 1
+
+
+def test_a_service_named_then_and_another_ask(catalogue):
+    assert ids(two_services(catalogue, "高龄津贴和助餐补贴在哪申请", None)) == [
+        "elderly_allowance_age", "elderly_meal_subsidy"
+    ]
+    assert two_services(catalogue, "我和老伴想问高龄津贴", None) == []  # nothing named before 和
