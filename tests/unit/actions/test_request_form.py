@@ -305,6 +305,20 @@ def test_training_course_is_asked_only_for_training(rt):
     assert row["fields"]["course"] == "育婴师" and row["fields"]["employment_service"] == "技能培训"
 
 
+@pytest.mark.parametrize(
+    "text, category",
+    [("有人天天把车停在我家车库门口，出不去", "乱停车"),
+     ("下午突然停水了，到现在还没来水", "停水停电"),
+     ("楼道里堆满了邻居的纸壳子，消防通道都堵了", "楼道堆物"),
+     ("楼下邻居遛狗不拴绳", "养狗")],
+)
+def test_a_report_knows_its_kind_from_the_first_message(rt, text, category):
+    sim = FormSim()
+    sim.say(text, "complaint_report")
+    assert sim.slots["report_category"] == category
+    assert sim.requested == "location"
+
+
 def test_anonymous_report_is_a_ticket(rt):
     sim = FormSim()
     sim.say("5栋楼道的路灯坏了好几天了，晚上黑乎乎的", "complaint_report")
