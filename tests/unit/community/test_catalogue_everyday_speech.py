@@ -36,3 +36,9 @@ def test_a_question_that_only_asks_how_asks_about_the_clause_before(catalogue):
 
 def test_who_asks_a_question(catalogue):
     assert question_of("楼上天天半夜剁馅 谁能管管") == "楼上天天半夜剁馅 谁能管管"
+
+
+def test_someone_seen_lying_on_the_floor_is_a_medical_emergency(catalogue):
+    text = "邻居老太太一天没开门，从窗户看见她躺在地上"
+    assert ids(catalogue, text) == ["emergency_help_medical"]
+    assert ids(catalogue, "我爸叫不醒了") == ["emergency_help_medical"]
