@@ -56,6 +56,8 @@ eval: install $(MODEL) ## Held-out NLU evaluation + residents' outcomes end to e
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/gaps
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh2
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/dev3
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh3
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh4
 	$(PY) -m tools.eval_faq
 	$(PY) -m tools.eval_smp2017
 
