@@ -22,7 +22,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tools.stack import free_port, is_alive, is_up
+from tools.stack import free_port, free_port_block, is_alive, is_up
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -75,7 +75,8 @@ class Cluster:
 
 def start_cluster(var_dir: Path, database_url: str, timeout: float = 400,
                   extra_env: dict[str, str] | None = None) -> Cluster:
-    base_rasa, base_actions = free_port(), free_port()
+    base_rasa = free_port_block(8)  # four ports each for Rasa and action replicas
+    base_actions = base_rasa + 4
     env = {
         **os.environ, "VAR_DIR": str(var_dir), "DATABASE_URL": database_url,
         "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()), "WEB_PORT": str(free_port()),
@@ -83,9 +84,10 @@ def start_cluster(var_dir: Path, database_url: str, timeout: float = 400,
         "PHONE_RTP_PORT": str(free_port()), "READY_TIMEOUT": str(timeout),
         "RASA_TELEMETRY_ENABLED": "false", **(extra_env or {}),
     }
-    # Replicas take consecutive ports from a free one (good enough on a test machine).
+    # Replicas take consecutive ports from a block that was free, below the ephemeral range
+    # (an ephemeral base once collided with a port another test process had just been handed).
     env.setdefault("RASA_REPLICA_BASE_PORT", str(base_rasa))
-    env.setdefault("ACTION_REPLICA_BASE_PORT", str(base_actions + 10))
+    env.setdefault("ACTION_REPLICA_BASE_PORT", str(base_actions))
     var_dir.mkdir(parents=True, exist_ok=True)
     log_path = var_dir / "cluster.log"
     with open(log_path, "w", encoding="utf-8") as log:

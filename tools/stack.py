@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -28,6 +29,30 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# Consecutive ports for replicas are taken below the kernel's ephemeral range (32768-60999 by
+# default), where free_port() never hands a port to another test process meanwhile.
+BLOCK_PORTS = range(20000, 32000)
+
+
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive free TCP ports, outside the ephemeral range."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        base = rng.randrange(BLOCK_PORTS.start, BLOCK_PORTS.stop - count)
+        if all(_bindable(base + i) for i in range(count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports in {BLOCK_PORTS}")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 @dataclass
