@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.common import channel_of, entity_values, intent_ranking, send
+from actions.common import channel_of, entity_values, likeliest_intents, send
 from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
 from community.answers import (
@@ -25,11 +25,11 @@ from community.answers import (
     service_answer,
     services_answer,
 )
-from community.catalogue import Catalogue, Match, Service, named_in_full, question_of
+from community.catalogue import Catalogue, Match, Service, holding_name, named_in_full, question_of
 from community.intents import domain_of
 from community.service_similarity import closest_service, more_specific
 from community.textnorm import clean_text
-from community.two_questions import LIKELIEST_INTENTS, two_services
+from community.two_questions import two_services
 
 
 def resolve_service(
@@ -92,12 +92,8 @@ def resolve_services(
 def _sibling_asked(catalogue: Catalogue, service: Service, text: str, question: str) -> Service:
     """The service found by a name anywhere in a short message, or the sibling the question
     points to (门诊开药也能报: 开药 found, 报 of 门诊慢特病 asked)."""
-    haystack = text.lower()
-    for alias in sorted((service.name, *service.aliases), key=len, reverse=True):
-        start = haystack.find(clean_text(alias).lower())
-        if start >= 0:
-            return more_specific(catalogue, Match(service, start, start + len(alias), alias), question)
-    return service
+    match = next((m for m in catalogue.matches(text) if m.service is service and not m.by_sound), None)
+    return more_specific(catalogue, match, question) if match else service
 
 
 def own_of(catalogue: Catalogue, matches: list[Match], domain: str) -> Service | None:
@@ -106,11 +102,7 @@ def own_of(catalogue: Catalogue, matches: list[Match], domain: str) -> Service |
     for match in matches:
         if match.by_sound:
             continue
-        alias = clean_text(match.alias).lower()
-        holding = [
-            s for s in catalogue.for_domain(domain)
-            if any(alias in clean_text(a).lower() for a in (s.name, *s.aliases))
-        ]
+        holding = holding_name(clean_text(match.alias).lower(), catalogue.for_domain(domain))
         if len(holding) == 1:
             return holding[0]
     return None
@@ -135,8 +127,8 @@ class CatalogueAnswerAction(Action):
             return domain_menu(catalogue, intent, self.domain, menu_page(menu))
         services = resolve_services(catalogue, entities.get("service"), text, self.domain, intent)
         if len(services) < 2 and not text.startswith("/"):  # two asks, the second unnamed
-            likeliest = [r.get("name") or "" for r in intent_ranking(tracker)[:LIKELIEST_INTENTS]]
-            services = two_services(catalogue, text, services[0] if services else None, likeliest) or services
+            first = services[0] if services else None
+            services = two_services(catalogue, text, first, likeliest_intents(tracker)) or services
         if not services:
             return self.menu(catalogue, intent, text)
         service = services[0]

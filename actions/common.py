@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from community.answers import Reply
 from community.handoff_keeper import STORE_TIMEOUT_S  # the reply never waits longer on the store
+from community.two_questions import LIKELIEST_INTENTS
 
 T = TypeVar("T")
 
@@ -44,6 +45,12 @@ def entity_values(tracker: Tracker) -> Dict[str, Any]:
 def intent_ranking(tracker: Tracker, exclude: str | None = "nlu_fallback") -> List[Dict]:
     ranking = tracker.latest_message.get("intent_ranking") or []
     return [r for r in ranking if r.get("name") != exclude]
+
+
+def likeliest_intents(tracker: Tracker) -> List[str]:
+    """The classifier's likeliest intents for the latest message, best first: what an ask of a
+    two-ask message that names no service is read against."""
+    return [str(r.get("name") or "") for r in intent_ranking(tracker)[:LIKELIEST_INTENTS]]
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply, **kwargs: Any) -> None:

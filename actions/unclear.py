@@ -14,7 +14,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.common import channel_of, entity_values, in_store, intent_ranking, send
+from actions.common import channel_of, entity_values, in_store, intent_ranking, likeliest_intents, send
 from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
 from community.answers import (
@@ -35,7 +35,7 @@ from community.records.review_queue import IntentScore
 from community.service_similarity import closest_service
 from community.staff_hours import after_hours_notice
 from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, input_problem
-from community.two_questions import LIKELIEST_INTENTS, two_services
+from community.two_questions import two_services
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,7 @@ class ActionHandleUnclear(Action):
             send(dispatcher, service_answer(named[0]))
             return []
         ranking = intent_ranking(tracker)
-        likeliest = [str(r.get("name") or "") for r in ranking[:LIKELIEST_INTENTS]]
-        both = two_services(catalogue, text, None, likeliest) if readable else []
+        both = two_services(catalogue, text, None, likeliest_intents(tracker)) if readable else []
         if both:  # two asks, each clearly about its own service (停水了咋回事？还有公租房)
             await record_review_signals(tracker, answered=True)
             send(dispatcher, services_answer(both[0], both[1]))

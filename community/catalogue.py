@@ -400,6 +400,11 @@ def _same_char(a: str, b: str) -> bool:
     return a == b or a + b in _CONFUSED
 
 
+def holding_name(name: str, services: list[Service]) -> list[Service]:
+    """Those of ``services`` whose name or an alias holds ``name`` (normalised, lower case)."""
+    return [s for s in services if any(name in clean_text(a).lower() for a in (s.name, *s.aliases))]
+
+
 def asks_something(clause: str) -> bool:
     """Whether a clause has a question word or mark (吗, 怎么, 多少, 哪, ？…)."""
     return bool(_QUESTION.search(clause))

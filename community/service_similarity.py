@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from community.catalogue import Catalogue, Match, Service
+from community.catalogue import Catalogue, Match, Service, holding_name
 from community.textnorm import FUNCTION_CHARS, clean_text, is_hanzi
 
 # The winner's shared pairs weigh at least this much: one pair found in at most a tenth of the
@@ -111,7 +111,7 @@ def fronted_pairs(text: str) -> set[str]:
         while k >= 0 and i - k < FRONTED_OBJECT and is_hanzi(text[k]) and text[k] not in BETWEEN:
             found.add(verb + text[k])
             k -= 1
-    return found - pairs(text)
+    return found
 
 
 @dataclass(frozen=True)
@@ -242,12 +242,9 @@ def more_specific(catalogue: Catalogue, match: Match, text: str) -> Service:
     alias = clean_text(match.alias).lower()
     index = _domain_index(catalogue, named.domain)
     own = {p for p in pairs(alias) if index.seen.get(p, 0) <= SHARED_BY}
-    holding = {
-        s.id for s in catalogue.for_intent(named.intent)
-        if s is not named and (
-            any(alias in clean_text(a).lower() for a in (s.name, *s.aliases))
-            or own & index.pairs[s.id]
-        )
+    siblings = [s for s in catalogue.for_intent(named.intent) if s is not named]
+    holding = {s.id for s in holding_name(alias, siblings)} | {
+        s.id for s in siblings if own & index.pairs[s.id]
     }
     short = len(alias) <= SHORT_NAME
     if not holding and not short:
