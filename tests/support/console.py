@@ -250,9 +250,15 @@ def browser(tmp_path_factory):
 
 
 def wait(driver, condition, timeout: float = 30):
+    """``condition`` polled until true; an element the page replaced between finding it and
+    reading it (a page that follows a job by itself) is found again at the next poll."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+    waiting = WebDriverWait(
+        driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+    )
+    return waiting.until(condition)
 
 
 def css(driver, selector: str):
