@@ -27,6 +27,7 @@ from community.answers import (
 )
 from community.catalogue import Catalogue, Match, Service, holding_name, named_in_full, question_of
 from community.intents import domain_of
+from community.offer_questions import offer_domain
 from community.service_similarity import closest_service, more_specific
 from community.textnorm import clean_text
 from community.two_questions import two_services
@@ -125,6 +126,9 @@ class CatalogueAnswerAction(Action):
             return domain_menu(catalogue, "", self.domain, menu_page(menu))
         if menu.startswith("intent"):  # 更多… on the menu of one kind of question
             return domain_menu(catalogue, intent, self.domain, menu_page(menu))
+        offered = offer_domain(catalogue, text)
+        if offered and not text.startswith("/"):  # 养老方面都有啥服务: all of the domain
+            return domain_menu(catalogue, "", offered)
         services = resolve_services(catalogue, entities.get("service"), text, self.domain, intent)
         if len(services) < 2 and not text.startswith("/"):  # two asks, the second unnamed
             first = services[0] if services else None

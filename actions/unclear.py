@@ -22,6 +22,7 @@ from community.answers import (
     Reply,
     clarification,
     domain_fallback,
+    domain_menu,
     handoff_button,
     payload,
     service_answer,
@@ -31,10 +32,11 @@ from community.catalogue import Catalogue, Service, named_in_full, question_of
 from community.config import PROJECT_ROOT
 from community.db import utcnow
 from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
+from community.offer_questions import offer_domain
 from community.records.review_queue import IntentScore
 from community.service_similarity import closest_service
 from community.staff_hours import after_hours_notice
-from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, input_problem
+from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, clean_text, input_problem
 from community.two_questions import two_services
 
 log = logging.getLogger(__name__)
@@ -155,6 +157,11 @@ class ActionHandleUnclear(Action):
         problem = input_problem(text)
         readable = problem is None and not text.startswith("/")
         catalogue = runtime.get().catalogue
+        offered = offer_domain(catalogue, clean_text(text)) if readable else None
+        if offered:  # 社区能给我们老年人干点啥: the domain's menu
+            await record_review_signals(tracker, answered=True)
+            send(dispatcher, domain_menu(catalogue, "", offered))
+            return [SlotSet("unclear_count", 0.0)]
         named = (named_in_full(catalogue.asked(text)) or story_service(catalogue, text)) if readable else []
         if named:  # the classifier was unsure, but the question names a service in full
             await record_review_signals(tracker, answered=True)

@@ -343,3 +343,16 @@ def test_two_asks_the_classifier_could_not_place_are_both_answered(rt):
         "下午突然停水停电了咋回事？还有我想申请公租房", "nlu_fallback", 0.25, ranking))
     text = messages[0]["text"]
     assert "停水停电" in text and "公租房" in text and "答不上来" not in text, text
+
+
+def test_asking_what_a_domain_offers_gets_the_whole_domains_menu(rt):
+    """托育 is the toddler nursery's alias, but 托育方面都有啥服务 asks about all of 托育服务;
+    an unsure classifier gets the same menu when the question names its domain."""
+    messages, _ = run(ActionAnswerChildcare(), tracker("托育方面社区都有啥服务", "childcare_nursery"))
+    assert messages[0]["text"].startswith("关于「托育服务」")
+    assert {b["payload"].split("{")[0] for b in messages[0]["buttons"][:4]} != {"/childcare_nursery"}
+    ranking = [{"name": "nlu_fallback", "confidence": 0.25}, {"name": "out_of_scope", "confidence": 0.2},
+               {"name": "elderly_meal", "confidence": 0.1}]
+    messages, _ = run(ActionHandleUnclear(), tracker("社区能给我们老年人干点啥", "nlu_fallback", 0.25, ranking))
+    assert messages[0]["text"].startswith("关于「养老服务」")
+    assert "答不上来" not in messages[0]["text"]
