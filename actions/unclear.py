@@ -14,6 +14,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.answers import ActionAnswerEmergency
 from actions.common import channel_of, entity_values, in_store, intent_ranking, likeliest_intents, send
 from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
@@ -23,6 +24,7 @@ from community.answers import (
     clarification,
     domain_fallback,
     domain_menu,
+    emergency_kind,
     handoff_button,
     payload,
     service_answer,
@@ -146,6 +148,15 @@ def story_service(catalogue: Catalogue, text: str) -> List[Service]:
     return named[:1] if named and all(s is named[0] for s in named) else []
 
 
+def danger_now(text: str, named: List[Service], pair: tuple | None) -> bool:
+    """Whether an unclear message is someone in danger now: it names an emergency whose number
+    is 110/119/120 (喘不上气, 有人晕倒), or the classifier is split between an emergency and
+    something else and the message has a fire, gas or illness word (电动车着火了 烟好大)."""
+    if named and named[0].domain == "emergency" and named[0].phone.isdigit():
+        return True
+    return pair is not None and "emergency_help" in pair and emergency_kind(text)[0] != "general"
+
+
 class ActionHandleUnclear(Action):
     def name(self) -> str:
         return "action_handle_unclear"
@@ -163,11 +174,15 @@ class ActionHandleUnclear(Action):
             send(dispatcher, domain_menu(catalogue, "", offered))
             return [SlotSet("unclear_count", 0.0)]
         named = (named_in_full(catalogue.asked(text)) or story_service(catalogue, text)) if readable else []
+        ranking = intent_ranking(tracker)
+        if readable and danger_now(text, named, clarification_pair(ranking)):
+            # 喘不上气 named, or a split with an emergency and a fire/illness word: the 119/120
+            # line first, never a question back or an information page
+            return await ActionAnswerEmergency().run(dispatcher, tracker, domain)
         if named:  # the classifier was unsure, but the question names a service in full
             await record_review_signals(tracker, answered=True)
             send(dispatcher, service_answer(named[0]))
             return []
-        ranking = intent_ranking(tracker)
         both = two_services(catalogue, text, None, likeliest_intents(tracker)) if readable else []
         if both:  # two asks, each clearly about its own service (停水了咋回事？还有公租房)
             await record_review_signals(tracker, answered=True)

@@ -93,6 +93,7 @@ class Outcome:
     buttons: List[Dict[str, str]] = field(default_factory=list)
     customs: List[Any] = field(default_factory=list)
     form_kind: str | None = None
+    ranking: List[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -102,7 +103,7 @@ class Outcome:
         return {
             "intent": self.intent, "confidence": round(self.confidence, 3), "action": self.action,
             "reply": self.text, "buttons": [b.get("title") for b in self.buttons][:6],
-            "form_kind": self.form_kind,
+            "form_kind": self.form_kind, "ranking": self.ranking,
         }
 
 
@@ -126,7 +127,9 @@ async def run_message(text: str, parse: Dict[str, Any], routes, responses, actio
     intent = (parse.get("intent") or {}).get("name") or "nlu_fallback"
     confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
     action_name = routes.get(intent, "action_default_fallback")
-    outcome = Outcome(intent, confidence, action_name)
+    ranking = [f"{r.get('name')} {float(r.get('confidence') or 0):.2f}"
+               for r in (parse.get("intent_ranking") or [])[:4]]
+    outcome = Outcome(intent, confidence, action_name, ranking=ranking)
     dispatcher = CollectingDispatcher()
     tracker = _tracker(text, parse)
     if action_name == "request_form":

@@ -100,6 +100,22 @@ def test_close_intents_get_one_clarifying_question(rt):
     assert rt.store.review_queue.list() == []
 
 
+@pytest.mark.parametrize(
+    "text, ranking, first",
+    [("楼道里电动车着伙了，烟好大，楼上还有人",  # a typo of 着火, split with a complaint
+      [("complaint_report", 0.54), ("emergency_help", 0.45)], "请马上拨打 119"),
+     ("我心口闷得慌，喘不上气来，家里就我一个人",  # names 喘不上气: an emergency's name
+      [("emergency_help", 0.33), ("elderly_homecare", 0.28)], "请马上拨打 120")],
+)
+def test_an_unsure_classifier_gives_someone_in_danger_the_number_to_call_first(rt, text, ranking, first):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.25},
+               *({"name": n, "confidence": c} for n, c in ranking)]
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
+    assert messages[0]["text"].startswith(first)
+    [alert] = rt.store.handoffs.list()
+    assert alert["emergency"] and alert["reason"] == "emergency"  # staff alerted too
+
+
 def test_unknown_question_is_admitted_and_recorded(rt):
     ranking = [{"name": "nlu_fallback", "confidence": 0.45},
                {"name": "community_affairs", "confidence": 0.21},
@@ -353,6 +369,7 @@ def test_asking_what_a_domain_offers_gets_the_whole_domains_menu(rt):
     assert {b["payload"].split("{")[0] for b in messages[0]["buttons"][:4]} != {"/childcare_nursery"}
     ranking = [{"name": "nlu_fallback", "confidence": 0.25}, {"name": "out_of_scope", "confidence": 0.2},
                {"name": "elderly_meal", "confidence": 0.1}]
-    messages, _ = run(ActionHandleUnclear(), tracker("社区能给我们老年人干点啥", "nlu_fallback", 0.25, ranking))
+    text = "社区能给我们老年人干点啥"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
     assert messages[0]["text"].startswith("关于「养老服务」")
     assert "答不上来" not in messages[0]["text"]
