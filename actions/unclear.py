@@ -138,6 +138,31 @@ def closest_of_pair(catalogue: Catalogue, text: str, pair: tuple) -> Service | N
     return next(iter(found.values())) if len(found) == 1 else None
 
 
+# How many of the classifier's likeliest kinds of question an unclear message is read against.
+LIKELIEST = 3
+
+
+def closest_of_likeliest(catalogue: Catalogue, text: str, ranking: List[Dict]) -> Service | None:
+    """Neither one kind of question nor one domain is clear, but the words point to one
+    service of the likeliest kinds (想立个一祝 房子留给小儿子: legal aid's 遗嘱继承): that service,
+    when every one of them that points anywhere points to it; only kinds likelier than out of
+    scope are read. Emergencies that need 110/119/120
+    are not answered this way (:func:`danger_now` decides those)."""
+    question = question_of(text)
+    intents: List[str] = []
+    for r in ranking:
+        if r.get("name") == "out_of_scope":
+            break  # likelier not ours at all (电视剧几点播 is not the office's hours)
+        if r.get("name") in SERVICE_INTENTS:
+            intents.append(str(r["name"]))
+    intents = intents[:LIKELIEST]
+    found = {s.id: s for s in (closest_service(catalogue, question, i) for i in intents) if s is not None}
+    services = list(found.values())
+    if len(services) == 1 and not (services[0].domain == "emergency" and services[0].phone.isdigit()):
+        return services[0]
+    return None
+
+
 def story_service(catalogue: Catalogue, text: str) -> List[Service]:
     """The one service a story names, when its question names none ("心里憋得慌 老睡不着觉 社区有人
     能陪着说话不": 心理咨询): every name of three characters or more in it, by its characters,
@@ -196,7 +221,9 @@ class ActionHandleUnclear(Action):
                 send(dispatcher, service_answer(closest))
                 return [SlotSet("unclear_count", 0.0)]
         if readable and pair is None:
-            closest = closest_in_clear_domain(catalogue, text, ranking)
+            closest = closest_in_clear_domain(catalogue, text, ranking) or closest_of_likeliest(
+                catalogue, text, ranking
+            )
             if closest is not None:
                 await record_review_signals(tracker, answered=True)
                 send(dispatcher, service_answer(closest))

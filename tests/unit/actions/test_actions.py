@@ -373,3 +373,19 @@ def test_asking_what_a_domain_offers_gets_the_whole_domains_menu(rt):
     messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
     assert messages[0]["text"].startswith("关于「养老服务」")
     assert "答不上来" not in messages[0]["text"]
+
+
+def test_an_unclear_question_whose_words_point_to_one_service_of_its_likeliest_kinds_gets_it(rt):
+    """No kind of question and no domain is clear, but 房子留给小儿子 is a will (一祝: 遗嘱
+    misheard); a TV programme's 几点播 is out of scope first, not the office's hours."""
+    ranking = [{"name": "nlu_fallback", "confidence": 0.25}, {"name": "legal_aid", "confidence": 0.17},
+               {"name": "out_of_scope", "confidence": 0.15}]
+    text = "想立个一祝 房子留给小儿子 需要啥手续"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
+    assert messages[0]["text"].startswith("【遗嘱和继承咨询】")
+    ranking = [{"name": "nlu_fallback", "confidence": 0.25}, {"name": "health_checkup", "confidence": 0.22},
+               {"name": "out_of_scope", "confidence": 0.15},
+               {"name": "community_affairs", "confidence": 0.13}]
+    text = "俺想看那个打鬼子的电视剧，几点播"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
+    assert "暂时答不上来" in messages[0]["text"]
