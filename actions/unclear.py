@@ -176,10 +176,11 @@ def story_service(catalogue: Catalogue, text: str) -> List[Service]:
 def danger_now(text: str, named: List[Service], pair: tuple | None) -> bool:
     """Whether an unclear message is someone in danger now: it names an emergency whose number
     is 110/119/120 (喘不上气, 有人晕倒), or the classifier is split between an emergency and
-    something else and the message has a fire, gas or illness word (电动车着火了 烟好大)."""
+    something else and the message has a fire, gas, illness, water or trapped word (电动车着伙了 烟好大;
+    not 家暴, often said asking about a protection order or a divorce)."""
     if named and named[0].domain == "emergency" and named[0].phone.isdigit():
         return True
-    return pair is not None and "emergency_help" in pair and emergency_kind(text)[0] != "general"
+    return pair is not None and "emergency_help" in pair and emergency_kind(text)[0] not in ("general", "violence")
 
 
 class ActionHandleUnclear(Action):

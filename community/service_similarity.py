@@ -51,6 +51,7 @@ SAME_THING: dict[str, tuple[str, ...]] = {
     "二孩": ("二胎", "二宝"),
     "三孩": ("三胎", "三宝"),
     "卫生间": ("洗手间", "茅房", "茅厕", "厕所"),
+    "没": ("没有", "没得", "莫得", "冇"),
 }
 _SAME = sorted(((v, k) for k, vs in SAME_THING.items() for v in vs), key=lambda p: -len(p[0]))
 _SAME_RE = re.compile("|".join(re.escape(v) for v, _ in _SAME))

@@ -14,6 +14,9 @@ from community.service_similarity import closest_service, more_specific, scores
         ("居委会周末上班吗", "community_affairs", "community_affairs_office"),
         ("邻居装修太吵能调解吗", "legal_mediation", "legal_mediation_neighbor"),
         ("孩子该打什么疫苗了", "health_checkup", "health_checkup_vaccine"),
+        # 没有 / 莫得 (西南官话) read as 没: 没工作 of the unemployment certificate's words
+        ("现在办事要开个没有工作的证明 这个找谁开", "cert_apply", "cert_unemployed"),
+        ("俺屋头莫得工作 要开个证明", "cert_apply", "cert_unemployed"),
     ],
 )
 def test_a_question_in_other_words_reaches_its_service(catalogue, text, intent, expected):
