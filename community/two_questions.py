@@ -26,10 +26,11 @@ _JOINED = re.compile(r"和|以及")
 _PART_CHARS = 4
 # Where one ask ends: the end of a sentence.
 _SENTENCE_END = re.compile(r"(?<=[？?！!。；;])")
-# Words that open a second ask at the start of a sentence or clause ("还有我想申请公租房"),
-# but not 还有没有 / 还有吗 (still there?).
+# Words that open a second ask at the start of a sentence or clause ("还有我想申请公租房", "还要
+# 一个健康证明"), but not 还有没有 / 还有吗 (still there?) nor 还要带什么 (about the same ask).
 _JOINER = re.compile(
-    r"(?:^|(?<=[，,\s]))(?:还有(?!没有|吗|没)|另外|顺便问问|顺便问下|顺便问一下|顺便|再问一下|再问下|再就是)"
+    r"(?:^|(?<=[，,\s]))(?:还有(?!没有|吗|没)|还要(?=一个|一份|个|开|办|问)|还得(?=开|办)|另外|顺便问问|顺便问下"
+    r"|顺便问一下|顺便|再问一下|再问下|再就是)"
 )
 
 

@@ -50,3 +50,10 @@ def test_a_service_named_then_and_another_ask(catalogue):
         "elderly_allowance_age", "elderly_meal_subsidy"
     ]
     assert two_services(catalogue, "我和老伴想问高龄津贴", None) == []  # nothing named before 和
+
+
+def test_a_second_certificate_asked_for_with_haiyao_is_a_second_ask(catalogue):
+    text = "新单位入职要婚育证明，还要一个身体健康证明，这两个分别在哪开"
+    assert len(asks(text)) == 2
+    assert ids(two_services(catalogue, text, None)) == ["cert_family_planning", "cert_health_status"]
+    assert len(asks("办低保要带啥，还要带户口本吗")) == 1  # 还要带: the same ask
