@@ -37,7 +37,7 @@ SHARED_BY = 3
 SHORT_NAME = 2
 # Pairs nearly every message to a community assistant has, whatever it asks about (起来 of 吵起来
 # is no more a neighbours' quarrel than a fire's 烧起来).
-EVERYWHERE = frozenset({"社区", "起来", "怎么", "多少", "办理"})
+EVERYWHERE = frozenset({"社区", "起来", "怎么", "多少", "办理", "服务"})
 
 
 # Words residents use interchangeably for one thing, read as the first (孩子体检 is 儿童体检,
