@@ -280,7 +280,8 @@ def test_an_unknown_question_of_no_domain_has_no_domain_in_the_queue(rt):
 @pytest.mark.parametrize(
     "text, kind, words",
     [("字太小了看不清", "large", "大字模式"), ("怎么用语音", "voice", "按住说话"), ("你念得太快了", "slow", "慢"),
-     ("我眼睛不好 能用说的吗", "voice", "按住说话"), ("怎么用语音跟你说话，打字太慢", "voice", "按住说话")],
+     ("我眼睛不好 能用说的吗", "voice", "按住说话"), ("怎么用语音跟你说话，打字太慢", "voice", "按住说话"),
+     ("能不能用Voice输入，打字太慢了", "voice", "按住说话"), ("这玩意儿按哪个键说话", "voice", "按住说话")],
 )
 def test_questions_about_the_assistant_itself_get_a_useful_answer(rt, text, kind, words):
     messages, events = run(ActionInterfaceHelp(), tracker(text, "interface_help"))
