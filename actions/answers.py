@@ -239,6 +239,8 @@ class ActionAnswerEmergency(Action):
         service = resolve_service(rt.catalogue, entity_values(tracker).get("service"), text, "emergency")
         if service is not None and service.domain != "emergency":
             service = None  # 老人走丢 names the elderly 防走失 service, but here someone is missing now
+        if service is None and kind == "general":  # 地下室淹了 找谁来抽水: the words point to 防汛
+            service = closest_service(rt.catalogue, question_of(text), "emergency_help")
         if kind == "general" and service is not None and not service.phone.isdigit():
             # A question about emergency facilities (避难场所, 微型消防站), not a danger now.
             info = service_answer(service)

@@ -390,3 +390,11 @@ def test_an_unclear_question_whose_words_point_to_one_service_of_its_likeliest_k
     text = "俺想看那个打鬼子的电视剧，几点播"
     messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
     assert "暂时答不上来" in messages[0]["text"]
+
+
+def test_an_emergency_question_whose_words_point_to_an_information_service_gets_it_after_the_numbers(rt):
+    text = "昨晚下大暴雨，我们楼地下室全淹了，水到现在也没下去，车库门口积水到膝盖。找谁来抽水？"
+    messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
+    lines = messages[0]["text"].splitlines()
+    assert lines[0].startswith("如有危险，请马上拨打")  # the numbers first, always
+    assert lines[1].startswith("【暴雨内涝和积水】")
