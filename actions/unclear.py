@@ -180,7 +180,8 @@ def danger_now(text: str, named: List[Service], pair: tuple | None) -> bool:
     not 家暴, often said asking about a protection order or a divorce)."""
     if named and named[0].domain == "emergency" and named[0].phone.isdigit():
         return True
-    return pair is not None and "emergency_help" in pair and emergency_kind(text)[0] not in ("general", "violence")
+    physical = emergency_kind(text)[0] not in ("general", "violence")
+    return pair is not None and "emergency_help" in pair and physical
 
 
 class ActionHandleUnclear(Action):
