@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -223,6 +224,10 @@ class ActionAnswerVolunteer(CatalogueAnswerAction):
     domain = "volunteer"
 
 
+# A danger told as past (上周着火了, 前几天有人晕倒) is the story around a question.
+_PAST = re.compile(r"上周|上礼拜|上星期|上个月|上回|上次|前几天|前两天|前阵子|去年|以前|之前|那年")
+
+
 class ActionAnswerEmergency(Action):
     """Emergencies: the first line says which number to call now; staff are alerted."""
 
@@ -235,6 +240,10 @@ class ActionAnswerEmergency(Action):
         rt = runtime.get()
         text = clean_text(tracker.latest_message.get("text") or "")
         kind, _ = emergency_kind(text)
+        if kind != "general" and _PAST.search(text) and emergency_kind(question_of(text))[0] == "general":
+            # 上周隔壁楼着火了…社区的避难点在哪儿: the fire is the story, the shelter the question
+            text = question_of(text)
+            kind = "general"
         reply = emergency_answer(text, rt.settings.community_phone)
         service = resolve_service(rt.catalogue, entity_values(tracker).get("service"), text, "emergency")
         if service is not None and service.domain != "emergency":

@@ -398,3 +398,12 @@ def test_an_emergency_question_whose_words_point_to_an_information_service_gets_
     lines = messages[0]["text"].splitlines()
     assert lines[0].startswith("如有危险，请马上拨打")  # the numbers first, always
     assert lines[1].startswith("【暴雨内涝和积水】")
+
+
+def test_a_past_fire_told_around_a_shelter_question_gets_the_shelter_but_a_fire_now_the_119_line(rt):
+    text = "上周隔壁楼着火了，吓死人了。社区的应急避难场所在哪儿？"
+    messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
+    assert messages[0]["text"].splitlines()[1].startswith("【应急避难场所】")
+    assert rt.store.handoffs.list() == []
+    messages, _ = run(ActionAnswerEmergency(), tracker("厨房着火了，社区的应急避难场所在哪儿？", "emergency_help"))
+    assert messages[0]["text"].startswith("请马上拨打 119")
