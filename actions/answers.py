@@ -70,7 +70,7 @@ def resolve_services(
             if match.by_sound:  # read the question with the name as it sounds (灵活就叶: 灵活就业)
                 text = text[: match.start] + match.alias + text[match.end :]
                 match = Match(match.service, match.start, match.start + len(match.alias), match.alias)
-            return [more_specific(catalogue, match, question_of(text))]
+            return [more_specific(catalogue, match, question_of(text), text)]
         return [mine[0], *others[:1]]
     named = named_in_full(matches)
     if named:  # another domain's service named in full (老年活动室)

@@ -35,6 +35,8 @@ SHARED_BY = 3
 # A name this short (残联, 开药) is often only who or how in a question about something else:
 # a sibling the rest of the question points to twice as clearly is chosen.
 SHORT_NAME = 2
+# What follows a short name said as who does something (残联能给配吗, 残联给改造), not what is asked.
+_DOES_IT = r"(?:能|给|管|帮|可以|会|那边|那里)"
 # Pairs nearly every message to a community assistant has, whatever it asks about (起来 of 吵起来
 # is no more a neighbours' quarrel than a fire's 烧起来).
 EVERYWHERE = frozenset({"社区", "起来", "怎么", "多少", "办理", "服务"})
@@ -233,10 +235,12 @@ def _clearly_first(catalogue: Catalogue, ranked: list[tuple[float, Service]]) ->
     return best >= enough and best - runner_up >= MIN_LEAD
 
 
-def more_specific(catalogue: Catalogue, match: Match, text: str) -> Service:
+def more_specific(catalogue: Catalogue, match: Match, text: str, whole: str = "") -> Service:
     """The service ``match`` names, or a sibling of the same intent whose name or alias holds
     the named one and that the rest of the question points to (灵活就业 named, 社保 asked:
-    灵活就业社保 of 灵活就业人员参保), when the sibling clearly leads."""
+    灵活就业社保 of 灵活就业人员参保), when the sibling clearly leads. A short name said as who
+    does it (残联能不能给配, 残联给改造) yields to the sibling the ``whole`` message points to
+    (助听器, 台阶 of the story before the question)."""
     named = match.service
     if match.by_sound:
         return named  # the heard characters differ from the name's: no pairs to compare
@@ -259,5 +263,11 @@ def more_specific(catalogue: Catalogue, match: Match, text: str) -> Service:
     if short:  # 残联能给改造吗: who does it, not what; 门诊开药也能报: 报 of 门诊慢特病
         best, sibling = ranked[0]
         if sibling is not named and best >= MIN_SCORE and best - own_score >= 2 * MIN_LEAD:
+            return sibling
+    if short and whole and re.search(re.escape(alias) + _DOES_IT, clean_text(whole).lower()):
+        ranked = scores(catalogue, whole, named.intent)
+        own_score = next((score for score, service in ranked if service is named), 0.0)
+        best, sibling = ranked[0]
+        if sibling is not named and best >= MIN_SCORE and best - own_score >= MIN_LEAD:
             return sibling
     return named

@@ -73,6 +73,15 @@ def test_the_rest_of_the_question_picks_the_more_specific_sibling(catalogue, tex
     assert more_specific(catalogue, match, question_of(text)).id == expected
 
 
+def test_a_short_name_said_as_who_does_it_yields_to_what_the_whole_message_asks(catalogue):
+    text = "想给我妈配个助听器 她有残疾证 残联能不能适陪"
+    [match] = [m for m in catalogue.asked(text) if m.alias == "残联"]
+    assert more_specific(catalogue, match, question_of(text), text).id == "disability_support_assistive"
+    text = "我是残疾人家属 想找残联的专职委员聊聊"  # the association itself is asked for
+    [match] = [m for m in catalogue.asked(text) if m.alias == "残联"]
+    assert more_specific(catalogue, match, question_of(text), text).id == "disability_support_association"
+
+
 def test_a_name_heard_by_sound_is_not_second_guessed(catalogue):
     heard = Match(catalogue.get("elderly_meal_canteen"), 0, 2, "助餐", by_sound=True)
     assert more_specific(catalogue, heard, "助餐能送上门吗") is heard.service
@@ -144,7 +153,7 @@ def test_a_pair_a_speech_recogniser_misheard_is_read_as_the_domains_pair_it_soun
     from community.service_similarity import _domain_index, heard_pairs
 
     index = _domain_index(catalogue, "disability")
-    assert "脑瘫" in heard_pairs(index, {"脑摊"})  # nao3 tan1
+    assert "脑瘫" in heard_pairs(index, {"脑贪"})  # nao3 tan1 (脑摊, 脑滩 are residents' words by now)
     assert heard_pairs(index, {"残疾"}) == set()  # known already
     childcare = _domain_index(catalogue, "childcare")
     assert "生儿" not in heard_pairs(childcare, {"生二"})  # er4 is not er2: no match across words
