@@ -58,6 +58,9 @@ eval: install $(MODEL) ## Held-out NLU evaluation + residents' outcomes end to e
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/dev3
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh3
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh4
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/dev5
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh5
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh6
 	$(PY) -m tools.eval_faq
 	$(PY) -m tools.eval_smp2017
 
