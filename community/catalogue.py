@@ -26,7 +26,6 @@ from community.textnorm import (
     is_hanzi,
     normalize_aligned,
     readings,
-    syllables,
 )
 
 DOMAINS: dict[str, str] = {
@@ -164,7 +163,9 @@ class Catalogue:
     _by_id: dict[str, Service] = field(default_factory=dict, repr=False)
     _aliases: list[tuple[str, Service]] = field(default_factory=list, repr=False)
     _words: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
-    _sounds: dict[str, list[tuple[str, tuple[str, ...], Service]]] | None = field(default=None, repr=False)
+    _sounds: dict[str, list[tuple[str, tuple[frozenset[str], ...], Service]]] | None = field(
+        default=None, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._by_id = {s.id: s for s in self.services}
@@ -186,14 +187,17 @@ class Catalogue:
             start = haystack.find(alias, start + 1)
         return spans
 
-    def _sound_index(self) -> dict[str, list[tuple[str, tuple[str, ...], Service]]]:
-        """Aliases written in Chinese characters, by the (fuzzy) pinyin of their first syllable."""
+    def _sound_index(self) -> dict[str, list[tuple[str, tuple[frozenset[str], ...], Service]]]:
+        """Aliases written in Chinese characters, by each (fuzzy) pinyin of their first syllable:
+        a character's reading in the alias and its usual one (献血 is said xian xie and xian xue,
+        so 献学 and 先血 are heard as it)."""
         if self._sounds is None:
-            index: dict[str, list[tuple[str, tuple[str, ...], Service]]] = {}
+            index: dict[str, list[tuple[str, tuple[frozenset[str], ...], Service]]] = {}
             for alias, service in self._aliases:
                 if len(alias) >= 2 and all(is_hanzi(c) for c in alias):
-                    sounds = syllables(alias)
-                    index.setdefault(sounds[0], []).append((alias, sounds, service))
+                    sounds = tuple(readings(alias))
+                    for first in sounds[0]:
+                        index.setdefault(first, []).append((alias, sounds, service))
             self._sounds = index
         return self._sounds
 
@@ -255,7 +259,7 @@ class Catalogue:
                     end = i + len(sounds)
                     if end > len(haystack) or any(taken[i:end]):
                         continue
-                    if not all(sounds[k] in heard[i + k] for k in range(len(sounds))):
+                    if not all(sounds[k] & heard[i + k] for k in range(len(sounds))):
                         continue
                     span = haystack[i:end]
                     same = sum(_same_char(a, b) for a, b in zip(alias, span, strict=False))

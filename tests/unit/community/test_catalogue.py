@@ -109,7 +109,9 @@ def test_check_command_exits_non_zero_on_a_broken_catalogue(broken_copy):
     "text, service_id",
     [("高领津贴怎么领", "elderly_allowance_age"), ("残疾正怎么办", "disability_support_certificate"),
      ("失业等级在哪办", "employment_unemployment_registration"), ("托于机构在哪里", "childcare_nursery_toddler"),
-     ("時間銀航怎么存", "volunteer_signup_points"), ("我想当自愿者", "volunteer_signup_register")],
+     ("時間銀航怎么存", "volunteer_signup_points"), ("我想当自愿者", "volunteer_signup_register"),
+     # 献血 is said xian xie and xian xue: both readings are heard
+     ("献学要什么条件", "volunteer_signup_blood"), ("想去先血 多大年纪能献", "volunteer_signup_blood")],
 )
 def test_services_are_matched_by_how_they_sound(catalogue, text, service_id):
     [match] = catalogue.asked(text)
