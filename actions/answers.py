@@ -240,17 +240,18 @@ class ActionAnswerEmergency(Action):
         rt = runtime.get()
         text = clean_text(tracker.latest_message.get("text") or "")
         kind, _ = emergency_kind(text)
-        if kind != "general" and _PAST.search(text) and emergency_kind(question_of(text))[0] == "general":
+        question = question_of(text)
+        if kind != "general" and _PAST.search(text) and emergency_kind(question)[0] == "general":
             # 上周隔壁楼着火了…社区的避难点在哪儿: the fire is the story, the shelter the question
-            text = question_of(text)
+            text = question
             kind = "general"
         reply = emergency_answer(text, rt.settings.community_phone)
         service = resolve_service(rt.catalogue, entity_values(tracker).get("service"), text, "emergency")
         if service is not None and service.domain != "emergency":
             service = None  # 老人走丢 names the elderly 防走失 service, but here someone is missing now
         if service is None and kind == "general":  # 地下室淹了 找谁来抽水: the words point to 防汛
-            service = closest_service(rt.catalogue, question_of(text), "emergency_help")
-        if kind == "general" and service is not None and not service.phone.isdigit():
+            service = closest_service(rt.catalogue, question, "emergency_help")
+        if kind == "general" and service is not None and not service.emergency_line:
             # A question about emergency facilities (避难场所, 微型消防站), not a danger now.
             info = service_answer(service)
             reply = Reply((reply.lines[0], *info.lines[:2]), info.buttons)

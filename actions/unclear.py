@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 import yaml
 from rasa_sdk import Action, Tracker
@@ -133,8 +133,13 @@ def closest_of_pair(catalogue: Catalogue, text: str, pair: tuple) -> Service | N
     emergency is one of the two: the resident is asked."""
     if any(intent in ALWAYS_ASK for intent in pair):
         return None
-    question = question_of(text)
-    found = {s.id: s for s in (closest_service(catalogue, question, i) for i in pair) if s is not None}
+    return _one_closest(catalogue, question_of(text), pair)
+
+
+def _one_closest(catalogue: Catalogue, question: str, intents: Sequence[str]) -> Service | None:
+    """The one service ``question`` is clearly closest to for any of ``intents`` (each that
+    points anywhere points to it), or ``None``."""
+    found = {s.id: s for s in (closest_service(catalogue, question, i) for i in intents) if s is not None}
     return next(iter(found.values())) if len(found) == 1 else None
 
 
@@ -148,19 +153,14 @@ def closest_of_likeliest(catalogue: Catalogue, text: str, ranking: List[Dict]) -
     when every one of them that points anywhere points to it; only kinds likelier than out of
     scope are read. Emergencies that need 110/119/120
     are not answered this way (:func:`danger_now` decides those)."""
-    question = question_of(text)
     intents: List[str] = []
     for r in ranking:
         if r.get("name") == "out_of_scope":
             break  # likelier not ours at all (电视剧几点播 is not the office's hours)
         if r.get("name") in SERVICE_INTENTS:
             intents.append(str(r["name"]))
-    intents = intents[:LIKELIEST]
-    found = {s.id: s for s in (closest_service(catalogue, question, i) for i in intents) if s is not None}
-    services = list(found.values())
-    if len(services) == 1 and not (services[0].domain == "emergency" and services[0].phone.isdigit()):
-        return services[0]
-    return None
+    service = _one_closest(catalogue, question_of(text), intents[:LIKELIEST])
+    return None if service is None or service.emergency_line else service
 
 
 def story_service(catalogue: Catalogue, text: str) -> List[Service]:
@@ -178,7 +178,7 @@ def danger_now(text: str, named: List[Service], pair: tuple | None) -> bool:
     is 110/119/120 (喘不上气, 有人晕倒), or the classifier is split between an emergency and
     something else and the message has a fire, gas, illness, water or trapped word (电动车着伙了 烟好大;
     not 家暴, often said asking about a protection order or a divorce)."""
-    if named and named[0].domain == "emergency" and named[0].phone.isdigit():
+    if named and named[0].domain == "emergency" and named[0].emergency_line:
         return True
     physical = emergency_kind(text)[0] not in ("general", "violence")
     return pair is not None and "emergency_help" in pair and physical
@@ -202,7 +202,8 @@ class ActionHandleUnclear(Action):
             return [SlotSet("unclear_count", 0.0)]
         named = (named_in_full(catalogue.asked(text)) or story_service(catalogue, text)) if readable else []
         ranking = intent_ranking(tracker)
-        if readable and danger_now(text, named, clarification_pair(ranking)):
+        pair = clarification_pair(ranking)
+        if readable and danger_now(text, named, pair):
             # 喘不上气 named, or a split with an emergency and a fire/illness word: the 119/120
             # line first, never a question back or an information page
             return await ActionAnswerEmergency().run(dispatcher, tracker, domain)
@@ -215,7 +216,6 @@ class ActionHandleUnclear(Action):
             await record_review_signals(tracker, answered=True)
             send(dispatcher, services_answer(both[0], both[1]))
             return [SlotSet("unclear_count", 0.0)]
-        pair = clarification_pair(ranking)
         if readable and pair is not None:
             closest = closest_of_pair(catalogue, text, pair)
             if closest is not None:

@@ -168,7 +168,7 @@ def domain_menu(catalogue: Catalogue, intent: str, domain: str, page: int = 1) -
 def domain_contact(catalogue: Catalogue, domain: str) -> Service | None:
     """The service whose office answers for the domain: the office most of its services are at
     (an emergency number or an office elsewhere does not count)."""
-    services = [s for s in catalogue.for_domain(domain) if not s.phone.isdigit() or len(s.phone) > 3]
+    services = [s for s in catalogue.for_domain(domain) if not s.emergency_line]
     if not services:
         return None
     counts = Counter(s.office for s in services)

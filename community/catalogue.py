@@ -118,6 +118,11 @@ class Service:
     def where(self) -> str:
         return f"{self.office}{self.room}"
 
+    @property
+    def emergency_line(self) -> bool:
+        """Its phone is an emergency number (110, 119, 120): someone in danger now calls it."""
+        return self.phone.isdigit() and len(self.phone) <= 3
+
 
 # Where a resident's question is: clauses end at punctuation or a space, except a space
 # beside an English word, which residents type around it as they switch keyboards ("党员

@@ -255,19 +255,27 @@ def more_specific(catalogue: Catalogue, match: Match, text: str, whole: str = ""
     if not holding and not short:
         return named
     ranked = scores(catalogue, text, named.intent)
-    own_score = next((score for score, service in ranked if service is named), 0.0)
+    own_score = _score_of(ranked, named)
     best, sibling = max(((score, s) for score, s in ranked if s.id in holding), key=lambda p: p[0],
                         default=(0.0, named))
     if best - own_score >= MIN_LEAD:
         return sibling
     if short:  # 残联能给改造吗: who does it, not what; 门诊开药也能报: 报 of 门诊慢特病
-        best, sibling = ranked[0]
-        if sibling is not named and best >= MIN_SCORE and best - own_score >= 2 * MIN_LEAD:
+        sibling = _leading(ranked, named, 2 * MIN_LEAD)
+        if sibling is not None:
             return sibling
     if short and whole and re.search(re.escape(alias) + _DOES_IT, clean_text(whole).lower()):
-        ranked = scores(catalogue, whole, named.intent)
-        own_score = next((score for score, service in ranked if service is named), 0.0)
-        best, sibling = ranked[0]
-        if sibling is not named and best >= MIN_SCORE and best - own_score >= MIN_LEAD:
-            return sibling
+        return _leading(scores(catalogue, whole, named.intent), named, MIN_LEAD) or named
     return named
+
+
+def _score_of(ranked: list[tuple[float, Service]], service: Service) -> float:
+    return next((score for score, s in ranked if s is service), 0.0)
+
+
+def _leading(ranked: list[tuple[float, Service]], named: Service, lead: float) -> Service | None:
+    """The first of ``ranked`` when it is not ``named``, is rare enough and leads it by ``lead``."""
+    best, first = ranked[0]
+    if first is not named and best >= MIN_SCORE and best - _score_of(ranked, named) >= lead:
+        return first
+    return None
