@@ -26,7 +26,15 @@ from community.answers import (
     service_answer,
     services_answer,
 )
-from community.catalogue import Catalogue, Match, Service, holding_name, named_in_full, question_of
+from community.catalogue import (
+    Catalogue,
+    Match,
+    Service,
+    holding_name,
+    named_in_full,
+    question_of,
+    without_held,
+)
 from community.intents import domain_of
 from community.offer_questions import offer_domain
 from community.service_similarity import closest_service, more_specific
@@ -130,10 +138,12 @@ class CatalogueAnswerAction(Action):
         offered = offer_domain(catalogue, text)
         if offered and not text.startswith("/"):  # 养老方面都有啥服务: all of the domain
             return domain_menu(catalogue, "", offered)
-        services = resolve_services(catalogue, entities.get("service"), text, self.domain, intent)
-        if len(services) < 2 and not text.startswith("/"):  # two asks, the second unnamed
+        asked = without_held(text)  # 有残疾证，想找份工作: the certificate is who, not what
+        entity = entities.get("service") if asked == text else None
+        services = resolve_services(catalogue, entity, asked, self.domain, intent)
+        if not text.startswith("/"):  # two asks, each read on its own
             first = services[0] if services else None
-            services = two_services(catalogue, text, first, likeliest_intents(tracker)) or services
+            services = two_services(catalogue, text, first, likeliest_intents(tracker), self.domain) or services
         if not services:
             return self.menu(catalogue, intent, text)
         service = services[0]

@@ -30,7 +30,7 @@ from community.answers import (
     service_answer,
     services_answer,
 )
-from community.catalogue import Catalogue, Service, named_in_full, question_of
+from community.catalogue import Catalogue, Service, named_in_full, question_of, without_held
 from community.config import PROJECT_ROOT
 from community.db import utcnow
 from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
@@ -217,14 +217,15 @@ class ActionHandleUnclear(Action):
             send(dispatcher, services_answer(both[0], both[1]))
             return [SlotSet("unclear_count", 0.0)]
         if readable and pair is not None:
-            closest = closest_of_pair(catalogue, text, pair)
+            closest = closest_of_pair(catalogue, without_held(text), pair)
             if closest is not None:
                 await record_review_signals(tracker, answered=True)
                 send(dispatcher, service_answer(closest))
                 return [SlotSet("unclear_count", 0.0)]
         if readable and pair is None:
-            closest = closest_in_clear_domain(catalogue, text, ranking) or closest_of_likeliest(
-                catalogue, text, ranking
+            asked = without_held(text)  # 有残疾证，想找工作: who the resident is, not what is asked
+            closest = closest_in_clear_domain(catalogue, asked, ranking) or closest_of_likeliest(
+                catalogue, asked, ranking
             )
             if closest is not None:
                 await record_review_signals(tracker, answered=True)

@@ -431,6 +431,20 @@ def question_of(text: str) -> str:
     return " ".join(clauses[max(asking[-1] - 1, 0) : asking[-1] + 1])
 
 
+# A certificate the resident holds, told as who they are ("有残疾证，想找份工作", "我是拿了残疾证
+# 的", "办过残疾证"), not as what they ask for; not one still to get (没办过残疾证, 都要有证) nor
+# one held for a purpose (有证好找工作).
+_HELD = re.compile(
+    r"(?<![没未要])(?:有|办过|办了|拿了|拿到|持有|领了|领过|办好了)(?:个|张|本)?(?:残疾证|证)的?"
+    r"(?=[，,。；;！!\s]|$)"
+)
+
+
+def without_held(text: str) -> str:
+    """``text`` without the certificates it says the resident holds (:data:`_HELD`)."""
+    return _HELD.sub("", text)
+
+
 # Words residents put inside a service's name when they ask (志愿者怎么报名: 志愿者报名).
 _ASKING_WORDS = re.compile(r"怎么|怎样|如何|咋|在哪里|在哪儿|在哪|去哪里|去哪|到哪|哪里|能不能|可以|能")
 

@@ -35,6 +35,9 @@ SHARED_BY = 3
 # A name this short (残联, 开药) is often only who or how in a question about something else:
 # a sibling the rest of the question points to twice as clearly is chosen.
 SHORT_NAME = 2
+# A name that is the office of this many of its domain's services is a place (社区那个温馨家园
+# 有没有康复训练): what the resident asks for there may be another of them.
+PLACE_OF = 3
 # What follows a short name said as who does something (残联能给配吗, 残联给改造), not what is asked.
 _DOES_IT = r"(?:能|给|管|帮|可以|会|那边|那里)"
 # Pairs nearly every message to a community assistant has, whatever it asks about (起来 of 吵起来
@@ -251,6 +254,10 @@ def more_specific(catalogue: Catalogue, match: Match, text: str, whole: str = ""
     holding = {s.id for s in holding_name(alias, siblings)} | {
         s.id for s in siblings if own & index.pairs[s.id]
     }
+    if is_place(catalogue, alias, named.domain):  # 温馨家园有没有康复训练: what is asked there
+        there = (without_place(catalogue, t, alias, named.domain) for t in (text, whole) if t)
+        found = (_leading(scores(catalogue, t, named.intent), named, MIN_LEAD) for t in there)
+        return next((s for s in found if s is not None), named)
     short = len(alias) <= SHORT_NAME
     if not holding and not short:
         return named
@@ -267,6 +274,27 @@ def more_specific(catalogue: Catalogue, match: Match, text: str, whole: str = ""
     if short and whole and re.search(re.escape(alias) + _DOES_IT, clean_text(whole).lower()):
         return _leading(scores(catalogue, whole, named.intent), named, MIN_LEAD) or named
     return named
+
+
+def is_place(catalogue: Catalogue, alias: str, domain: str) -> bool:
+    """Whether a name is where many of its domain's services are given (温馨家园, 儿童之家,
+    人民调解): the office of at least :data:`PLACE_OF` of them."""
+    return sum(alias in clean_text(s.office).lower() for s in catalogue.for_domain(domain)) >= PLACE_OF
+
+
+def without_place(catalogue: Catalogue, text: str, alias: str, domain: str) -> str:
+    """``text`` without the place it names: the alias and what follows it as long as the two
+    are part of an office's name (人民调解委员会在哪: 在哪 is all that is left)."""
+    text = clean_text(text).lower()
+    offices = [clean_text(s.office).lower() for s in catalogue.for_domain(domain)]
+    start = text.find(alias)
+    while start >= 0:
+        end = start + len(alias)
+        while end < len(text) and any(text[start : end + 1] in o for o in offices):
+            end += 1
+        text = f"{text[:start]} {text[end:]}"
+        start = text.find(alias)
+    return text
 
 
 def _score_of(ranked: list[tuple[float, Service]], service: Service) -> float:

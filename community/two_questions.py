@@ -65,18 +65,23 @@ def joined(catalogue: Catalogue, text: str) -> list[str]:
     return [text[: found.start()], second] if len(second) >= _PART_CHARS else []
 
 
-def service_of(catalogue: Catalogue, ask: str) -> Service | None:
+def service_of(catalogue: Catalogue, ask: str, domain: str = "") -> Service | None:
     """The one service an ask is about: the service it names, or the one service the words of
-    exactly one domain clearly point to."""
-    named = {m.service.id: m.service for m in catalogue.asked(ask)}
-    if named:
-        return next(iter(named.values())) if len(named) == 1 else None
-    clear = [s for s in (clear_in_domain(catalogue, ask, d) for d in catalogue.domains()) if s]
-    return clear[0] if len(clear) == 1 else None
+    exactly one domain clearly point to. Of two, the one of ``domain`` (the message's) when
+    only one is (装扶手做无障碍改造 of a disabled resident: 无障碍改造, not the elderly's 扶手)."""
+    named = list({m.service.id: m.service for m in catalogue.asked(ask)}.values())
+    if not named:
+        named = [s for s in (clear_in_domain(catalogue, ask, d) for d in catalogue.domains()) if s]
+    return _one(named) or _one([s for s in named if s.domain == domain])
+
+
+def _one(services: list[Service]) -> Service | None:
+    return services[0] if len(services) == 1 else None
 
 
 def two_services(
-    catalogue: Catalogue, text: str, first: Service | None, intents: Sequence[str] = ()
+    catalogue: Catalogue, text: str, first: Service | None, intents: Sequence[str] = (),
+    domain: str = "",
 ) -> list[Service]:
     """The two services of a message that asks two things, or ``[]``. ``first`` is the service
     the whole message was answered with, and ``intents`` the classifier's likeliest intents for
@@ -88,7 +93,8 @@ def two_services(
         parts = joined(catalogue, text)
     if len(parts) < 2:
         return []
-    found = [service_of(catalogue, part) for part in parts]
+    domain = domain or (first.domain if first else "")
+    found = [service_of(catalogue, part, domain) for part in parts]
     for i, part in enumerate(parts):
         if found[i] is None:
             near = (closest_service(catalogue, part, intent) for intent in intents)
