@@ -37,7 +37,7 @@ from community.catalogue import (
 )
 from community.intents import domain_of
 from community.offer_questions import offer_domain
-from community.service_similarity import closest_service, more_specific
+from community.service_similarity import closest_service, is_place, more_specific
 from community.textnorm import clean_text
 from community.two_questions import two_services
 
@@ -69,6 +69,8 @@ def resolve_services(
         service = resolve_service(catalogue, entity, text, domain)
         return [service] if service else []
     matches = catalogue.asked(text)
+    there = [m for m in matches if not is_place(catalogue, clean_text(m.alias).lower(), m.service.domain)]
+    matches = there or matches  # 温馨家园能做康复训练吗: 康复训练 is asked, 温馨家园 is where
     asked = [m.service for m in matches]
     mine = [s for s in asked if s.domain == domain]
     if mine:
@@ -108,10 +110,8 @@ def _sibling_asked(catalogue: Catalogue, service: Service, text: str, question: 
 
 def own_of(catalogue: Catalogue, matches: list[Match], domain: str) -> Service | None:
     """This domain's one service whose name or an alias holds the name another domain's
-    service was named by, when there is exactly one."""
+    service was named by (or sounds like it: 日间找料 of 残疾人日间照料), when there is exactly one."""
     for match in matches:
-        if match.by_sound:
-            continue
         holding = holding_name(clean_text(match.alias).lower(), catalogue.for_domain(domain))
         if len(holding) == 1:
             return holding[0]

@@ -476,8 +476,8 @@ FULL_NAME = 4
 
 def named_in_full(matches: list[Match]) -> list[Service]:
     """The services of ``matches`` named by :data:`FULL_NAME` characters or more, by their
-    characters (not by how they sound)."""
-    return [m.service for m in matches if m.end - m.start >= FULL_NAME and not m.by_sound]
+    characters or by how four of them sound (普发讲座: 普法讲座)."""
+    return [m.service for m in matches if m.end - m.start >= FULL_NAME]
 
 
 def _distinct(found: list[Match]) -> list[Match]:

@@ -28,6 +28,9 @@ MIN_LEAD = 1.0
 # a broken lift shares 天天 with "今天天气不错"): they count when the question shares this many
 # of them, or shares a pair of the service's names as well.
 WORD_PAIRS = 2
+# A residents' word of this many characters said whole is evidence by itself, however few
+# pairs it has (两个字 is one pair, the loose evidence above; 摸不着 has none).
+WHOLE_WORD = 3
 # A sibling shares a rarer pair with the name a resident used (康复 of 做康复 with 残疾儿童康复):
 # the rest of the question may point to it. A pair this many of the domain's services have
 # at most (证明 of 在职证明 is every certificate's).
@@ -85,6 +88,10 @@ def same_thing(text: str) -> str:
     return _FILLERS.sub("", _SAME_RE.sub(lambda m: _SAME_OF[m.group()], text))
 
 
+def _reading(text: str) -> str:
+    return same_thing(clean_text(text).lower())
+
+
 def pairs(text: str) -> set[str]:
     """The character pairs (bigrams) of the normalised text (its :func:`same_thing` reading),
     without pairs of function characters (不给 of 老板不给钱 says nothing about a service), of
@@ -130,6 +137,8 @@ class _DomainIndex:
     seen: dict[str, int]
     size: int
     sounds: dict[tuple[str, ...], frozenset[str]]  # the domain's pairs by how they sound
+    words: dict[str, frozenset[str]]  # residents' words, whole (their :func:`same_thing` reading)
+    word_seen: dict[str, int]
 
 
 def _sound(pair: str) -> tuple[str, ...] | None:
@@ -178,8 +187,14 @@ def _domain_index(catalogue: Catalogue, domain: str) -> _DomainIndex:
             sound = _sound(pair)
             if sound:
                 sounds.setdefault(sound, set()).add(pair)
+        whole = {s.id: frozenset(w for w in map(_reading, s.words) if len(w) >= WHOLE_WORD) for s in services}
+        word_seen: dict[str, int] = {}
+        for service in services:
+            for word in whole[service.id]:
+                word_seen[word] = word_seen.get(word, 0) + 1
         kept[1][domain] = _DomainIndex(
-            found, words, seen, len(services), {k: frozenset(v) for k, v in sounds.items()}
+            found, words, seen, len(services), {k: frozenset(v) for k, v in sounds.items()},
+            whole, word_seen,
         )
     return kept[1][domain]
 
@@ -199,12 +214,16 @@ def scores(
     asked = pairs(text)
     asked |= heard_pairs(index, asked)
     fronted = fronted_pairs(text)
+    reading = _reading(text)
     def weight(service: Service) -> float:
         named = (asked | fronted) & index.pairs[service.id]
         said = asked & index.word_pairs[service.id]
-        if len(said) < WORD_PAIRS and not named:
+        whole = [w for w in index.words[service.id] if w in reading]
+        if len(said) < WORD_PAIRS and not named and not whole:
             said = frozenset()  # one loose pair alone (天天 of 天天坏) says nothing
-        return sum(math.log(index.size / index.seen[p]) for p in named | said)
+        # a word said whole whose characters make no pair (摸不着, 看不见) weighs as one
+        unpaired = sum(math.log(index.size / index.word_seen[w]) for w in whole if not pairs(w))
+        return sum(math.log(index.size / index.seen[p]) for p in named | said) + unpaired
 
     ranked = [(weight(s), s) for s in candidates]
     return sorted(ranked, key=lambda pair: -pair[0])

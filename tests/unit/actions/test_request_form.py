@@ -204,6 +204,14 @@ def test_an_answer_lost_in_an_action_server_crash_is_asked_again(rt):
     assert clear(rt, sim, "diet") == "不吃辣"
 
 
+def test_a_report_with_a_second_other_ask_answers_both_and_opens_no_form(rt):
+    sim = FormSim()
+    sim.say("楼道的灯坏了一个礼拜没人修，另外我还想问问公租房怎么申请", "complaint_report")
+    assert "【路灯报修】" in sim.last_text and "【公租房和住房保障】" in sim.last_text
+    assert sim.slots.get("request_kind") is None and sim.requested is None
+    assert rt.store.requests.list() == []
+
+
 def test_cancel_stores_nothing(rt):
     sim = FormSim()
     sim.say("给孩子报名课后托管", "request_service")

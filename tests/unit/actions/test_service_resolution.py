@@ -8,7 +8,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import (
+    ActionAnswerChildcare,
     ActionAnswerCommunity,
+    ActionAnswerDisability,
     ActionAnswerElderly,
     ActionAnswerLegal,
     ActionAnswerVolunteer,
@@ -132,3 +134,29 @@ def test_two_services_joined_by_和_are_both_answered(catalogue):
     found = resolve_services(catalogue, None, "我和老伴想问问残疾证怎么办", "disability",
                              "disability_support")
     assert [s.id for s in found] == ["disability_support_certificate"]
+
+
+def test_a_certificate_the_resident_holds_is_who_they_are_not_what_they_ask(rt):
+    text = reply(ActionAnswerDisability(), "我腿有残疾，办过残疾证，想找个能坐着干的活，社区能帮忙吗", "disability_support")
+    assert text.startswith("【残疾人就业帮扶】")
+    # a certificate not yet held is still what is asked
+    text = reply(ActionAnswerDisability(), "我家老头中风了，还没办过残疾证，要去哪办", "disability_support")
+    assert text.startswith("【残疾人证办理】")
+
+
+def test_a_place_named_is_where_the_resident_asks_for_something_else(rt):
+    text = reply(ActionAnswerDisability(), "社区的温馨家园能不能做康复训练", "disability_support")
+    assert text.startswith("【社区康复训练】")
+    # the place asked about as a place keeps its own answer
+    assert reply(ActionAnswerLegal(), "人民调解委员会在哪", "legal_mediation").startswith("【邻里纠纷调解】")
+
+
+def test_a_service_named_by_how_its_full_name_sounds_is_answered_from_another_domain(rt):
+    text = reply(ActionAnswerChildcare(), "普发讲座啥时候办，想带孩子去听", "childcare_nursery")
+    assert text.startswith("【普法讲座】")
+
+
+def test_two_asks_in_one_domain_are_each_read_on_their_own(rt):
+    # 扶手 is also the elderly's 适老化改造: of a disabled resident's two asks, the disability one
+    text = reply(ActionAnswerDisability(), "残疾人护理补贴怎么领，另外家里能做无障碍改造装扶手吗", "disability_support")
+    assert text.startswith("【残疾人两项补贴】") and "【家庭无障碍改造】" in text

@@ -109,6 +109,20 @@ def test_the_words_residents_use_for_a_need_pick_its_service(catalogue):
     assert closest_service(taught, question, "elderly_homecare").id == "elderly_homecare_anti_wander"
 
 
+def test_a_residents_word_said_whole_counts_even_when_its_characters_make_no_pair(catalogue):
+    from dataclasses import replace
+
+    from community.catalogue import Catalogue
+    from community.service_similarity import closest_service
+
+    question = "眼睛不好 开关都摸不着 能不能给改改"  # 摸不着: 摸不, 不着 are pairs of a function character
+    words = {"disability_support_barrier_free": ("摸不着",)}
+    plain = Catalogue([replace(s, words=()) for s in catalogue.services], catalogue.titles)
+    taught = Catalogue([replace(s, words=words.get(s.id, ())) for s in catalogue.services], catalogue.titles)
+    assert closest_service(plain, question, "disability_support") is None
+    assert closest_service(taught, question, "disability_support").id == "disability_support_barrier_free"
+
+
 def test_words_for_the_same_thing_are_read_alike():
     from community.service_similarity import pairs, same_thing
 

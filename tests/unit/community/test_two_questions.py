@@ -57,3 +57,12 @@ def test_a_second_certificate_asked_for_with_haiyao_is_a_second_ask(catalogue):
     assert len(asks(text)) == 2
     assert ids(two_services(catalogue, text, None)) == ["cert_family_planning", "cert_health_status"]
     assert len(asks("办低保要带啥，还要带户口本吗")) == 1  # 还要带: the same ask
+
+
+def test_of_two_services_an_ask_names_the_one_of_the_messages_domain_is_taken(catalogue):
+    # 装扶手 is the elderly's 适老化改造, 无障碍改造 the disabled's
+    text = "我是肢体残疾，两项补贴怎么领，另外家里能不能装扶手做无障碍改造"
+    assert two_services(catalogue, text, None) == []  # which of the two: no one knows
+    assert ids(two_services(catalogue, text, None, domain="disability")) == [
+        "disability_support_allowance", "disability_support_barrier_free"
+    ]
