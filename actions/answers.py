@@ -118,6 +118,19 @@ def own_of(catalogue: Catalogue, matches: list[Match], domain: str) -> Service |
     return None
 
 
+def runner_up_service(catalogue: Catalogue, text: str, intent: str, likeliest: List[str]) -> List[Service]:
+    """The service of another domain the question is clearly closest to, for one of the
+    classifier's runner-up intents (精神分裂的哥哥白天没人管, classed as the elderly's day care:
+    the disabled's 托养), when the classified intent's domain has none."""
+    domain = domain_of(intent)
+    for other in likeliest:
+        if other != intent and domain_of(other) not in (None, domain):
+            service = closest_service(catalogue, question_of(text), other)
+            if service is not None and not service.emergency_line:
+                return [service]
+    return []
+
+
 class CatalogueAnswerAction(Action):
     """Answers a domain's questions: the named service, or a menu of the domain's services."""
 
@@ -144,6 +157,8 @@ class CatalogueAnswerAction(Action):
         if not text.startswith("/"):  # two asks, each read on its own
             first = services[0] if services else None
             services = two_services(catalogue, text, first, likeliest_intents(tracker), self.domain) or services
+        if not services:  # nothing clear here: a runner-up kind of question's service may be
+            services = runner_up_service(catalogue, asked, intent, likeliest_intents(tracker))
         if not services:
             return self.menu(catalogue, intent, text)
         service = services[0]

@@ -12,14 +12,16 @@ from actions.answers import (
     ActionAnswerCommunity,
     ActionAnswerDisability,
     ActionAnswerElderly,
+    ActionAnswerEmployment,
     ActionAnswerLegal,
     ActionAnswerVolunteer,
 )
 
 
-def reply(action, text, intent):
+def reply(action, text, intent, runners_up=()):
+    ranking = [{"name": intent, "confidence": 0.95}] + [{"name": r, "confidence": 0.02} for r in runners_up]
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.95},
-              "intent_ranking": [{"name": intent, "confidence": 0.95}], "entities": []}
+              "intent_ranking": ranking, "entities": []}
     user = {"event": "user", "text": text, "parse_data": latest, "input_channel": "rest",
             "metadata": {"channel": "web"}}
     tracker = Tracker("web-resident-1", {}, latest, [user], False, None, {}, "action_listen")
@@ -160,3 +162,10 @@ def test_two_asks_in_one_domain_are_each_read_on_their_own(rt):
     # 扶手 is also the elderly's 适老化改造: of a disabled resident's two asks, the disability one
     text = reply(ActionAnswerDisability(), "残疾人护理补贴怎么领，另外家里能做无障碍改造装扶手吗", "disability_support")
     assert text.startswith("【残疾人两项补贴】") and "【家庭无障碍改造】" in text
+
+
+def test_nothing_clear_in_the_classified_domain_a_runner_up_kinds_service_is_answered(rt):
+    text = "我家老爷子糊涂了 老往外跑 咋办"
+    assert reply(ActionAnswerEmployment(), text, "employment_jobs").startswith("关于")  # its menu
+    answer = reply(ActionAnswerEmployment(), text, "employment_jobs", ["elderly_homecare"])
+    assert answer.startswith("【防走失服务（定位手环）】")
