@@ -129,7 +129,7 @@ class Service:
 # organization relation 怎么转", "员工都要办 health certificate 吗").
 _CLAUSE = re.compile(r"(?:[^，。！？；、,.!?;\s]|(?<=[A-Za-z])\s+|\s+(?=[A-Za-z]))+")
 _QUESTION = re.compile(
-    r"[？?]|吗|么|嘛|呢|不$|没得|多少|多久|几点|哪|啥|咋|怎|什么|谁|能不能|可不可以|是不是|有没有|要不要|如何|请问|想问|问一下|咨询"
+    r"[？?]|吗|(?<![这那多要])么|嘛|呢|不$|没得|多少|多久|几点|哪|啥|咋|怎|什么|谁|能不能|可不可以|是不是|有没有|要不要|如何|请问|想问|问一下|咨询"
     r"|(?<![A-Za-z])(?:how|where|what|when|which|who)(?![A-Za-z])",
     re.IGNORECASE,
 )

@@ -66,3 +66,8 @@ def test_of_two_services_an_ask_names_the_one_of_the_messages_domain_is_taken(ca
     assert ids(two_services(catalogue, text, None, domain="disability")) == [
         "disability_support_allowance", "disability_support_barrier_free"
     ]
+
+
+def test_this_way_and_that_way_are_not_questions():
+    story = "两口子天天为钱吵，闹到要分开，这么多年的家就这么没了。社区能帮我们调解一下家庭矛盾吗"
+    assert asks(story) == ["社区能帮我们调解一下家庭矛盾吗"]
