@@ -276,6 +276,12 @@ class ActionAnswerEmergency(Action):
             service = None  # 老人走丢 names the elderly 防走失 service, but here someone is missing now
         if service is None and kind == "general":  # 地下室淹了 找谁来抽水: the words point to 防汛
             service = closest_service(rt.catalogue, question, "emergency_help")
+        both = two_services(rt.catalogue, text, service, likeliest_intents(tracker), "emergency")
+        if kind == "general" and both and not any(s.emergency_line for s in both):
+            # 应急包要准备啥？另外我想报名当灾害信息员: two questions, no danger
+            info = services_answer(both[0], both[1])
+            send(dispatcher, Reply((reply.lines[0], *info.lines[:2]), info.buttons))
+            return [SlotSet("unclear_count", 0.0)]
         if kind == "general" and service is not None and not service.emergency_line:
             # A question about emergency facilities (避难场所, 微型消防站), not a danger now.
             info = service_answer(service)

@@ -400,6 +400,15 @@ def test_an_emergency_question_whose_words_point_to_an_information_service_gets_
     assert lines[1].startswith("【暴雨内涝和积水】")
 
 
+def test_two_emergency_questions_and_no_danger_get_both_after_the_numbers(rt):
+    text = "避难场所在哪个位置？另外灾害信息员怎么报名"
+    messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
+    lines = messages[0]["text"].splitlines()
+    assert lines[0].startswith("如有危险，请马上拨打")
+    assert lines[1].startswith("【应急避难场所】") and lines[2].startswith("【灾害信息员")
+    assert rt.store.handoffs.list() == []
+
+
 def test_a_past_fire_told_around_a_shelter_question_gets_the_shelter_but_a_fire_now_the_119_line(rt):
     text = "上周隔壁楼着火了，吓死人了。社区的应急避难场所在哪儿？"
     messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
