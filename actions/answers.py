@@ -17,12 +17,14 @@ from community.answers import (
     Button,
     Reply,
     aspect_answer,
+    brief_line,
     domain_contact,
     domain_menu,
     emergency_answer,
     emergency_kind,
     interface_answer,
     menu_page,
+    payload,
     service_answer,
     services_answer,
 )
@@ -288,6 +290,13 @@ class ActionAnswerEmergency(Action):
             reply = Reply((reply.lines[0], *info.lines[:2]), info.buttons)
             send(dispatcher, reply)
             return [SlotSet("unclear_count", 0.0)]
+        named = [s for s in named_in_full(rt.catalogue.asked(text)) if s.domain != "emergency"]
+        if kind == "violence" and named:
+            # 家暴…人身安全保护令去哪申请: 110 first, the order asked about, and staff told
+            reply = Reply(
+                (reply.lines[0], brief_line(named[0]), reply.lines[1]),
+                (Button(named[0].name, payload(named[0].intent, service=named[0].id)), *reply.buttons),
+            )
         send(dispatcher, reply)  # the 119/110/120 line goes out whatever the store does
         await hand_over(tracker, reason="emergency", text=text, emergency=True)
         return [SlotSet("unclear_count", 0.0)]

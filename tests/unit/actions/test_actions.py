@@ -409,6 +409,16 @@ def test_two_emergency_questions_and_no_danger_get_both_after_the_numbers(rt):
     assert rt.store.handoffs.list() == []
 
 
+def test_violence_told_with_a_protection_order_asked_gets_110_the_order_and_staff_told(rt):
+    text = "他又动手打我了 人身安全保护令到底怎么申请"
+    messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
+    lines = messages[0]["text"].splitlines()
+    assert lines[0].startswith("请马上拨打 110")
+    assert lines[1].startswith("【人身安全保护令")
+    assert [b["title"] for b in messages[0]["buttons"]][-1] == "找人工"
+    assert len(rt.store.handoffs.list()) == 1  # staff are told, as for any violence
+
+
 def test_a_past_fire_told_around_a_shelter_question_gets_the_shelter_but_a_fire_now_the_119_line(rt):
     text = "上周隔壁楼着火了，吓死人了。社区的应急避难场所在哪儿？"
     messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
