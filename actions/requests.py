@@ -149,6 +149,8 @@ def answered_instead(rt: runtime.Runtime, turn: Turn) -> Service | None:
     service = rt.catalogue.get(str(turn.entity("service") or ""))
     if service is None or service.no_longer_issued:
         return None  # a certificate no longer issued is answered by the form's own check
+    if turn.intent == "complaint_report" and service.domain != "community":
+        return None  # what a report is about (吵得睡不着 is noise, not 心理咨询): a 接诉即办 ticket
     spec = rt.forms.for_intent(service.intent)
     if spec is not None and rt.forms.for_text(" ".join((service.name, *service.aliases))) is spec:
         return None

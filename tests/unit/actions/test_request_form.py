@@ -212,6 +212,13 @@ def test_a_report_with_a_second_other_ask_answers_both_and_opens_no_form(rt):
     assert rt.store.requests.list() == []
 
 
+def test_a_report_whose_words_name_another_domains_service_is_still_a_report(rt):
+    sim = FormSim()
+    psych = [{"entity": "service", "value": "health_family_doctor_psych"}]  # 睡不着, as NLU tags it
+    sim.say("楼下广场舞天天放到半夜 吵得睡不着 谁来管管", "complaint_report", entities=psych)
+    assert sim.slots["request_kind"] == "report" and "心理" not in sim.last_text
+
+
 def test_cancel_stores_nothing(rt):
     sim = FormSim()
     sim.say("给孩子报名课后托管", "request_service")
