@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answer_interface_question
 from actions.common import last_bot_messages
-from community.answers import interface_kind
+from community.answers import asks_for_voice_input, interface_kind
 from community.textnorm import clean_text
 
 
@@ -48,6 +48,8 @@ class ActionSlower(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
+        if asks_for_voice_input(clean_text(tracker.latest_message.get("text") or "")):
+            return answer_interface_question(dispatcher, tracker)  # how do I use voice? 我打字慢
         dispatcher.utter_message(response="utter_slower", json_message={"speech_rate": "slow"})
         if not _resend(dispatcher, tracker, json_message={"speech_rate": "slow"}):
             dispatcher.utter_message(response="utter_ask_what")

@@ -10,8 +10,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import answer_interface_question
 from actions.common import intent_ranking
 from actions.review_signals import _scores, record_question, record_review_signals
+from community.answers import asks_for_voice_input
+from community.textnorm import clean_text
 
 
 class ActionAnswerOutOfScope(Action):
@@ -21,8 +24,10 @@ class ActionAnswerOutOfScope(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        dispatcher.utter_message(response="utter_out_of_scope")
         text = tracker.latest_message.get("text") or ""
+        if asks_for_voice_input(clean_text(text)):  # 这玩意儿咋跟它唠嗑 按哪个键说话
+            return answer_interface_question(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_out_of_scope")
         await record_review_signals(tracker, answered=False)
         if text and not text.startswith("/"):
             await record_question(tracker, text, "out_of_scope", _scores(intent_ranking(tracker)))

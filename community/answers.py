@@ -237,6 +237,15 @@ INTERFACE_REPLIES = {
 }
 
 
+_VOICE_INPUT = re.compile(r"(?i)语音|按住|麦克风|话筒|voice|按哪个键说|按哪个键讲")  # not speak (speak slower)
+
+
+def asks_for_voice_input(text: str) -> bool:
+    """Whether a message asks how to talk to the assistant by voice in words that say nothing
+    else (语音, 按住, 麦克风, voice, 按哪个键说): whatever the classifier thought it was."""
+    return bool(_VOICE_INPUT.search(text or ""))
+
+
 def interface_kind(text: str) -> str:
     """What a question about the assistant itself asks for: bigger text, slower speech, voice."""
     for kind, pattern in _INTERFACE_WORDS:

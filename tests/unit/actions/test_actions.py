@@ -16,6 +16,7 @@ from actions.answers import (
 )
 from actions.conversation import ActionRepeat, ActionSlower
 from actions.handoff import ActionHumanHandoff
+from actions.out_of_scope import ActionAnswerOutOfScope
 from actions.unclear import ActionHandleUnclear
 
 
@@ -426,3 +427,21 @@ def test_a_past_fire_told_around_a_shelter_question_gets_the_shelter_but_a_fire_
     assert rt.store.handoffs.list() == []
     messages, _ = run(ActionAnswerEmergency(), tracker("厨房着火了，社区的应急避难场所在哪儿？", "emergency_help"))
     assert messages[0]["text"].startswith("请马上拨打 119")
+
+
+@pytest.mark.parametrize(
+    "action, text, intent",
+    [
+        (ActionAnswerOutOfScope(), "这个机器咋跟它说话呀 按哪个键说", "out_of_scope"),
+        (ActionSlower(), "voice input 在哪 我打字太慢了", "slower"),
+    ],
+)
+def test_a_question_about_voice_input_gets_how_to_talk_whatever_it_was_taken_for(rt, action, text, intent):
+    messages, _ = run(action, tracker(text, intent, 0.5))
+    assert messages[0]["text"].startswith("可以直接说话") and messages[0]["custom"] == {"interface": "voice"}
+    assert rt.store.review_queue.list() == []  # answered: nothing for staff to review
+
+
+def test_asking_to_speak_slower_in_english_is_not_a_voice_input_question(rt):
+    messages, _ = run(ActionSlower(), tracker("can you speak slower 太快了", "slower"))
+    assert messages[0]["response"] == "utter_slower"
