@@ -158,7 +158,8 @@ class CatalogueAnswerAction(Action):
         services = resolve_services(catalogue, entity, asked, self.domain, intent)
         if not text.startswith("/"):  # two asks, each read on its own
             first = services[0] if services else None
-            services = two_services(catalogue, text, first, likeliest_intents(tracker), self.domain) or services
+            likeliest = likeliest_intents(tracker)
+            services = two_services(catalogue, text, first, likeliest, self.domain) or services
         if not services:  # nothing clear here: a runner-up kind of question's service may be
             services = runner_up_service(catalogue, asked, intent, likeliest_intents(tracker))
         if not services:
@@ -278,9 +279,10 @@ class ActionAnswerEmergency(Action):
             service = None  # 老人走丢 names the elderly 防走失 service, but here someone is missing now
         if service is None and kind == "general":  # 地下室淹了 找谁来抽水: the words point to 防汛
             service = closest_service(rt.catalogue, question, "emergency_help")
-        both = two_services(rt.catalogue, text, service, likeliest_intents(tracker), "emergency")
-        if kind == "general" and both and not any(s.emergency_line for s in both):
-            # 应急包要准备啥？另外我想报名当灾害信息员: two questions, no danger
+        both = []
+        if kind == "general":  # 应急包要准备啥？另外我想报名当灾害信息员: two questions, no danger
+            both = two_services(rt.catalogue, text, service, likeliest_intents(tracker), "emergency")
+        if both and not any(s.emergency_line for s in both):
             info = services_answer(both[0], both[1])
             send(dispatcher, Reply((reply.lines[0], *info.lines[:2]), info.buttons))
             return [SlotSet("unclear_count", 0.0)]

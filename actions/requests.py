@@ -158,8 +158,8 @@ def answered_instead(rt: runtime.Runtime, turn: Turn) -> Service | None:
 
 
 def two_asks_instead(rt: runtime.Runtime, turn: Turn, intents: List[str]) -> List[Service]:
-    """A report that asks a second, other thing ("楼上漏水邻居不管怎么办？还有我想立遗嘱该去哪",
-    "电梯坏了没人修，顺便问一下物业不负责能不能投诉"): both services, each answered briefly with
+    """A report that asks a second, other thing ("楼道灯坏了一个礼拜，另外公租房怎么申请",
+    "电梯又坏了没人修，顺便问问物业不管能不能投诉"): both services, each answered briefly with
     its button (the report form is one tap away), instead of a form for half the message."""
     if turn.intent != "complaint_report":
         return []

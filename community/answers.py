@@ -237,7 +237,8 @@ INTERFACE_REPLIES = {
 }
 
 
-_VOICE_INPUT = re.compile(r"(?i)语音|按住|麦克风|话筒|voice|按哪个键说|按哪个键讲")  # not speak (speak slower)
+# Not "speak": can you speak slower asks for slower speech.
+_VOICE_INPUT = re.compile(r"(?i)语音|按住|麦克风|话筒|voice|按哪个键说|按哪个键讲")
 
 
 def asks_for_voice_input(text: str) -> bool:

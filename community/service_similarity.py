@@ -96,7 +96,7 @@ def pairs(text: str) -> set[str]:
     """The character pairs (bigrams) of the normalised text (its :func:`same_thing` reading),
     without pairs of function characters (不给 of 老板不给钱 says nothing about a service), of
     letters and of :data:`EVERYWHERE`."""
-    text = same_thing(clean_text(text).lower())
+    text = _reading(text)
     found = (text[i : i + 2] for i in range(len(text) - 1))
     return {
         p for p in found
@@ -110,7 +110,7 @@ def fronted_pairs(text: str) -> set[str]:
     :data:`FRONTED_VERBS` verb with each of up to :data:`FRONTED_OBJECT` characters of the object.
     Nothing when a word that is not asking stands just before the verb (居委会给开: 给 says who
     opens, not what)."""
-    text = same_thing(clean_text(text).lower())
+    text = _reading(text)
     found = set()
     for j, verb in enumerate(text):
         if verb not in FRONTED_VERBS:

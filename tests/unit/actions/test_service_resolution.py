@@ -139,7 +139,8 @@ def test_two_services_joined_by_和_are_both_answered(catalogue):
 
 
 def test_a_certificate_the_resident_holds_is_who_they_are_not_what_they_ask(rt):
-    text = reply(ActionAnswerDisability(), "我腿有残疾，办过残疾证，想找个能坐着干的活，社区能帮忙吗", "disability_support")
+    held = "我腿有残疾，办过残疾证，想找个能坐着干的活，社区能帮忙吗"
+    text = reply(ActionAnswerDisability(), held, "disability_support")
     assert text.startswith("【残疾人就业帮扶】")
     # a certificate not yet held is still what is asked
     text = reply(ActionAnswerDisability(), "我家老头中风了，还没办过残疾证，要去哪办", "disability_support")
@@ -160,7 +161,8 @@ def test_a_service_named_by_how_its_full_name_sounds_is_answered_from_another_do
 
 def test_two_asks_in_one_domain_are_each_read_on_their_own(rt):
     # 扶手 is also the elderly's 适老化改造: of a disabled resident's two asks, the disability one
-    text = reply(ActionAnswerDisability(), "残疾人护理补贴怎么领，另外家里能做无障碍改造装扶手吗", "disability_support")
+    two = "残疾人护理补贴怎么领，另外家里能做无障碍改造装扶手吗"
+    text = reply(ActionAnswerDisability(), two, "disability_support")
     assert text.startswith("【残疾人两项补贴】") and "【家庭无障碍改造】" in text
 
 
