@@ -24,6 +24,9 @@ LIKELIEST_INTENTS = 3
 # Two services asked together: the first named, then 和 or 以及, the second ask at least this long.
 _JOINED = re.compile(r"和|以及")
 _PART_CHARS = 4
+# Another domain's name this short in an ask (敬老院 of 敬老院慰问活动) may only say where: the
+# message's domain's service the ask clearly points to is taken instead.
+SHORT_OTHER = 3
 # Where one ask ends: the end of a sentence.
 _SENTENCE_END = re.compile(r"(?<=[？?！!。；;])")
 # Words that open a second ask at the start of a sentence or clause ("还有我想申请公租房", "还要
@@ -69,7 +72,12 @@ def service_of(catalogue: Catalogue, ask: str, domain: str = "") -> Service | No
     """The one service an ask is about: the service it names, or the one service the words of
     exactly one domain clearly point to. Of two, the one of ``domain`` (the message's) when
     only one is (装扶手做无障碍改造 of a disabled resident: 无障碍改造, not the elderly's 扶手)."""
-    named = list({m.service.id: m.service for m in catalogue.asked(ask)}.values())
+    matches = catalogue.asked(ask)
+    named = list({m.service.id: m.service for m in matches}.values())
+    elsewhere = all(m.service.domain != domain and len(m.alias) <= SHORT_OTHER for m in matches)
+    if domain and matches and elsewhere:
+        mine = clear_in_domain(catalogue, ask, domain)
+        named = [mine] if mine else named  # 敬老院慰问活动我想报名 of a volunteer: the activity
     if not named:
         named = [s for s in (clear_in_domain(catalogue, ask, d) for d in catalogue.domains()) if s]
     return _one(named) or _one([s for s in named if s.domain == domain])

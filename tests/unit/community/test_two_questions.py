@@ -71,3 +71,12 @@ def test_of_two_services_an_ask_names_the_one_of_the_messages_domain_is_taken(ca
 def test_this_way_and_that_way_are_not_questions():
     story = "两口子天天为钱吵，闹到要分开，这么多年的家就这么没了。社区能帮我们调解一下家庭矛盾吗"
     assert asks(story) == ["社区能帮我们调解一下家庭矛盾吗"]
+
+
+def test_another_domains_short_name_in_an_ask_is_where_not_what(catalogue):
+    # 敬老院 is the elderly's 养老机构; a volunteer asking to join a visit there asks for an activity
+    text = "我的志愿时长在哪查，另外敬老院的慰问活动怎么报名参加"
+    assert ids(two_services(catalogue, text, None, domain="volunteer")) == [
+        "volunteer_signup_hours", "volunteer_signup_activities"
+    ]
+    assert "elderly_daycare_institution" in ids(two_services(catalogue, text, None))
