@@ -95,7 +95,9 @@ def two_services(
     the whole message was answered with, and ``intents`` the classifier's likeliest intents for
     it: an ask that points to no service by itself is read as ``first``, or as the service of
     one of those intents it is clearly closest to (the classifier's runner-up is often the
-    other ask's)."""
+    other ask's). ``domain`` is the message's (``first``'s when not given): where an ask points
+    to two services, or only names another domain's service by a short name, its service is
+    the one :func:`service_of` finds there."""
     parts = asks(text)
     if len(parts) < 2:
         parts = joined(catalogue, text)
