@@ -5,7 +5,7 @@ residents ask two things at once, and the classifier gives the whole message one
 the message falls into two asks — sentences that each ask something, or a second ask opened by
 还有 / 另外 / 顺便 / 再问 — and each ask clearly points to its own service (named in it, or by
 the words residents use for that service, in any domain), both are answered briefly. Each ask
-is read by itself, so a name in one (高龄津贴) never decides the other (食堂能不能送饭).
+is read by itself: what one names (装扶手, the elderly’s 适老化 too) is weighed within its own ask.
 
 A story around one question ("孩子他爸出了事，家里靠我打零工。社区对困难家庭的孩子有帮扶吗？") is
 not two asks: its sentences that don't ask anything are left out.
