@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := $(PY) -m rasa
-TRAIN_INPUTS := config.yml $(shell find domain nlu_data nlu_components -type f -name "*.y*ml" -o -type f -name "*.py" -o -type f -name "*.txt" 2>/dev/null | sort)
+TRAIN_INPUTS := config.yml community/textnorm.py community/dialect.py $(shell find domain nlu_data nlu_components -type f -name "*.y*ml" -o -type f -name "*.py" -o -type f -name "*.txt" 2>/dev/null | sort)
 MODEL := models/community.tar.gz
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore

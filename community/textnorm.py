@@ -4,7 +4,8 @@ Two kinds of normalisation:
 
 * :func:`normalize_aligned` maps a message to a string of the *same length*, character by
   character (traditional → simplified, full-width → half-width, markup and control characters →
-  spaces). The NLU tokenizer uses it, so entity offsets in the original text stay valid.
+  spaces), and dialect words to Mandarin ones of the same length (点样 → 怎样,
+  :mod:`community.dialect`). The NLU tokenizer uses it, so entity offsets in the original text stay valid.
 * :func:`clean_text` is for display and storage: aligned normalisation, then collapsed spaces.
 
 :func:`input_problem` tells what is wrong with a message that cannot be understood at all
@@ -18,6 +19,8 @@ import functools
 import html
 import re
 import unicodedata
+
+from community.dialect import in_mandarin
 
 MAX_MESSAGE_CHARS = 500
 
@@ -70,7 +73,7 @@ def normalize_aligned(text: str) -> str:
     text = _TAG.sub(_blank, text)
     text = _ENTITY.sub(_blank, text)
     t2s = _traditional_to_simplified()
-    return "".join(_map_char(c, t2s) for c in text)
+    return in_mandarin("".join(_map_char(c, t2s) for c in text))
 
 
 def clean_text(text: str) -> str:

@@ -50,3 +50,28 @@ def test_unreadable_input_is_named(text, problem):
 )
 def test_readable_input_has_no_problem(text):
     assert input_problem(text) is None
+
+
+@pytest.mark.parametrize(
+    "said, read",
+    [
+        ("我想揾份工，社区有冇介绍", "我想找份工,社区有没介绍"),  # 粤
+        ("阿拉姆妈想去食堂，侬晓得伐", "我们姆妈想去食堂,你晓得吗"),  # 吴: 伐 ending a question
+        ("伢子么子时候报名", "孩子什么时候报名"),  # 湘
+        ("屋头莫得人管", "家里没有人管"),  # 川渝
+    ],
+)
+def test_dialect_words_are_read_as_mandarin_of_the_same_length(said, read):
+    assert clean_text(said) == read
+    assert len(normalize_aligned(said)) == len(said)
+
+
+def test_mandarin_that_looks_like_a_dialect_word_is_left_alone():
+    assert clean_text("步伐太快跟不上") == "步伐太快跟不上"  # 伐 not ending a question
+
+
+def test_a_dialect_question_reaches_the_service_its_mandarin_would(catalogue):
+    from community.service_similarity import closest_service
+
+    found = closest_service(catalogue, "我想揾份工 社区有冇介绍", "employment_jobs")
+    assert found.id == "employment_jobs_recommend"
