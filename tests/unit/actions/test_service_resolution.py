@@ -4,6 +4,7 @@ question in the domain's common words."""
 
 import asyncio
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -147,16 +148,19 @@ def test_a_certificate_the_resident_holds_is_who_they_are_not_what_they_ask(rt):
     assert text.startswith("【残疾人证办理】")
 
 
-def test_a_place_named_is_where_the_resident_asks_for_something_else(rt):
-    text = reply(ActionAnswerDisability(), "社区的温馨家园能不能做康复训练", "disability_support")
-    assert text.startswith("【社区康复训练】")
-    # the place asked about as a place keeps its own answer
-    assert reply(ActionAnswerLegal(), "人民调解委员会在哪", "legal_mediation").startswith("【邻里纠纷调解】")
-
-
-def test_a_service_named_by_how_its_full_name_sounds_is_answered_from_another_domain(rt):
-    text = reply(ActionAnswerChildcare(), "普发讲座啥时候办，想带孩子去听", "childcare_nursery")
-    assert text.startswith("【普法讲座】")
+@pytest.mark.parametrize(
+    "action, text, intent, answer",
+    [
+        # a place named (温馨家园, where most disability services are given): what is asked there
+        (ActionAnswerDisability(), "社区的温馨家园能不能做康复训练", "disability_support", "【社区康复训练】"),
+        # the place asked about as a place keeps its own answer
+        (ActionAnswerLegal(), "人民调解委员会在哪", "legal_mediation", "【邻里纠纷调解】"),
+        # a full name heard by its sound (普发: 普法) answers from another domain
+        (ActionAnswerChildcare(), "普发讲座啥时候办，想带孩子去听", "childcare_nursery", "【普法讲座】"),
+    ],
+)
+def test_a_name_is_read_in_its_context(rt, action, text, intent, answer):
+    assert reply(action, text, intent).startswith(answer)
 
 
 def test_two_asks_in_one_domain_are_each_read_on_their_own(rt):
