@@ -152,7 +152,7 @@ def test_a_certificate_the_resident_holds_is_who_they_are_not_what_they_ask(rt):
     "action, text, intent, answer",
     [
         # a place named (温馨家园, where most disability services are given): what is asked there
-        (ActionAnswerDisability(), "社区的温馨家园能不能做康复训练", "disability_support", "【社区康复训练】"),
+        (ActionAnswerDisability(), "温馨家园能不能做康复训练", "disability_support", "【社区康复训练】"),
         # the place asked about as a place keeps its own answer
         (ActionAnswerLegal(), "人民调解委员会在哪", "legal_mediation", "【邻里纠纷调解】"),
         # a full name heard by its sound (普发: 普法) answers from another domain
