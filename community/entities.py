@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from community.numerals import NUMERAL_CHARS, parse_number
-from community.textnorm import normalize_aligned
+from community.textnorm import plain_aligned
 
 _NUM = f"[{NUMERAL_CHARS}]+"
 _AGE = re.compile(rf"(?P<n>{_NUM})\s*(?:周岁|岁|了(?![解不]))")
@@ -134,7 +134,7 @@ def parse_time(text: str) -> tuple[str, int, int] | None:
 
 def extract_entities(text: str, today: dt.date | None = None) -> list[Entity]:
     """All rule-based entities in ``text`` (offsets refer to ``text``)."""
-    norm = normalize_aligned(text or "")
+    norm = plain_aligned(text or "")
     today = today or dt.date.today()
     entities = extract_age(norm) + extract_address(norm)
     date = parse_date(norm, today)

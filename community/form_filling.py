@@ -20,7 +20,7 @@ from community.field_types import FIELD_TYPES
 from community.forms import CONFIRM_FIELD, FieldSpec, Forms, FormSpec
 from community.numerals import NUMERAL_CHARS, parse_number
 from community.privacy import mask_id_number
-from community.textnorm import normalize_aligned
+from community.textnorm import normalize_aligned, plain_aligned
 from community.validators import bare_name, find_id_number, find_name_after_cue, find_phone
 
 MAX_DAYS_AHEAD = 60
@@ -176,7 +176,7 @@ class FormFiller:
         self, spec: FormSpec, values: dict[str, Any], turn: Turn, today: dt.date, *, first: bool = False
     ) -> FillResult:
         result = FillResult()
-        norm = normalize_aligned(turn.text)
+        norm = plain_aligned(turn.text)  # details are kept as the resident wrote them
         who = detect_who(turn)
         if who and who != values.get("request_who"):
             result.who = who

@@ -6,7 +6,9 @@ Two kinds of normalisation:
   character (traditional → simplified, full-width → half-width, markup and control characters →
   spaces), and dialect words to Mandarin ones of the same length (点样 → 怎样,
   :mod:`community.dialect`). The NLU tokenizer uses it, so entity offsets in the original text stay valid.
-* :func:`clean_text` is for display and storage: aligned normalisation, then collapsed spaces.
+* :func:`plain_aligned` is the same without the dialect words: for the details a resident gives
+  (names, addresses, descriptions), kept as written.
+* :func:`clean_text` is for matching and grouping: aligned normalisation, then collapsed spaces.
 
 :func:`input_problem` tells what is wrong with a message that cannot be understood at all
 (empty, emoji only, no Chinese, too long, markup only), so the assistant can say so clearly.
@@ -66,14 +68,21 @@ def _map_char(char: str, t2s: dict[int, str]) -> str:
     return t2s.get(code, char)
 
 
-def normalize_aligned(text: str) -> str:
-    """Normalise ``text`` character by character; the result has the same length."""
+def plain_aligned(text: str) -> str:
+    """Normalise ``text`` character by character, dialect words left as written (what a
+    resident gives as a detail: 阿拉坦仓 is a name, not 我们坦仓); the same length."""
     if not text:
         return ""
     text = _TAG.sub(_blank, text)
     text = _ENTITY.sub(_blank, text)
     t2s = _traditional_to_simplified()
-    return in_mandarin("".join(_map_char(c, t2s) for c in text))
+    return "".join(_map_char(c, t2s) for c in text)
+
+
+def normalize_aligned(text: str) -> str:
+    """:func:`plain_aligned`, and dialect words read as Mandarin (:mod:`community.dialect`):
+    the text to understand. The result has the same length."""
+    return in_mandarin(plain_aligned(text))
 
 
 def clean_text(text: str) -> str:

@@ -38,6 +38,13 @@ def test_one_sentence_fills_relation_age_and_address(rt):
     assert "助餐登记" in sim.last_text and "您母亲怎么称呼" in sim.last_text
 
 
+def test_a_name_is_kept_as_written_though_it_holds_a_dialect_word(rt):
+    sim = FormSim()
+    sim.say("我想给我妈报个助餐她82了住3栋2单元501", "request_service")
+    sim.say("阿拉木")  # 阿拉 is Shanghainese for 我们 when understanding a question
+    assert clear(rt, sim, "person_name") == "阿拉木"
+
+
 def test_personal_details_are_sealed_in_the_conversation(rt):
     sim = FormSim()
     meal_until_summary(sim)

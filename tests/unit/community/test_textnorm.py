@@ -75,3 +75,9 @@ def test_a_dialect_question_reaches_the_service_its_mandarin_would(catalogue):
 
     found = closest_service(catalogue, "我想揾份工 社区有冇介绍", "employment_jobs")
     assert found.id == "employment_jobs_recommend"
+
+
+def test_details_a_resident_gives_keep_their_dialect_words():
+    from community.textnorm import plain_aligned
+
+    assert plain_aligned("我叫阿拉坦仓") == "我叫阿拉坦仓"  # a Mongolian name, not 我们坦仓
