@@ -102,6 +102,16 @@ def turn_of(tracker: Tracker, requested: str | None) -> Turn:
     )
 
 
+def activating_now(tracker: Tracker) -> bool:
+    """Whether this run of the form is its activation by the latest message. Rasa runs the
+    validation with the form already active, its ``active_loop`` event after the message."""
+    if tracker.active_loop_name != FORM:
+        return True
+    events = list(tracker.events)
+    latest = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    return any(e.get("event") == "active_loop" and e.get("name") == FORM for e in events[latest + 1 :])
+
+
 def previous_action(tracker: Tracker) -> str | None:
     """The action before this run of the form (``action_listen`` after a resident message)."""
     seen_form = False
@@ -185,7 +195,7 @@ class ValidateRequestForm(Action):
         values = read_values(tracker)
         spec = rt.forms.get(values.get(KIND_FIELD))
         requested = tracker.get_slot(REQUESTED)
-        activating = tracker.active_loop_name != FORM
+        activating = activating_now(tracker)
         before = previous_action(tracker)
         retries = int(tracker.get_slot(RETRIES) or 0)
 

@@ -107,7 +107,9 @@ class Outcome:
         }
 
 
-def _tracker(text: str, parse: Dict[str, Any]):
+def _tracker(text: str, parse: Dict[str, Any], form: bool = False):
+    """The tracker an action gets for the message; for the request form, as Rasa gives it when
+    the message activates the form: the loop already active, set after the message."""
     from rasa_sdk import Tracker
 
     latest = {
@@ -118,6 +120,12 @@ def _tracker(text: str, parse: Dict[str, Any]):
     }
     user = {"event": "user", "text": text, "parse_data": latest, "input_channel": "rest",
             "metadata": {"channel": "eval"}}
+    if form:
+        events = [user, {"event": "active_loop", "name": "request_form"},
+                  {"event": "slot", "name": "requested_slot", "value": None},
+                  {"event": "action", "name": "request_form"}]
+        loop = {"name": "request_form"}
+        return Tracker("eval-resident", {}, latest, events, False, None, loop, "request_form")
     return Tracker("eval-resident", {}, latest, [user], False, None, {}, "action_listen")
 
 
@@ -131,7 +139,7 @@ async def run_message(text: str, parse: Dict[str, Any], routes, responses, actio
                for r in (parse.get("intent_ranking") or [])[:4]]
     outcome = Outcome(intent, confidence, action_name, ranking=ranking)
     dispatcher = CollectingDispatcher()
-    tracker = _tracker(text, parse)
+    tracker = _tracker(text, parse, form=action_name == "request_form")
     if action_name == "request_form":
         events = await actions["validate_request_form"].run(dispatcher, tracker, {})
         for event in events or []:

@@ -49,11 +49,12 @@ class FormSim:
         events = [*self.history, {"event": "action", "name": "action_listen"}, user]
         if before != "action_listen":
             events.append({"event": "action", "name": before})
+        if not self.active:  # as Rasa activates a form: the loop is set before its validation runs
+            events.append({"event": "active_loop", "name": "request_form"})
+            events.append({"event": "slot", "name": "requested_slot", "value": None})
         events.append({"event": "action", "name": "request_form"})
-        active_loop = {"name": "request_form"} if self.active else {}
-        return Tracker(
-            self.sender, dict(self.slots), latest, events, False, None, active_loop, "request_form"
-        )
+        loop = {"name": "request_form"}
+        return Tracker(self.sender, dict(self.slots), latest, events, False, None, loop, "request_form")
 
     def _run(self, action: Any, trk: Tracker) -> list[dict]:
         dispatcher = CollectingDispatcher()
