@@ -236,13 +236,13 @@ class ValidateRequestForm(Action):
             return []  # rules take over: handoff, emergency, repeat, progress check
         if spec is None:
             if activating:
+                both = two_asks_instead(rt, turn, likeliest_intents(tracker))
+                if both:  # 楼道灯坏了，另外公租房怎么申请: both, the report one tap away
+                    send(dispatcher, services_answer(both[0], both[1]))
+                    return reset_events()
                 service = answered_instead(rt, turn)
                 if service is not None:  # 幼儿园报名: the 教育局 enrols, no form of ours applies
                     send(dispatcher, service_answer(service))
-                    return reset_events()
-                both = two_asks_instead(rt, turn, likeliest_intents(tracker))
-                if both:
-                    send(dispatcher, services_answer(both[0], both[1]))
                     return reset_events()
             spec = detect_kind(rt.forms, rt.catalogue, turn)
             if spec is None:

@@ -213,7 +213,8 @@ def test_an_answer_lost_in_an_action_server_crash_is_asked_again(rt):
 
 def test_a_report_with_a_second_other_ask_answers_both_and_opens_no_form(rt):
     sim = FormSim()
-    sim.say("楼道的灯坏了一个礼拜没人修，另外我还想问问公租房怎么申请", "complaint_report")
+    housing = [{"entity": "service", "value": "community_assistance_housing"}]  # as NLU tags 公租房
+    sim.say("楼道的灯坏了一个礼拜没人修，另外我还想问问公租房怎么申请", "complaint_report", entities=housing)
     assert "【路灯报修】" in sim.last_text and "【公租房和住房保障】" in sim.last_text
     assert sim.slots.get("request_kind") is None and sim.requested is None
     assert rt.store.requests.list() == []
