@@ -61,6 +61,10 @@ eval: install $(MODEL) ## Held-out NLU evaluation + residents' outcomes end to e
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/dev5
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh5
 	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh6
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh7
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh8
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh9
+	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh10
 	$(PY) -m tools.eval_faq
 	$(PY) -m tools.eval_smp2017
 
