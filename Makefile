@@ -4,6 +4,8 @@ PY := .venv/bin/python
 RASA := $(PY) -m rasa
 TRAIN_INPUTS := config.yml community/textnorm.py community/dialect.py $(shell find domain nlu_data nlu_components -type f -name "*.y*ml" -o -type f -name "*.py" -o -type f -name "*.txt" 2>/dev/null | sort)
 MODEL := models/community.tar.gz
+# The residents' outcome sets `make eval` reads besides nlu_data_holdout/residents.yml, oldest first.
+OUTCOME_SETS := fresh gaps fresh2 dev3 fresh3 fresh4 dev5 fresh5 fresh6 fresh7 fresh8 fresh9 fresh10
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
 # pytest-xdist workers for `make test`: one test file per worker at a time (the end-to-end files
@@ -52,19 +54,7 @@ lint: install ## ruff
 eval: install $(MODEL) ## Held-out NLU evaluation + residents' outcomes end to end (per domain, per style) + SMP2017
 	$(PY) -m tools.eval_nlu
 	$(PY) -m tools.eval_outcomes
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/gaps
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh2
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/dev3
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh3
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh4
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/dev5
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh5
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh6
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh7
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh8
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh9
-	$(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/fresh10
+	set -e; for set in $(OUTCOME_SETS); do $(PY) -m tools.eval_outcomes --holdout nlu_data_holdout/$$set; done
 	$(PY) -m tools.eval_faq
 	$(PY) -m tools.eval_smp2017
 

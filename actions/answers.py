@@ -156,12 +156,12 @@ class CatalogueAnswerAction(Action):
         asked = without_held(text)  # 有残疾证，想找份工作: the certificate is who, not what
         entity = entities.get("service") if asked == text else None
         services = resolve_services(catalogue, entity, asked, self.domain, intent)
+        likeliest = likeliest_intents(tracker)
         if not text.startswith("/"):  # two asks, each read on its own
             first = services[0] if services else None
-            likeliest = likeliest_intents(tracker)
             services = two_services(catalogue, text, first, likeliest, self.domain) or services
         if not services:  # nothing clear here: a runner-up kind of question's service may be
-            services = runner_up_service(catalogue, asked, intent, likeliest_intents(tracker))
+            services = runner_up_service(catalogue, asked, intent, likeliest)
         if not services:
             return self.menu(catalogue, intent, text)
         service = services[0]

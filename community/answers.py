@@ -214,9 +214,11 @@ def services_answer(first: Service, second: Service) -> Reply:
 
 
 INTERFACE_KINDS = ("large", "slow", "voice")
+# Words that ask for voice input whatever else is said (not "speak": speak slower is speed).
+_VOICE_WORDS = r"(?i)语音|按住|麦克风|话筒|voice|按哪个键说|按哪个键讲"
 _INTERFACE_WORDS = (  # the first that matches: 说话太快 is about speed, not voice input,
     # but 语音 is voice input however slow typing is (怎么用语音跟你说话，打字太慢)
-    ("voice", r"(?i)语音|按住|麦克风|话筒|录音|voice|speak|按哪个键说|按哪个键讲"),
+    ("voice", _VOICE_WORDS + r"|录音|speak"),
     ("slow", r"慢|听不清|听不见|太快|大声|声音|念|读"),
     ("voice", r"说话|讲话|用说|直接说|口述|打字|不会写"),
     ("large", r"字|看不清|看不见|眼|屏幕|放大|大一点|大点|老花"),
@@ -237,8 +239,7 @@ INTERFACE_REPLIES = {
 }
 
 
-# Not "speak": can you speak slower asks for slower speech.
-_VOICE_INPUT = re.compile(r"(?i)语音|按住|麦克风|话筒|voice|按哪个键说|按哪个键讲")
+_VOICE_INPUT = re.compile(_VOICE_WORDS)
 
 
 def asks_for_voice_input(text: str) -> bool:

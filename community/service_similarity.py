@@ -139,6 +139,8 @@ class _DomainIndex:
     sounds: dict[tuple[str, ...], frozenset[str]]  # the domain's pairs by how they sound
     words: dict[str, frozenset[str]]  # residents' words, whole (their :func:`same_thing` reading)
     word_seen: dict[str, int]
+    unpaired: frozenset[str]  # those of the words whose characters make no pair (摸不着)
+    offices: tuple[str, ...]  # where the domain's services are given, normalised
 
 
 def _sound(pair: str) -> tuple[str, ...] | None:
@@ -194,7 +196,8 @@ def _domain_index(catalogue: Catalogue, domain: str) -> _DomainIndex:
                 word_seen[word] = word_seen.get(word, 0) + 1
         kept[1][domain] = _DomainIndex(
             found, words, seen, len(services), {k: frozenset(v) for k, v in sounds.items()},
-            whole, word_seen,
+            whole, word_seen, frozenset(w for w in word_seen if not pairs(w)),
+            tuple(clean_text(s.office).lower() for s in services),
         )
     return kept[1][domain]
 
@@ -222,7 +225,7 @@ def scores(
         if len(said) < WORD_PAIRS and not named and not whole:
             said = frozenset()  # one loose pair alone (天天 of 天天坏) says nothing
         # a word said whole whose characters make no pair (摸不着, 看不见) weighs as one
-        unpaired = sum(math.log(index.size / index.word_seen[w]) for w in whole if not pairs(w))
+        unpaired = sum(math.log(index.size / index.word_seen[w]) for w in whole if w in index.unpaired)
         return sum(math.log(index.size / index.seen[p]) for p in named | said) + unpaired
 
     ranked = [(weight(s), s) for s in candidates]
@@ -298,14 +301,14 @@ def more_specific(catalogue: Catalogue, match: Match, text: str, whole: str = ""
 def is_place(catalogue: Catalogue, alias: str, domain: str) -> bool:
     """Whether a name is where many of its domain's services are given (温馨家园, 儿童之家,
     人民调解): the office of at least :data:`PLACE_OF` of them."""
-    return sum(alias in clean_text(s.office).lower() for s in catalogue.for_domain(domain)) >= PLACE_OF
+    return sum(alias in office for office in _domain_index(catalogue, domain).offices) >= PLACE_OF
 
 
 def without_place(catalogue: Catalogue, text: str, alias: str, domain: str) -> str:
     """``text`` without the place it names: the alias and what follows it as long as the two
     are part of an office's name (人民调解委员会在哪: 在哪 is all that is left)."""
     text = clean_text(text).lower()
-    offices = [clean_text(s.office).lower() for s in catalogue.for_domain(domain)]
+    offices = _domain_index(catalogue, domain).offices
     start = text.find(alias)
     while start >= 0:
         end = start + len(alias)
