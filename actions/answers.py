@@ -16,6 +16,7 @@ from actions.review_signals import record_review_signals
 from community.answers import (
     Button,
     Reply,
+    asks_for_voice_input,
     aspect_answer,
     brief_line,
     domain_contact,
@@ -37,6 +38,7 @@ from community.catalogue import (
     question_of,
     without_held,
 )
+from community.danger import in_danger_now
 from community.intents import domain_of
 from community.offer_questions import offer_domain
 from community.service_similarity import closest_service, is_place, more_specific
@@ -184,6 +186,9 @@ class CatalogueAnswerAction(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        if in_danger_now(text) and not text.startswith("/"):  # 喊他也不大应声: 120 first, not 上门养老
+            return await ActionAnswerEmergency().run(dispatcher, tracker, domain)
         rt = runtime.get()
         reply = self.compose(tracker, rt.catalogue)
         send(dispatcher, with_apply_button(reply, tracker, rt))
@@ -268,6 +273,8 @@ class ActionAnswerEmergency(Action):
         rt = runtime.get()
         text = clean_text(tracker.latest_message.get("text") or "")
         kind, _ = emergency_kind(text)
+        if kind == "general" and asks_for_voice_input(text):  # 有冇voice input？我打唔到字
+            return answer_interface_question(dispatcher, tracker)
         question = question_of(text)
         if kind != "general" and _PAST.search(text) and emergency_kind(question)[0] == "general":
             # 上周隔壁楼着火了…社区的避难点在哪儿: the fire is the story, the shelter the question

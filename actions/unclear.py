@@ -32,9 +32,10 @@ from community.answers import (
 )
 from community.catalogue import Catalogue, Service, named_in_full, question_of, without_held
 from community.config import PROJECT_ROOT
+from community.danger import in_danger_now
 from community.db import utcnow
 from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
-from community.offer_questions import offer_domain
+from community.offer_questions import offer_domain, offers_everything
 from community.records.review_queue import IntentScore
 from community.service_similarity import closest_service
 from community.staff_hours import after_hours_notice
@@ -178,8 +179,8 @@ def danger_now(text: str, named: List[Service], pair: tuple | None) -> bool:
     is 110/119/120 (喘不上气, 有人晕倒), or the classifier is split between an emergency and
     something else and the message has a fire, gas, illness, water or trapped word (电动车着伙了 烟好大;
     not 家暴, often said asking about a protection order or a divorce)."""
-    if named and named[0].domain == "emergency" and named[0].emergency_line:
-        return True
+    if in_danger_now(text) or (named and named[0].domain == "emergency" and named[0].emergency_line):
+        return True  # 喊他也不大应声, 跟丢了半个钟头: whatever the classifier made of it
     physical = emergency_kind(text)[0] not in ("general", "violence")
     return pair is not None and "emergency_help" in pair and physical
 
@@ -199,6 +200,10 @@ class ActionHandleUnclear(Action):
         if offered:  # 社区能给我们老年人干点啥: the domain's menu
             await record_review_signals(tracker, answered=True)
             send(dispatcher, domain_menu(catalogue, "", offered))
+            return [SlotSet("unclear_count", 0.0)]
+        if readable and offers_everything(catalogue, clean_text(text)):  # 恁能干啥？都能帮俺办啥事
+            await record_review_signals(tracker, answered=True)
+            dispatcher.utter_message(response="utter_what_i_do")
             return [SlotSet("unclear_count", 0.0)]
         named = (named_in_full(catalogue.asked(text)) or story_service(catalogue, text)) if readable else []
         ranking = intent_ranking(tracker)

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from community.catalogue import Catalogue, Service
+from community.danger import PERSON
 from community.intents import label
 
 MAX_LINES = 3
@@ -215,7 +216,10 @@ def services_answer(first: Service, second: Service) -> Reply:
 
 INTERFACE_KINDS = ("large", "slow", "voice")
 # Words that ask for voice input whatever else is said (not "speak": speak slower is speed).
-_VOICE_WORDS = r"(?i)语音|按住|麦克风|话筒|voice|按哪个键说|按哪个键讲"
+_VOICE_WORDS = (
+    r"(?i)语音|按住|麦克风|话筒|voice|按哪个键说|按哪个键讲|打字(?:太|很|好|比较)?慢|打唔到字|打不了字"
+    r"|不会打字|用说的|用讲的"
+)
 _INTERFACE_WORDS = (  # the first that matches: 说话太快 is about speed, not voice input,
     # but 语音 is voice input however slow typing is (怎么用语音跟你说话，打字太慢)
     ("voice", _VOICE_WORDS + r"|录音|speak"),
@@ -292,8 +296,13 @@ def clarification(first: str, second: str, entities: dict[str, str] | None = Non
 _EMERGENCY_KINDS = (
     ("gas", "119", r"煤气|燃气|天然气|液化气|气味|闻到.{0,4}味"),
     ("fire", "119", r"着火|着伙|起火|失火|火灾|冒烟|浓烟|烟(?:好|很|太|特别)大|烧起来|火苗"),
-    ("violence", "110", r"家暴|打我|打人|殴打|动手|砍|持刀|拿刀|抢劫|威胁|跟踪|拐"),
-    ("medical", "120", r"晕|昏|摔倒|倒地|不省人事|心脏|胸口疼|抽搐|出血|流血|喘不上|喘不过|中风|呼吸|不醒"),
+    ("violence", "110",
+     r"家暴|打我|打人|殴打|动手|砍|持刀|拿刀|抢劫|威胁|跟踪|拐走|拐跑|拐卖|被拐|拐孩子|人贩子"),
+    ("missing", "110",
+     PERSON + r".{0,20}(?:走丢|走失|跟丢|找不到了|找不着了|找唔到|不见了|唔见咗|未返|冇返|都没回|还没回)"),
+    ("medical", "120",
+     r"晕|昏|摔倒|滑倒|跌倒|倒地|不省人事|心脏|胸(?:口|坎|前)?.{0,3}(?:痛|疼|闷)|抽搐|出血|流血"
+     r"|喘不上|喘不过|喘袂|透不过气|中风|呼吸|不醒"),
     ("water", "110", r"落水|溺水|掉河|掉水"),
     ("trapped", "119", r"被困|困在|关在电梯|困电梯"),
 )
@@ -301,6 +310,7 @@ _FIRST_LINES = {
     "gas": "请马上拨打 119！不要开关电器、不要点火，打开门窗，人先到室外。",
     "fire": "请马上拨打 119！先逃生，用湿毛巾捂住口鼻，弯腰沿安全通道走，不要坐电梯。",
     "violence": "请马上拨打 110！先到安全的地方，锁好门，保护好自己。",
+    "missing": "请马上拨打 110！说清走失的人长什么样、穿什么衣服、最后在哪里看到；家里留人等消息。",
     "medical": "请马上拨打 120！不要随意搬动病人，保持呼吸道通畅，等救护车。",
     "water": "请马上拨打 110 和 120！大声呼救，抛绳子或救生圈，不要贸然下水。",
     "trapped": "请马上拨打 119！按电梯里的警铃，不要扒门，保持冷静等待救援。",

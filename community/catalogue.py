@@ -440,9 +440,17 @@ _HELD = re.compile(
 )
 
 
+# An age told as who the resident is (我妈八十多了, 今年七十三了), not asked about: unless the
+# message asks for what age brings (高龄津贴, 长寿补贴, 几岁能领钱).
+_AGE_TOLD = re.compile(r"(?:今年|都|已经)?[一二三四五六七八九十百]{2,4}(?:多|来)?岁?(?:了|啦|咯)")
+_AGE_ASKED = re.compile(r"钱|津贴|补贴|补助|高龄|长寿|寿星|几岁|多少岁|岁数")
+
+
 def without_held(text: str) -> str:
-    """``text`` without the certificates it says the resident holds (:data:`_HELD`)."""
-    return _HELD.sub("", text)
+    """``text`` without the certificates it says the resident holds (:data:`_HELD`) and the age
+    it tells (:data:`_AGE_TOLD`): who the resident is, not what is asked."""
+    text = _HELD.sub("", text)
+    return text if _AGE_ASKED.search(text) else _AGE_TOLD.sub("", text)
 
 
 # Words residents put inside a service's name when they ask (志愿者怎么报名: 志愿者报名).

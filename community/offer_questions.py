@@ -12,8 +12,9 @@ from community.catalogue import Catalogue, Match
 # a kind of help (残疾人有哪些补贴 asks about one service, the allowance); 办/干/做 + 啥 must
 # end the question (要办什么卡 asks about a card).
 _OFFER = re.compile(
-    r"(?:有|提供|管)(?:些|点)?(?:哪些|哪样|啥子?|什么|些啥|些什么)(?:服务|项目|帮助|帮扶|业务|福利)"
-    r"|(?:办|干|做|帮)(?:些|点)?(?:哪些|啥子?|什么|些啥|些什么)(?=[吗呢呀啊嘛哇？?，,。！!\s]|$)"
+    r"(?:有|提供|管)(?:些|点)?(?:哪些|哪样|啥子?|什么|些啥|些什么|么子|些么子)好?(?:服务|项目|帮助|帮扶|业务|福利|事)"
+    r"|(?:办|干|做|帮)(?:些|点)?(?:哪些|啥子?|什么|些啥|些什么|么子|些么子)(?:事情|事儿|事)?"
+    r"(?=[吗呢呀啊嘛哇？?，,。！!\s]|$)"
 )
 
 # Words naming a whole domain, or the people it serves, and nothing narrower.
@@ -38,9 +39,27 @@ def asks_whats_offered(text: str) -> bool:
 
 
 def domain_named(text: str) -> str | None:
-    """The one domain the message names by a domain word (养老, 托育, 老年人), if only one."""
-    domains = {_DOMAIN_OF[m.group()] for m in _DOMAIN_WORD.finditer(text)}
+    """The one domain the message names by a domain word (养老, 托育, 老年人), or failing that by
+    how a word of two characters or more sounds (就叶 of a speech recogniser: 就业), if only one."""
+    domains = {_DOMAIN_OF[m.group()] for m in _DOMAIN_WORD.finditer(text)} or _heard_domains(text)
     return domains.pop() if len(domains) == 1 else None
+
+
+def _heard_domains(text: str) -> set[str]:
+    from pypinyin import Style, lazy_pinyin
+
+    sounds = [lazy_pinyin(c, style=Style.TONE3, neutral_tone_with_five=True)[0] for c in text]
+    spoken = " ".join(sounds)
+    return {d for w, d in _DOMAIN_SOUNDS if f" {w} " in f" {spoken} "}
+
+
+def _sounds_of(word: str) -> str:
+    from pypinyin import Style, lazy_pinyin
+
+    return " ".join(lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True))
+
+
+_DOMAIN_SOUNDS = tuple((_sounds_of(w), d) for w, d in _DOMAIN_OF.items() if len(w) >= 2)
 
 
 def offer_domain(catalogue: Catalogue, text: str) -> str | None:
@@ -55,6 +74,13 @@ def offer_domain(catalogue: Catalogue, text: str) -> str | None:
     if any(not _is_domain_word(m) for m in catalogue.asked(text)):
         return None
     return domain
+
+
+def offers_everything(catalogue: Catalogue, text: str) -> bool:
+    """Whether the message asks what the assistant or the community does at all ("恁能干啥？都能
+    帮俺办啥事？", "社区这边平常都管些么子事"): it asks what is offered and names no domain and no
+    service; the answer is the list of what it helps with, not a guess at one service."""
+    return asks_whats_offered(text) and domain_named(text) is None and not catalogue.asked(text)
 
 
 def _is_domain_word(match: Match) -> bool:

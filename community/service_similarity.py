@@ -154,12 +154,17 @@ def _sound(pair: str) -> tuple[str, ...] | None:
     return tuple(lazy_pinyin(pair, style=Style.TONE3, neutral_tone_with_five=True))
 
 
+# Numbers are written as numbers, by residents and by recognisers: 八十多 is an age, not 拾掇.
+_NUMERALS = frozenset("二三四五六七八九十百千两")
+
+
 def heard_pairs(index: _DomainIndex, asked: set[str]) -> set[str]:
     """The domain's pairs that sound like pairs of the question the domain doesn't know (脑摊 of
-    a speech recogniser: 脑瘫; 随放: 随访; 邦扶: 帮扶), read as those pairs."""
+    a speech recogniser: 脑瘫; 随放: 随访; 邦扶: 帮扶), read as those pairs; never a pair with a
+    number in it (十多 is not 拾掇)."""
     found: set[str] = set()
     for pair in asked:
-        if pair not in index.seen:
+        if pair not in index.seen and not _NUMERALS & set(pair):
             sound = _sound(pair)
             found |= index.sounds.get(sound, frozenset()) if sound else frozenset()
     return found

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from community.catalogue import Catalogue, Service, asks_something, only_asks_how
+from community.catalogue import Catalogue, Service, asks_something, only_asks_how, without_held
 from community.service_similarity import clear_in_domain, closest_service
 from community.textnorm import clean_text
 
@@ -34,7 +34,7 @@ _SENTENCE_END = re.compile(r"(?<=[？?！!。；;])")
 # 一个健康证明"), but not 还有没有 / 还有吗 (still there?) nor 还要带什么 (about the same ask).
 _JOINER = re.compile(
     r"(?:^|(?<=[，,\s]))(?:还有(?!没有|吗|没)|还要(?=一个|一份|个|开|办|问)|还得(?=开|办)|另外|顺便问问|顺便问下"
-    r"|顺便问一下|顺便|再问一下|再问下|再就是)"
+    r"|顺便问一下|顺便|再问一下|再问问|再问下|再就是|还想问|也想问|仲有(?!冇|没))"
 )
 
 
@@ -105,7 +105,7 @@ def two_services(
     if len(parts) < 2:
         return []
     domain = domain or (first.domain if first else "")
-    found = [service_of(catalogue, part, domain) for part in parts]
+    found = [service_of(catalogue, without_held(part), domain) for part in parts]
     for i, part in enumerate(parts):
         if found[i] is None:
             near = (closest_service(catalogue, part, intent) for intent in intents)

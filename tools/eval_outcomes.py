@@ -92,6 +92,7 @@ class Outcome:
     texts: List[str] = field(default_factory=list)
     buttons: List[Dict[str, str]] = field(default_factory=list)
     customs: List[Any] = field(default_factory=list)
+    responses: List[str] = field(default_factory=list)  # the domain responses an action sent
     form_kind: str | None = None
     ranking: List[str] = field(default_factory=list)
 
@@ -151,10 +152,13 @@ async def run_message(text: str, parse: Dict[str, Any], routes, responses, actio
     elif action_name in actions:
         await actions[action_name].run(dispatcher, tracker, {})
     for message in dispatcher.messages:
-        text = message.get("text") or (responses.get(message.get("response") or "") or {}).get("text")
+        response = responses.get(message.get("response") or "") or {}
+        if message.get("response"):
+            outcome.responses.append(str(message["response"]))
+        text = message.get("text") or response.get("text")
         if text:
             outcome.texts.append(str(text))
-        outcome.buttons.extend(message.get("buttons") or [])
+        outcome.buttons.extend(message.get("buttons") or response.get("buttons") or [])
         if message.get("custom"):
             outcome.customs.append(message["custom"])
     return outcome
@@ -208,9 +212,14 @@ def is_fallback(outcome: Outcome) -> bool:
 # opened with what the message said, not asking again which kind of problem it is.
 COMPLAINT_PREFIX = "community_complaint_"
 ASKS_CATEGORY = "反映哪类问题"
-# What the assistant says about itself: who it is (utter_iamabot) or the greeting with the main
-# menu (utter_greet). ``menu:any`` (a meta question: 你能干啥) takes these or any domain's menu.
-ABOUT_ACTIONS = ("utter_iamabot", "utter_greet")
+# What the assistant says about itself: who it is (utter_iamabot), the greeting with the main
+# menu (utter_greet) or what it helps with (utter_what_i_do, sent by an action).
+# ``menu:any`` (a meta question: 你能干啥) takes these or any domain's menu.
+ABOUT_ACTIONS = ("utter_iamabot", "utter_greet", "utter_what_i_do")
+
+
+def about_itself(outcome: Outcome) -> bool:
+    return outcome.action in ABOUT_ACTIONS or any(r in ABOUT_ACTIONS for r in outcome.responses)
 
 
 def report_taken(outcome: Outcome) -> bool:
@@ -233,10 +242,10 @@ def judge(expect: str, outcome: Outcome, catalogue) -> bool:
         if kind == "menu" and not services and menu_domain(outcome, catalogue) == value:
             return True
         if kind == "menu" and value == "any" and not services and (
-            menu_domain(outcome, catalogue) is not None or outcome.action in ABOUT_ACTIONS
+            menu_domain(outcome, catalogue) is not None or about_itself(outcome)
         ):
             return True
-        if kind == "about" and outcome.action in ABOUT_ACTIONS:
+        if kind == "about" and about_itself(outcome):
             return True
         if kind == "emergency" and emergency:
             return True

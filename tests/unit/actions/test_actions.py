@@ -326,7 +326,7 @@ def test_an_emergency_naming_another_domains_service_is_still_an_emergency(rt):
     entities = [{"entity": "service", "value": "elderly_homecare_anti_wander"}]
     messages, _ = run(ActionAnswerEmergency(), tracker("家里老人走丢了 快帮忙", "emergency_help", 0.6,
                                                        entities=entities))
-    assert messages[0]["text"].startswith("如有危险，请马上拨打")
+    assert messages[0]["text"].startswith("请马上拨打 110！说清走失的人")  # what to tell the police
     assert "防走失" not in messages[0]["text"]
 
 
@@ -445,3 +445,42 @@ def test_a_question_about_voice_input_gets_how_to_talk_whatever_it_was_taken_for
 def test_asking_to_speak_slower_in_english_is_not_a_voice_input_question(rt):
     messages, _ = run(ActionSlower(), tracker("can you speak slower 太快了", "slower"))
     assert messages[0]["response"] == "utter_slower"
+
+
+@pytest.mark.parametrize(
+    "action, text, intent, first",
+    [
+        (ActionHandleUnclear(), "阿公胸坎痛甲欲死，喘袂过气，紧咧！", "nlu_fallback", "请马上拨打 120"),
+        (ActionAnswerElderly(), "俺老头子在卫生间滑倒了，躺地上起不来，喊他也不大应声", "elderly_homecare",
+         "请马上拨打 120"),
+        (ActionAnswerOutOfScope(), "我这胸口闷得慌，一阵一阵地疼，左胳膊也发麻，是不是天太热", "out_of_scope",
+         "请马上拨打 120"),
+        (ActionAnswerElderly(), "我爸有认知障碍，早上出门到现在都没回来", "elderly_homecare",
+         "请马上拨打 110！说清走失的人"),
+    ],
+)
+def test_danger_now_gets_its_number_first_whatever_it_was_taken_for(rt, action, text, intent, first):
+    messages, _ = run(action, tracker(text, intent, 0.5))
+    assert messages[0]["text"].startswith(first)
+    [handoff] = rt.store.handoffs.list()  # staff are told at once
+    assert handoff["emergency"]
+
+
+def test_a_worry_about_falling_is_answered_not_treated_as_an_emergency(rt):
+    text = "怕我妈在卫生间滑倒了起不来，想装个扶手"
+    messages, _ = run(ActionAnswerElderly(), tracker(text, "elderly_homecare"))
+    assert "请马上拨打" not in messages[0]["text"]
+    assert rt.store.handoffs.list() == []
+
+
+def test_asking_what_the_assistant_does_gets_what_it_helps_with(rt):
+    messages, events = run(ActionHandleUnclear(), tracker("恁能干啥？都能帮俺办啥事？", "nlu_fallback", 0.3))
+    assert messages[0]["response"] == "utter_what_i_do"
+    assert {"event": "slot", "name": "unclear_count", "value": 0.0, "timestamp": None} in events
+    assert rt.store.review_queue.list() == []  # answered: nothing for staff to review
+
+
+def test_typing_trouble_taken_for_an_emergency_gets_how_to_talk(rt):
+    messages, _ = run(ActionAnswerEmergency(), tracker("有冇voice input？我打唔到字", "emergency_help", 0.5))
+    assert messages[0]["text"].startswith("可以直接说话") and messages[0]["custom"] == {"interface": "voice"}
+    assert rt.store.handoffs.list() == []  # no alarm raised for staff

@@ -164,3 +164,10 @@ def test_a_residents_word_holding_another_services_name_is_refused(broken_copy):
     with pytest.raises(CatalogueError) as info:  # 低保的事 would get the elderly care subsidy
         load_catalogue(broken_copy)
     assert "低保老人" in str(info.value) and "community_assistance_dibao" in str(info.value)
+
+
+def test_an_age_told_is_left_out_unless_the_question_is_about_what_age_brings():
+    from community.catalogue import without_held
+
+    assert without_held("我七十了，腿脚还利索，还能不能当志愿者") == "我，腿脚还利索，还能不能当志愿者"
+    assert without_held("我妈满八十了，高龄津贴咋领") == "我妈满八十了，高龄津贴咋领"

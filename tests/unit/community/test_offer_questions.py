@@ -2,7 +2,7 @@
 
 import pytest
 
-from community.offer_questions import offer_domain
+from community.offer_questions import offer_domain, offers_everything
 
 
 @pytest.mark.parametrize(
@@ -24,3 +24,20 @@ def test_a_question_about_all_a_domain_offers_names_that_domain(catalogue, text,
 )
 def test_a_question_about_one_service_or_no_domain_is_not_a_domain_question(catalogue, text):
     assert offer_domain(catalogue, text) is None
+
+
+def test_a_domain_word_a_speech_recogniser_misheard_still_names_the_domain(catalogue):
+    assert offer_domain(catalogue, "社区就叶方面有哪些服务") == "employment"  # jiu4 ye4: 就业
+    assert offer_domain(catalogue, "俺们老人都有啥好服务") == "elderly"
+
+
+@pytest.mark.parametrize(
+    "text", ["恁能干啥？都能帮俺办啥事？", "社区这边平常都管些么子事", "你们社区有哪些服务，给我列一下"]
+)
+def test_asking_what_the_assistant_does_at_all_is_told_apart(catalogue, text):
+    assert offers_everything(catalogue, text)
+
+
+@pytest.mark.parametrize("text", ["养老方面社区都有些什么服务", "老年人助餐有哪些服务", "高龄津贴在哪办"])
+def test_a_domain_or_a_service_asked_about_is_not_everything(catalogue, text):
+    assert not offers_everything(catalogue, text)

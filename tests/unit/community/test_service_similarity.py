@@ -171,6 +171,8 @@ def test_a_pair_a_speech_recogniser_misheard_is_read_as_the_domains_pair_it_soun
     assert heard_pairs(index, {"残疾"}) == set()  # known already
     childcare = _domain_index(catalogue, "childcare")
     assert "生儿" not in heard_pairs(childcare, {"生二"})  # er4 is not er2: no match across words
+    elderly = _domain_index(catalogue, "elderly")
+    assert heard_pairs(elderly, {"十多"}) == set()  # 八十多 is an age, not 拾掇 (shi2 duo1)
 
 
 def test_a_sibling_sharing_a_rare_pair_of_the_name_used_is_chosen_when_the_question_points_to_it(

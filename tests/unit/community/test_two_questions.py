@@ -1,5 +1,7 @@
 """Two asks in one message, the second naming no service (community/two_questions.py)."""
 
+import pytest
+
 from community.two_questions import asks, two_services
 
 
@@ -80,3 +82,20 @@ def test_another_domains_short_name_in_an_ask_is_where_not_what(catalogue):
         "volunteer_signup_hours", "volunteer_signup_activities"
     ]
     assert "elderly_daycare_institution" in ids(two_services(catalogue, text, None))
+
+
+@pytest.mark.parametrize("text, both", [
+    ("我刚失业，想先做个失业登记，再问问有没有电工培训",
+     ["employment_unemployment_registration", "employment_training_skills"]),
+    ("我阿妈要办高龄津贴，仲有我个仔要打疫苗，喺边度办？",
+     ["elderly_allowance_age", "health_checkup_vaccine"]),
+])
+def test_a_second_ask_opened_in_other_words_is_answered_too(catalogue, text, both):
+    assert ids(two_services(catalogue, text, None)) == both
+
+
+def test_the_age_a_resident_tells_is_who_they_are_not_what_they_ask(catalogue):
+    text = "我妈八十多了，想问能不能上门帮她洗澡，还有那个一键呼叫的设备怎么装"
+    assert ids(two_services(catalogue, text, None, domain="elderly")) == [
+        "elderly_homecare_bath", "elderly_homecare_emergency_call"
+    ]

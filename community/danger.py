@@ -1,0 +1,50 @@
+"""Someone in danger now, told in words the classifier may not know.
+
+A resident in a panic rarely says 紧急求助: "阿公胸坎痛甲欲死，喘袂过气", "喊他也不大应声",
+"我儿子在公园跟丢了，找了半个钟头". Whatever the classifier made of such a message (an unclear
+question, a 防走失 service, 上门养老), the 110/119/120 line comes first. Only the signs of danger
+now count: a heart attack's chest pain with a second sign, breath that won't come, someone who
+doesn't answer or fell and can't get up, a person missing; a sign told as a worry, a habit or a
+past event (怕摔倒起不来, 老是走丢, 上次走丢过) is not danger now.
+
+Pure functions, no Rasa: the actions ask :func:`in_danger_now` before answering.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Someone a resident looks after: who goes missing.
+PERSON = (
+    r"(?:孩子|儿子|女儿|小孩|娃|孙子|孙女|仔|囡|老人|老伴|老头|老太|老爷子|老太太|我妈|我爸|阿妈|阿爸"
+    r"|阿公|阿婆|阿嬷|奶奶|爷爷|外婆|外公|婆婆|公公|母亲|父亲)"
+)
+_SIGNS = (
+    # chest pain with a second sign of a heart attack
+    r"胸(?:口|坎|前)?.{0,8}(?:痛|疼|闷).{0,14}(?:喘|透不过气|气短|发麻|麻了|出冷汗|大汗|欲死|要死|受不了)",
+    # breath that won't come
+    r"(?:喘|透|吸)(?:不上|不过|袂过|唔过|唔到|不到)(?:来)?气",
+    # someone who doesn't answer
+    r"叫不醒|喊不醒|叫唔醒|(?:喊|叫)(?:他|她|佢|伊)?(?:也|都)?(?:不大|不|没|唔|冇)(?:应声|答应|反应|回应)"
+    r"|不省人事|昏迷|没(?:了)?(?:意识|呼吸)|口吐白沫|抽搐",
+    # fell and can't get up
+    r"(?:摔|滑|跌|绊)(?:倒|了一跤|了).{0,10}(?:起不来|爬不起来|动不了|起唔到|起袂来)",
+    # a person missing: lost, gone since hours, or just gone (孩子不见了; not 孩子的书包不见了)
+    PERSON + r".{0,14}(?:走丢了|走失了|跟丢了|找不到了|找不着了|找唔到)",
+    PERSON + r".{0,20}(?:到现在|到而家|到宜家|一直|半天|天黑|钟头|小时|一晚|一夜).{0,6}"
+    r"(?:没回|未返|冇返|唔见|不见)",
+    PERSON + r"(?:又|也|突然|忽然)?(?:丢了|不见了|唔见咗|冇咗)",
+)
+_SIGN = re.compile("|".join(f"(?:{s})" for s in _SIGNS))
+# Told as a worry, a habit, a past event or a question about prevention: not danger now.
+_NOT_NOW = re.compile(
+    r"怕|万一|以防|防止|预防|要是|如果|会不会|经常|老是|总是|常常|动不动|上次|上回|以前|去年|前几天|上周|上个月"
+    r"|定位|手环|防走失|体检|检查"
+)
+
+
+def in_danger_now(text: str) -> bool:
+    """Whether ``text`` tells of someone in danger now (:data:`_SIGNS`), not as a worry, habit
+    or past event (:data:`_NOT_NOW`)."""
+    text = text or ""
+    return bool(_SIGN.search(text)) and not _NOT_NOW.search(text)

@@ -1,0 +1,36 @@
+"""Someone in danger now, told in a resident's own words (community/danger.py)."""
+
+import pytest
+
+from community.answers import emergency_kind
+from community.danger import in_danger_now
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("阿公胸坎痛甲欲死，喘袂过气，紧咧！", "medical"),
+    ("我这胸口闷得慌，一阵一阵地疼，左胳膊也发麻，是不是天太热闹的呀", "medical"),
+    ("俺老头子在卫生间滑倒了，躺地上起不来，喊他也不大应声", "medical"),
+    ("我儿子是聋的，在公园跟丢了，喊他也听不见，已经找了半个钟头", "missing"),
+    ("我阿妈有认知障碍，今朝出咗门到而家都未返，要唔要报police？", "missing"),
+    ("孩子不见了！", "missing"),
+])
+def test_danger_now_in_a_residents_words_gets_its_number(text, kind):
+    assert in_danger_now(text)
+    assert emergency_kind(text)[0] == kind  # 120 for the body, 110 for someone missing
+
+
+@pytest.mark.parametrize("text", [
+    "孩子的书包不见了",  # a thing lost, not a person
+    "我儿子在外地打工过年没回来",
+    "我爸有老年痴呆，老是走丢，社区有手环吗",  # a habit, and a question about prevention
+    "怕老人在卫生间滑倒起不来，想装扶手",  # a worry
+    "经常胸口闷气短想去体检",
+    "上次我妈走丢了，后来派出所找回来的，社区有防走失的服务吗",  # past
+])
+def test_a_worry_a_habit_or_a_past_event_is_not_danger_now(text):
+    assert not in_danger_now(text)
+
+
+def test_a_walking_stick_is_not_violence():
+    assert emergency_kind("额腿脚不利索，拄着拐，想寻个懂残疾人政策的人")[0] == "general"
+    assert emergency_kind("有人想拐走我家孩子")[0] == "violence"
