@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from community.answers import Reply, emergency_answer, emergency_kind
+from community.danger import in_danger_now
 
 # Words that mean danger now even when no specific kind (gas, fire, ...) is named.
 EMERGENCY_NUMBERS = "紧急情况请直接拨打 110（报警）、119（火警）或 120（急救）。"
@@ -17,10 +18,11 @@ _DANGER = re.compile(r"救命|救救|紧急|急救|报警|危险|出事了|不�
 
 
 def looks_like_emergency(text: str) -> bool:
-    """True when ``text`` names a danger (煤气泄漏, 着火, 有人晕倒, 救命...)."""
+    """True when ``text`` names a danger (煤气泄漏, 着火, 有人晕倒, 救命...) or tells of one in a
+    resident's words (喊他也不大应声, 跟丢了半个钟头)."""
     text = text or ""
     kind, _ = emergency_kind(text)
-    return kind != "general" or bool(_DANGER.search(text))
+    return kind != "general" or bool(_DANGER.search(text)) or in_danger_now(text)
 
 
 def recovering_line(community_phone: str) -> str:
