@@ -446,10 +446,22 @@ _AGE_TOLD = re.compile(r"(?:今年|都|已经)?[一二三四五六七八九十�
 _AGE_ASKED = re.compile(r"钱|津贴|补贴|补助|高龄|长寿|寿星|几岁|多少岁|岁数")
 
 
+# A status the resident already has, told as a clause of its own (我已经是注册志愿者了, 残疾证也办
+# 下来了, 我是认定过的就业困难人员): done, so not what is asked.
+_DONE = re.compile(
+    r"(?:^|(?<=[，,。；;！!\s]))[^，,。；;！!？?\s]{0,6}(?:已经|早就)(?:是|办了|办过|认定了|认定过|注册了|注册过"
+    r"|登记了|登记过|拿到了|领了)(?:(?!怎么|咋|哪|吗|能不能|可以|啥|什么|想|要)[^，,。；;！!？?\s]){1,10}"
+    r"(?=[，,。；;！!\s]|$)"
+    r"|(?:^|(?<=[，,。；;！!\s]))[^，,。；;！!？?\s]{1,10}(?:也|都)?办下来了(?=[，,。；;！!\s]|$)"
+    r"|(?:^|(?<=[，,。；;！!\s]))我是(?:认定过|认定了|登记过|注册过)的[^，,。；;！!？?\s]{1,10}(?=[，,。；;！!\s]|$)"
+)
+
+
 def without_held(text: str) -> str:
-    """``text`` without the certificates it says the resident holds (:data:`_HELD`) and the age
-    it tells (:data:`_AGE_TOLD`): who the resident is, not what is asked."""
-    text = _HELD.sub("", text)
+    """``text`` without the certificates it says the resident holds (:data:`_HELD`), the status
+    it already has (:data:`_DONE`) and the age it tells (:data:`_AGE_TOLD`): who the resident
+    is, not what is asked."""
+    text = _DONE.sub("", _HELD.sub("", text))
     return text if _AGE_ASKED.search(text) else _AGE_TOLD.sub("", text)
 
 

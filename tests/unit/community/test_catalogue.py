@@ -171,3 +171,11 @@ def test_an_age_told_is_left_out_unless_the_question_is_about_what_age_brings():
 
     assert without_held("我七十了，腿脚还利索，还能不能当志愿者") == "我，腿脚还利索，还能不能当志愿者"
     assert without_held("我妈满八十了，高龄津贴咋领") == "我妈满八十了，高龄津贴咋领"
+
+
+def test_a_status_already_had_is_left_out_but_not_a_question_that_follows_it():
+    from community.catalogue import without_held
+
+    assert "注册志愿者" not in without_held("想报名社区的义诊志愿活动，我已经是注册志愿者了，怎么报？")
+    assert "残疾证" not in without_held("我残了一只手，残疾证也办下来了。认定了有啥用？")
+    assert without_held("我已经注册了怎么报名自愿活动") == "我已经注册了怎么报名自愿活动"  # the ask itself
