@@ -26,6 +26,7 @@ def test_danger_now_in_a_residents_words_gets_its_number(text, kind):
     "怕老人在卫生间滑倒起不来，想装扶手",  # a worry
     "经常胸口闷气短想去体检",
     "上次我妈走丢了，后来派出所找回来的，社区有防走失的服务吗",  # past
+    "我妈喘不上气的老毛病了，慢性病门诊能报销吗",  # an illness she lives with
 ])
 def test_a_worry_a_habit_or_a_past_event_is_not_danger_now(text):
     assert not in_danger_now(text)
