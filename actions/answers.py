@@ -38,7 +38,7 @@ from community.catalogue import (
     question_of,
     without_held,
 )
-from community.danger import in_danger_now
+from community.danger import in_danger_now, without_worries
 from community.intents import domain_of
 from community.offer_questions import offer_domain
 from community.service_similarity import closest_service, is_place, more_specific
@@ -276,10 +276,13 @@ class ActionAnswerEmergency(Action):
         if kind == "general" and asks_for_voice_input(text):  # 有冇voice input？我打唔到字
             return answer_interface_question(dispatcher, tracker)
         question = question_of(text)
+        not_now = False
         if kind != "general" and _PAST.search(text) and emergency_kind(question)[0] == "general":
             # 上周隔壁楼着火了…社区的避难点在哪儿: the fire is the story, the shelter the question
-            text = question
-            kind = "general"
+            text, kind, not_now = question, "general", True
+        elif kind != "general" and emergency_kind(without_worries(text))[0] == "general":
+            # 怕我妈摔倒了起不来，有没有一键呼叫的东西: the fall is a worry, the device the question
+            text, kind, not_now = without_worries(text), "general", True
         reply = emergency_answer(text, rt.settings.community_phone)
         service = resolve_service(rt.catalogue, entity_values(tracker).get("service"), text, "emergency")
         if service is not None and service.domain != "emergency":
@@ -300,6 +303,10 @@ class ActionAnswerEmergency(Action):
             send(dispatcher, reply)
             return [SlotSet("unclear_count", 0.0)]
         named = [s for s in named_in_full(rt.catalogue.asked(text)) if s.domain != "emergency"]
+        if not_now and service is None and named:  # the service another domain gives for the worry
+            info = service_answer(named[0])
+            send(dispatcher, Reply((reply.lines[0], *info.lines[:2]), info.buttons))
+            return [SlotSet("unclear_count", 0.0)]
         if kind == "violence" and named:
             # 家暴…人身安全保护令去哪申请: 110 first, the order asked about, and staff told
             reply = Reply(

@@ -48,3 +48,13 @@ def in_danger_now(text: str) -> bool:
     or past event (:data:`_NOT_NOW`)."""
     text = text or ""
     return bool(_SIGN.search(text)) and not _NOT_NOW.search(text)
+
+
+# A danger told as a worry (怕我妈摔倒了起不来, 万一着火了): the clause from the worry word on.
+_WORRY = re.compile(r"(?:怕|万一|担心|以防|防止|预防|要是|如果)[^，,。；;？?！!]*")
+
+
+def without_worries(text: str) -> str:
+    """``text`` without the dangers it tells as worries (:data:`_WORRY`): 我老伴摔倒了起不来，我怕
+    他骨折了 keeps its fall; 我怕我妈摔倒了起不来，有没有一键呼叫的东西 keeps only its question."""
+    return _WORRY.sub("", text or "")

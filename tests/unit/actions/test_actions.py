@@ -484,3 +484,14 @@ def test_typing_trouble_taken_for_an_emergency_gets_how_to_talk(rt):
     messages, _ = run(ActionAnswerEmergency(), tracker("有冇voice input？我打唔到字", "emergency_help", 0.5))
     assert messages[0]["text"].startswith("可以直接说话") and messages[0]["custom"] == {"interface": "voice"}
     assert rt.store.handoffs.list() == []  # no alarm raised for staff
+
+
+def test_a_fall_told_as_a_worry_gets_the_device_asked_about_and_no_alarm(rt):
+    text = "我怕我妈摔倒了起不来没人知道，有没有一键呼叫的东西"
+    messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help", 0.6))
+    lines = messages[0]["text"].splitlines()
+    assert lines[0].startswith("如有危险") and "120" in lines[0]  # the numbers, in case
+    assert lines[1].startswith("【紧急呼叫设备（一键呼叫）】")
+    assert rt.store.handoffs.list() == []
+    messages, _ = run(ActionAnswerEmergency(), tracker("我老伴摔倒了起不来，我怕他骨折了，怎么办", "emergency_help"))
+    assert messages[0]["text"].startswith("请马上拨打 120")  # a fall now, whatever is feared next
