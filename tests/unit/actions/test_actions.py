@@ -493,5 +493,6 @@ def test_a_fall_told_as_a_worry_gets_the_device_asked_about_and_no_alarm(rt):
     assert lines[0].startswith("如有危险") and "120" in lines[0]  # the numbers, in case
     assert lines[1].startswith("【紧急呼叫设备（一键呼叫）】")
     assert rt.store.handoffs.list() == []
-    messages, _ = run(ActionAnswerEmergency(), tracker("我老伴摔倒了起不来，我怕他骨折了，怎么办", "emergency_help"))
+    now = "我老伴摔倒了起不来，我怕他骨折了，怎么办"
+    messages, _ = run(ActionAnswerEmergency(), tracker(now, "emergency_help"))
     assert messages[0]["text"].startswith("请马上拨打 120")  # a fall now, whatever is feared next
