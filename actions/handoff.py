@@ -5,6 +5,7 @@ conversation waits in the inbox either way."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -14,10 +15,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import channel_of, send
 from actions.review_signals import record_review_signals
-from community.answers import Reply
+from community.answers import Reply, service_answer
+from community.catalogue import named_in_full
 from community.db import utcnow
 from community.handoff_keeper import HandoffKeeper
+from community.offer_questions import offers_everything
 from community.staff_hours import after_hours_notice
+from community.textnorm import clean_text
 
 
 async def hand_over(tracker: Tracker, *, reason: str, text: str, emergency: bool = False) -> None:
@@ -33,6 +37,13 @@ async def hand_over(tracker: Tracker, *, reason: str, text: str, emergency: bool
     )
 
 
+# How residents ask for a person, misheard too (转人公, 工作人原); a message with none of these
+# that the classifier took for a handoff may be a question after all.
+_PERSON_WORDS = re.compile(
+    r"(?i)人工|人公|人攻|人宫|真人|活人|工作人|工做人|客服|接线|当面|real person|human|staff|operator"
+)
+
+
 class ActionHumanHandoff(Action):
     def name(self) -> str:
         return "action_human_handoff"
@@ -41,6 +52,17 @@ class ActionHumanHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         rt = runtime.get()
+        text = clean_text(tracker.latest_message.get("text") or "")
+        if text and not text.startswith("/") and not _PERSON_WORDS.search(text):
+            # 我要办个委托公正 人在外地回不来: a service named, no person asked for
+            named = named_in_full(rt.catalogue.asked(text))
+            if named:
+                send(dispatcher, service_answer(named[0]))
+            elif offers_everything(rt.catalogue, text):  # 你们社区有哪些服务，给我列一下
+                dispatcher.utter_message(response="utter_what_i_do")
+            if named or dispatcher.messages:
+                await record_review_signals(tracker, answered=True)
+                return [SlotSet("unclear_count", 0.0)]
         await hand_over(tracker, reason="asked", text=tracker.latest_message.get("text") or "")
         await record_review_signals(tracker, answered=False)  # a person asked for right after an answer
         later = after_hours_notice(rt.settings.staff_hours, utcnow())

@@ -496,3 +496,24 @@ def test_a_fall_told_as_a_worry_gets_the_device_asked_about_and_no_alarm(rt):
     now = "我老伴摔倒了起不来，我怕他骨折了，怎么办"
     messages, _ = run(ActionAnswerEmergency(), tracker(now, "emergency_help"))
     assert messages[0]["text"].startswith("请马上拨打 120")  # a fall now, whatever is feared next
+
+
+@pytest.mark.parametrize("text, first", [
+    ("我要办个委托公正 人在外地回不来 让家里人替我卖房", "【公证办理】"),  # 公正 heard for 公证
+    ("你们社区有哪些服务，给我列一下", None),
+])
+def test_a_question_taken_for_a_handoff_with_no_person_asked_for_is_answered(rt, text, first):
+    messages, _ = run(ActionHumanHandoff(), tracker(text, "human_handoff", 0.6))
+    if first:
+        assert messages[0]["text"].startswith(first)
+    else:
+        assert messages[0]["response"] == "utter_what_i_do"
+    assert rt.store.handoffs.list() == []  # nobody's inbox filled with a question it can answer
+
+
+@pytest.mark.parametrize(
+    "text", ["帮我转个人攻服务", "能不能找个real person跟我聊", "俺要找个活人说话，给接个人工嘛"]
+)
+def test_asking_for_a_person_in_any_words_is_handed_over(rt, text):
+    run(ActionHumanHandoff(), tracker(text, "human_handoff"))
+    assert rt.store.handoffs.list()[0]["reason"] == "asked"
