@@ -179,3 +179,10 @@ def test_a_status_already_had_is_left_out_but_not_a_question_that_follows_it():
     assert "注册志愿者" not in without_held("想报名社区的义诊志愿活动，我已经是注册志愿者了，怎么报？")
     assert "残疾证" not in without_held("我残了一只手，残疾证也办下来了。认定了有啥用？")
     assert without_held("我已经注册了怎么报名自愿活动") == "我已经注册了怎么报名自愿活动"  # the ask itself
+
+
+def test_a_certificate_not_yet_held_in_dialect_is_still_asked_for():
+    from community.catalogue import without_held
+
+    assert "残疾证" in without_held("俺耳朵聋了好几年了，一直木办过残疾证，上哪办去")  # 木: 没
+    assert "残疾证" not in without_held("我有残疾证，想找份工作")
