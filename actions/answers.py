@@ -41,7 +41,8 @@ from community.catalogue import (
 from community.danger import in_danger_now, without_worries
 from community.intents import domain_of
 from community.offer_questions import offer_domain
-from community.service_similarity import closest_service, is_place, more_specific
+from community.offers_to_help import offers_to_help
+from community.service_similarity import clear_in_domain, closest_service, is_place, more_specific
 from community.textnorm import clean_text
 from community.two_questions import two_services
 
@@ -155,6 +156,9 @@ class CatalogueAnswerAction(Action):
         offered = offer_domain(catalogue, text)
         if offered and not text.startswith("/"):  # 养老方面都有啥服务: all of the domain
             return domain_menu(catalogue, "", offered)
+        helping = clear_in_domain(catalogue, text, "volunteer") if offers_to_help(text) else None
+        if helping is not None:  # 想定期去看看她: to volunteer, not the visits she gets
+            return service_answer(helping)
         asked = without_held(text)  # 有残疾证，想找份工作: the certificate is who, not what
         entity = entities.get("service") if asked == text else None
         services = resolve_services(catalogue, entity, asked, self.domain, intent)

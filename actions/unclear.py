@@ -36,8 +36,9 @@ from community.danger import in_danger_now
 from community.db import utcnow
 from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
 from community.offer_questions import offer_domain, offers_everything
+from community.offers_to_help import offers_to_help
 from community.records.review_queue import IntentScore
-from community.service_similarity import closest_service
+from community.service_similarity import clear_in_domain, closest_service
 from community.staff_hours import after_hours_notice
 from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, clean_text, input_problem
 from community.two_questions import two_services
@@ -204,6 +205,11 @@ class ActionHandleUnclear(Action):
         if readable and offers_everything(catalogue, clean_text(text)):  # 恁能干啥？都能帮俺办啥事
             await record_review_signals(tracker, answered=True)
             dispatcher.utter_message(response="utter_what_i_do")
+            return [SlotSet("unclear_count", 0.0)]
+        helping = clear_in_domain(catalogue, text, "volunteer") if readable and offers_to_help(text) else None
+        if helping is not None:  # 想隔三岔五去陪那些一个人住的老人: to volunteer
+            await record_review_signals(tracker, answered=True)
+            send(dispatcher, service_answer(helping))
             return [SlotSet("unclear_count", 0.0)]
         named = (named_in_full(catalogue.asked(text)) or story_service(catalogue, text)) if readable else []
         ranking = intent_ranking(tracker)

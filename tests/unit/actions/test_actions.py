@@ -517,3 +517,9 @@ def test_a_question_taken_for_a_handoff_with_no_person_asked_for_is_answered(rt,
 def test_asking_for_a_person_in_any_words_is_handed_over(rt, text):
     run(ActionHumanHandoff(), tracker(text, "human_handoff"))
     assert rt.store.handoffs.list()[0]["reason"] == "asked"
+
+
+def test_offering_to_visit_someone_living_alone_gets_how_to_volunteer_not_the_visits(rt):
+    text = "我们楼下住着个孤老太太，儿女都在沿海。我下班顺路，想定期去看看她。社区有这种结对的志愿活动吗？"
+    messages, _ = run(ActionAnswerElderly(), tracker(text, "elderly_homecare"))
+    assert messages[0]["text"].startswith("【结对帮扶助老志愿】")
