@@ -523,3 +523,10 @@ def test_offering_to_visit_someone_living_alone_gets_how_to_volunteer_not_the_vi
     text = "我们楼下住着个孤老太太，儿女都在沿海。我下班顺路，想定期去看看她。社区有这种结对的志愿活动吗？"
     messages, _ = run(ActionAnswerElderly(), tracker(text, "elderly_homecare"))
     assert messages[0]["text"].startswith("【结对帮扶助老志愿】")
+
+
+def test_preparing_against_a_fire_is_a_question_not_a_fire(rt):
+    messages, _ = run(ActionAnswerEmergency(), tracker("家里应该准备些什么东西防地震防火灾", "emergency_help"))
+    lines = messages[0]["text"].splitlines()
+    assert lines[0].startswith("如有危险") and lines[1].startswith("【家庭应急物资和演练】")
+    assert rt.store.handoffs.list() == []
