@@ -52,7 +52,10 @@ def in_danger_now(text: str) -> bool:
 
 # A danger told as a worry or a wish to learn (怕我妈摔倒了起不来, 万一着火了, 想知道着火了怎么逃):
 # the clause from the worry word on.
-_WORRY = re.compile(r"(?:怕|万一|担心|以防|防止|预防|要是|如果|想知道|想了解|想学|防(?=地震|火|灾|汛|台风|洪|煤气|燃气))[^，,。；;？?！!]*")
+_WORRY = re.compile(
+    r"(?:怕|万一|担心|以防|防止|预防|要是|如果|想知道|想了解|想学|防(?=地震|火|灾|汛|台风|洪|煤气|燃气))"
+    r"[^，,。；;？?！!]*"
+)
 
 
 def without_worries(text: str) -> str:

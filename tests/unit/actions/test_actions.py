@@ -526,7 +526,8 @@ def test_offering_to_visit_someone_living_alone_gets_how_to_volunteer_not_the_vi
 
 
 def test_preparing_against_a_fire_is_a_question_not_a_fire(rt):
-    messages, _ = run(ActionAnswerEmergency(), tracker("家里应该准备些什么东西防地震防火灾", "emergency_help"))
+    text = "家里应该准备些什么东西防地震防火灾"
+    messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
     lines = messages[0]["text"].splitlines()
     assert lines[0].startswith("如有危险") and lines[1].startswith("【家庭应急物资和演练】")
     assert rt.store.handoffs.list() == []
