@@ -33,6 +33,11 @@ _DOMAIN_OF = {w: d for d, ws in DOMAIN_WORDS.items() for w in ws}
 _DOMAIN_WORD = re.compile("|".join(sorted(_DOMAIN_OF, key=len, reverse=True)))
 
 
+# The question points back to the story (社区对这样的孩子有啥帮扶: the left-behind child told
+# of): the story says which service, not the domain's menu.
+_POINTS_BACK = re.compile(r"这样的|这种|这类|像我这样|像她这样|像他这样|我这样的")
+
+
 def asks_whats_offered(text: str) -> bool:
     """Whether the message asks what help there is, rather than about one service."""
     return bool(_OFFER.search(text))
@@ -66,7 +71,7 @@ def offer_domain(catalogue: Catalogue, text: str) -> str | None:
     """The domain whose menu answers a what-is-offered question: the message asks what help
     there is, names one domain, and names no service except by a domain word (托育 is the
     toddler nursery's alias, but 托育方面有啥服务 asks about all of 托育服务)."""
-    if not asks_whats_offered(text):
+    if not asks_whats_offered(text) or _POINTS_BACK.search(text):
         return None
     domain = domain_named(text)
     if domain is None:

@@ -41,3 +41,9 @@ def test_asking_what_the_assistant_does_at_all_is_told_apart(catalogue, text):
 @pytest.mark.parametrize("text", ["养老方面社区都有些什么服务", "老年人助餐有哪些服务", "高龄津贴在哪办"])
 def test_a_domain_or_a_service_asked_about_is_not_everything(catalogue, text):
     assert not offers_everything(catalogue, text)
+
+
+def test_a_question_pointing_back_to_the_story_is_not_about_the_whole_domain(catalogue):
+    story = "大的这阵子老不爱说话，老师说留守的孩子得多关心。社区对这样的孩子有啥帮扶吗？"
+    assert offer_domain(catalogue, story) is None  # the left-behind child told of decides
+    assert offer_domain(catalogue, "社区对孩子有啥帮扶") == "childcare"
