@@ -186,3 +186,14 @@ def test_a_certificate_not_yet_held_in_dialect_is_still_asked_for():
 
     assert "残疾证" in without_held("俺耳朵聋了好几年了，一直木办过残疾证，上哪办去")  # 木: 没
     assert "残疾证" not in without_held("我有残疾证，想找份工作")
+
+
+@pytest.mark.parametrize("text", [
+    "想申请个轮椅，我有残疾正，能给适配吗",  # 正 heard for 证
+    "我妈残疾证已经有了，想申请一个论椅，社区有发吗",
+    "残疾证办下来以后，能不能申请生活补贴",
+])
+def test_a_certificate_told_as_held_in_other_words_is_left_out(text):
+    from community.catalogue import without_held
+
+    assert "残疾证" not in without_held(text) and "残疾正" not in without_held(text)
