@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import ActionAnswerEmergency, answer_interface_question
 from actions.common import intent_ranking
 from actions.review_signals import _scores, record_question, record_review_signals
-from community.answers import asks_for_voice_input
+from community.answers import asks_for_large_text, asks_for_voice_input
 from community.danger import in_danger_now
 from community.textnorm import clean_text
 
@@ -28,7 +28,8 @@ class ActionAnswerOutOfScope(Action):
         text = tracker.latest_message.get("text") or ""
         if in_danger_now(text):  # 胸口闷得慌…是不是天太热: a heart attack, not the weather
             return await ActionAnswerEmergency().run(dispatcher, tracker, domain)
-        if asks_for_voice_input(clean_text(text)):  # 这玩意儿咋跟它唠嗑 按哪个键说话
+        plain = clean_text(text)
+        if asks_for_voice_input(plain) or asks_for_large_text(plain):  # 这玩意儿咋跟它唠嗑 按哪个键说话
             return answer_interface_question(dispatcher, tracker)
         dispatcher.utter_message(response="utter_out_of_scope")
         await record_review_signals(tracker, answered=False)

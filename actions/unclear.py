@@ -14,13 +14,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.answers import ActionAnswerEmergency
+from actions.answers import ActionAnswerEmergency, answer_interface_question
 from actions.common import channel_of, entity_values, in_store, intent_ranking, likeliest_intents, send
 from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
 from community.answers import (
     Button,
     Reply,
+    asks_for_large_text,
+    asks_for_voice_input,
     clarification,
     domain_fallback,
     domain_menu,
@@ -202,6 +204,8 @@ class ActionHandleUnclear(Action):
             await record_review_signals(tracker, answered=True)
             send(dispatcher, domain_menu(catalogue, "", offered))
             return [SlotSet("unclear_count", 0.0)]
+        if readable and (asks_for_large_text(text) or asks_for_voice_input(text)):  # 字跟蚂蚁似的
+            return answer_interface_question(dispatcher, tracker)
         if readable and offers_everything(catalogue, clean_text(text)):  # 恁能干啥？都能帮俺办啥事
             await record_review_signals(tracker, answered=True)
             dispatcher.utter_message(response="utter_what_i_do")

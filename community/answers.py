@@ -244,12 +244,23 @@ INTERFACE_REPLIES = {
 
 
 _VOICE_INPUT = re.compile(_VOICE_WORDS)
+# The text on the screen too small, in words that say nothing else (字跟蚂蚁似的, 能弄大点不).
+_LARGE_TEXT = re.compile(
+    r"字(?:太|好|很|忒|咋这么|这么)?(?:小|细)|字.{0,8}(?:蚂蚁|看不清|看不见|放大|大点|大一点|大些)"
+    r"|(?:放大|调大|弄大|变大).{0,2}字|老花眼"
+)
 
 
 def asks_for_voice_input(text: str) -> bool:
     """Whether a message asks how to talk to the assistant by voice in words that say nothing
     else (语音, 按住, 麦克风, voice, 按哪个键说): whatever the classifier thought it was."""
     return bool(_VOICE_INPUT.search(text or ""))
+
+
+def asks_for_large_text(text: str) -> bool:
+    """Whether a message says the text on the screen is too small (:data:`_LARGE_TEXT`):
+    whatever the classifier thought it was."""
+    return bool(_LARGE_TEXT.search(text or ""))
 
 
 def interface_kind(text: str) -> str:
@@ -294,19 +305,22 @@ def clarification(first: str, second: str, entities: dict[str, str] | None = Non
 # --- emergencies -------------------------------------------------------------------------
 
 _EMERGENCY_KINDS = (
+    ("poisoned", "120", r"中毒|农药|老鼠药"),
     ("gas", "119", r"煤气|燃气|天然气|液化气|气味|闻到.{0,4}味"),
     ("fire", "119", r"着火|着伙|起火|失火|火灾|冒烟|浓烟|烟(?:好|很|太|特别)大|烧起来|火苗"),
     ("violence", "110",
      r"家暴|打我|打人|殴打|动手|砍|持刀|拿刀|抢劫|威胁|跟踪|拐走|拐跑|拐卖|被拐|拐孩子|人贩子"),
     ("missing", "110",
-     PERSON + r".{0,20}(?:走丢|走失|跟丢|找不到了|找不着了|找唔到|不见了|唔见咗|未返|冇返|都没回|还没回)"),
+     PERSON + r".{0,20}(?:走丢|走失|跟丢|找不到了|找不着了|找唔到|不见了|唔见咗|未返|冇返|都没回|还没回)"
+     r"|" + PERSON + r".{0,10}(?:没回家|没回来).{0,16}(?:找了|到处找)"),
     ("medical", "120",
-     r"晕|昏|摔倒|滑倒|跌倒|倒地|不省人事|心脏|胸(?:口|坎|前)?.{0,3}(?:痛|疼|闷)|抽搐|出血|流血"
+     r"晕|昏|摔倒|滑倒|跌倒|跌下来|摔下来|爬不起来|倒地|不省人事|心脏|胸(?:口|坎|前)?.{0,3}(?:痛|疼|闷)|抽搐|出血|流血"
      r"|喘不上|喘不过|喘袂|透不过气|中风|呼吸|不醒"),
     ("water", "110", r"落水|溺水|掉河|掉水"),
     ("trapped", "119", r"被困|困在|关在电梯|困电梯"),
 )
 _FIRST_LINES = {
+    "poisoned": "请马上拨打 120！先打开门窗通风，把人移到空气好的地方，不要开关电器。",
     "gas": "请马上拨打 119！不要开关电器、不要点火，打开门窗，人先到室外。",
     "fire": "请马上拨打 119！先逃生，用湿毛巾捂住口鼻，弯腰沿安全通道走，不要坐电梯。",
     "violence": "请马上拨打 110！先到安全的地方，锁好门，保护好自己。",

@@ -531,3 +531,10 @@ def test_preparing_against_a_fire_is_a_question_not_a_fire(rt):
     lines = messages[0]["text"].splitlines()
     assert lines[0].startswith("如有危险") and lines[1].startswith("【家庭应急物资和演练】")
     assert rt.store.handoffs.list() == []
+
+
+def test_text_too_small_said_in_any_words_turns_on_large_text(rt):
+    text = "闺女，俺眼神儿不中了，这屏上的字跟蚂蚁似的，能弄大点不？"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.3))
+    assert messages[0]["custom"]["interface"] == "large"
+    assert rt.store.review_queue.list() == []

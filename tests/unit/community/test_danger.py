@@ -35,3 +35,16 @@ def test_a_worry_a_habit_or_a_past_event_is_not_danger_now(text):
 def test_a_walking_stick_is_not_violence():
     assert emergency_kind("额腿脚不利索，拄着拐，想寻个懂残疾人政策的人")[0] == "general"
     assert emergency_kind("有人想拐走我家孩子")[0] == "violence"
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("孩子放学没回家，找了一个多小时了，学校说早就走了", "missing"),
+    ("她躺在床上迷迷糊糊的，说头疼想吐，屋里闷得很。这是不是煤气中毒？", "poisoned"),
+    ("刚才从凳子上跌下来了，腿动不了，痛得很，爬不起来", "medical"),
+])
+def test_more_ways_of_telling_danger_now(text, kind):
+    assert in_danger_now(text) and emergency_kind(text)[0] == kind
+
+
+def test_preventing_poisoning_is_not_danger_now():
+    assert not in_danger_now("冬天烧煤怎么预防煤气中毒")
