@@ -458,11 +458,19 @@ _DONE = re.compile(
 )
 
 
+# A document asked about as something to bring (要带户口本吗, 得拿身份证不): what the service
+# needs, not the service asked about.
+_TO_BRING = re.compile(
+    r"(?:要|得|需要|用不用|要不要|还要|还得)?(?:带|拿|准备)(?:上|着)?(?:户口本|户口簿|身份证|结婚证|照片|社保卡)"
+    r"(?:吗|不|么|呢|吧)?"
+)
+
+
 def without_held(text: str) -> str:
     """``text`` without the certificates it says the resident holds (:data:`_HELD`), the status
-    it already has (:data:`_DONE`) and the age it tells (:data:`_AGE_TOLD`): who the resident
-    is, not what is asked."""
-    text = _DONE.sub("", _HELD.sub("", text))
+    it already has (:data:`_DONE`), the documents it asks whether to bring (:data:`_TO_BRING`)
+    and the age it tells (:data:`_AGE_TOLD`): who the resident is, not what is asked."""
+    text = _TO_BRING.sub("", _DONE.sub("", _HELD.sub("", text)))
     return text if _AGE_ASKED.search(text) else _AGE_TOLD.sub("", text)
 
 

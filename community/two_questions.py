@@ -38,6 +38,10 @@ _JOINER = re.compile(
 )
 
 
+# A sentence after a question that wants another thing too, with no question word of its own.
+_ALSO_WANTS = re.compile(r"也(?:想|要|得)(?:一起|顺便|一块儿?|一道)?(?:办|申请|报名|报|领|弄|开|问问)")
+
+
 def asks(text: str) -> list[str]:
     """The parts of ``text`` that ask something, in order: sentences with a question word;
     both sides of a joining word (还有, 另外, 顺便问下), which ask even without one ("我想注册成志愿者，
@@ -50,7 +54,8 @@ def asks(text: str) -> list[str]:
         if len(pieces) == 1 and not _JOINER.match(sentence):
             clauses = sentence.split()
             asking = len(clauses) > 1 and all(asks_something(c) for c in clauses)
-            pieces = clauses if asking else [sentence] if asks_something(sentence) else []
+            also = bool(found) and bool(_ALSO_WANTS.search(sentence))  # 老年优待证也想一起办
+            pieces = clauses if asking else [sentence] if asks_something(sentence) or also else []
         for piece in (p.strip(" ,?!.;") for p in pieces):
             if piece and found and only_asks_how(piece):  # "要带什么": about the ask before
                 found[-1] = f"{found[-1]} {piece}"

@@ -197,3 +197,10 @@ def test_a_certificate_told_as_held_in_other_words_is_left_out(text):
     from community.catalogue import without_held
 
     assert "残疾证" not in without_held(text) and "残疾正" not in without_held(text)
+
+
+def test_a_document_to_bring_is_not_the_service_asked_about():
+    from community.catalogue import without_held
+
+    assert without_held("我们要去办结婚证 在哪个地方办 要带户口本吗") == "我们要去办结婚证 在哪个地方办 "
+    assert "户口本" in without_held("户口本丢了怎么补办")

@@ -99,3 +99,11 @@ def test_the_age_a_resident_tells_is_who_they_are_not_what_they_ask(catalogue):
     assert ids(two_services(catalogue, text, None, domain="elderly")) == [
         "elderly_homecare_bath", "elderly_homecare_emergency_call"
     ]
+
+
+def test_a_second_sentence_wanting_another_thing_too_is_an_ask(catalogue):
+    text = "我爸85岁了，高龄津贴怎么领？老年优待证也想一起办"
+    assert asks(text) == ["我爸85岁了,高龄津贴怎么领", "老年优待证也想一起办"]
+    assert ids(two_services(catalogue, text, None, domain="elderly")) == [
+        "elderly_allowance_age", "elderly_allowance_card"
+    ]
