@@ -168,10 +168,11 @@ def answered_instead(rt: runtime.Runtime, turn: Turn) -> Service | None:
 
 
 def two_asks_instead(rt: runtime.Runtime, turn: Turn, intents: List[str]) -> List[Service]:
-    """A report that asks a second, other thing ("楼道灯坏了一个礼拜，另外公租房怎么申请",
-    "电梯又坏了没人修，顺便问问物业不管能不能投诉"): both services, each answered briefly with
-    its button (the report form is one tap away), instead of a form for half the message."""
-    if turn.intent != "complaint_report":
+    """A report or a request that asks a second, other thing ("楼道灯坏了一个礼拜，另外公租房怎么
+    申请", "想给我爸报名老年餐桌，顺便问一下上门理发怎么预约"): both services, each answered
+    briefly with its button (the form is a tap or two away), instead of a form for half the
+    message."""
+    if turn.intent not in ("complaint_report", "request_service"):
         return []
     return two_services(rt.catalogue, turn.text, None, intents)
 

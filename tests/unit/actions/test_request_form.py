@@ -220,6 +220,13 @@ def test_a_report_with_a_second_other_ask_answers_both_and_opens_no_form(rt):
     assert rt.store.requests.list() == []
 
 
+def test_a_request_with_a_second_other_ask_answers_both_each_with_its_button(rt):
+    sim = FormSim()
+    sim.say("想给我爸报名老年餐桌，顺便问一下上门理发怎么预约", "request_service")
+    assert "【老年餐桌（社区助餐点）】" in sim.last_text and "【上门理发和家电小修】" in sim.last_text
+    assert sim.slots.get("request_kind") is None and rt.store.requests.list() == []
+
+
 def test_a_report_whose_words_name_another_domains_service_is_still_a_report(rt):
     sim = FormSim()
     psych = [{"entity": "service", "value": "health_family_doctor_psych"}]  # 睡不着, as NLU tags it
