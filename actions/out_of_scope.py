@@ -10,11 +10,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import runtime
 from actions.answers import ActionAnswerEmergency, answer_interface_question
 from actions.common import intent_ranking
 from actions.review_signals import _scores, record_question, record_review_signals
 from community.answers import asks_for_large_text, asks_for_voice_input
 from community.danger import in_danger_now
+from community.offer_questions import offers_everything
 from community.textnorm import clean_text
 
 
@@ -31,6 +33,10 @@ class ActionAnswerOutOfScope(Action):
         plain = clean_text(text)
         if asks_for_voice_input(plain) or asks_for_large_text(plain):  # 这玩意儿咋跟它唠嗑 按哪个键说话
             return answer_interface_question(dispatcher, tracker)
+        if offers_everything(runtime.get().catalogue, plain):  # 恁能干啥？都能帮俺办啥事
+            dispatcher.utter_message(response="utter_what_i_do")
+            await record_review_signals(tracker, answered=True)
+            return []
         dispatcher.utter_message(response="utter_out_of_scope")
         await record_review_signals(tracker, answered=False)
         if text and not text.startswith("/"):

@@ -538,3 +538,9 @@ def test_text_too_small_said_in_any_words_turns_on_large_text(rt):
     messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.3))
     assert messages[0]["custom"]["interface"] == "large"
     assert rt.store.review_queue.list() == []
+
+
+def test_asking_what_the_assistant_does_taken_for_out_of_scope_gets_what_it_helps_with(rt):
+    messages, _ = run(ActionAnswerOutOfScope(), tracker("恁能干啥？都能帮俺办啥事？", "out_of_scope", 0.31))
+    assert messages[0]["response"] == "utter_what_i_do"
+    assert rt.store.review_queue.list() == []  # answered: not an out-of-scope question for staff
