@@ -56,11 +56,12 @@ class ActionHumanHandoff(Action):
         if text and not text.startswith("/") and not _PERSON_WORDS.search(text):
             # 我要办个委托公正 人在外地回不来: a service named, no person asked for
             named = named_in_full(rt.catalogue.asked(text))
+            everything = not named and offers_everything(rt.catalogue, text)  # 你们社区有哪些服务
             if named:
                 send(dispatcher, service_answer(named[0]))
-            elif offers_everything(rt.catalogue, text):  # 你们社区有哪些服务，给我列一下
+            elif everything:
                 dispatcher.utter_message(response="utter_what_i_do")
-            if named or dispatcher.messages:
+            if named or everything:
                 await record_review_signals(tracker, answered=True)
                 return [SlotSet("unclear_count", 0.0)]
         await hand_over(tracker, reason="asked", text=tracker.latest_message.get("text") or "")

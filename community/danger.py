@@ -42,7 +42,7 @@ _SIGN = re.compile("|".join(f"(?:{s})" for s in _SIGNS))
 # Told as a worry, a habit, a past event or a question about prevention: not danger now.
 _NOT_NOW = re.compile(
     r"怕|万一|以防|防止|预防|要是|如果|会不会|经常|老是|总是|常常|动不动|上次|上回|以前|去年|前几天|上周|上个月"
-    r"|定位|手环|防走失|体检|检查|老毛病|慢性|门诊|报销"
+    r"|定位|手环|防走失|体检|老毛病|慢性|门诊|报销"
 )
 
 
