@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -38,7 +37,7 @@ from community.catalogue import (
     question_of,
     without_held,
 )
-from community.danger import in_danger_now, without_worries
+from community.danger import in_danger_now, told_as_past, without_worries
 from community.intents import domain_of
 from community.offer_questions import offer_domain
 from community.offers_to_help import offers_to_help
@@ -261,10 +260,6 @@ class ActionAnswerVolunteer(CatalogueAnswerAction):
     domain = "volunteer"
 
 
-# A danger told as past (上周着火了, 前几天有人晕倒) is the story around a question.
-_PAST = re.compile(r"上周|上礼拜|上星期|上个月|上回|上次|前几天|前两天|前阵子|去年|以前|之前|那年")
-
-
 class ActionAnswerEmergency(Action):
     """Emergencies: the first line says which number to call now; staff are alerted."""
 
@@ -281,7 +276,7 @@ class ActionAnswerEmergency(Action):
             return answer_interface_question(dispatcher, tracker)
         question = question_of(text)
         not_now = False
-        if kind != "general" and _PAST.search(text) and emergency_kind(question)[0] == "general":
+        if kind != "general" and told_as_past(text) and emergency_kind(question)[0] == "general":
             # 上周隔壁楼着火了…社区的避难点在哪儿: the fire is the story, the shelter the question
             text, kind, not_now = question, "general", True
         elif kind != "general" and emergency_kind(without_worries(text))[0] == "general":

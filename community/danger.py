@@ -39,11 +39,13 @@ _SIGNS = (
     PERSON + r".{0,10}(?:没回家|没回来|不见了|找不到).{0,16}(?:找了|到处找|钟头|小时|半天)",
 )
 _SIGN = re.compile("|".join(f"(?:{s})" for s in _SIGNS))
+# A danger told as past (上周着火了, 前几天有人晕倒): the story around a question.
+_PAST = re.compile(r"上周|上礼拜|上星期|上个月|上回|上次|前几天|前两天|前阵子|去年|以前|之前|那年")
 # Told as a worry, a habit, a past event or a question about prevention: not danger now.
 _NOT_NOW = re.compile(
     r"怕|万一|以防|防止|预防|要是|如果|会不会|经常|老是|总是|常常|动不动|上次|上回|以前|去年|前几天|上周|上个月"
     r"|定位|手环|防走失|体检|老毛病|慢性|门诊|报销"
-)
+)  # not all of _PAST: 我爸之前有心脏病，现在胸口痛得喘不上气 is danger now
 
 
 def in_danger_now(text: str) -> bool:
@@ -65,3 +67,8 @@ def without_worries(text: str) -> str:
     """``text`` without the dangers it tells as worries (:data:`_WORRY`): 我老伴摔倒了起不来，我怕
     他骨折了 keeps its fall; 我怕我妈摔倒了起不来，有没有一键呼叫的东西 keeps only its question."""
     return _WORRY.sub("", text or "")
+
+
+def told_as_past(text: str) -> bool:
+    """Whether ``text`` tells of its danger as something that happened before (:data:`_PAST`)."""
+    return bool(_PAST.search(text or ""))

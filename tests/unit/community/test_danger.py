@@ -13,6 +13,7 @@ from community.danger import in_danger_now
     ("我儿子是聋的，在公园跟丢了，喊他也听不见，已经找了半个钟头", "missing"),
     ("我阿妈有认知障碍，今朝出咗门到而家都未返，要唔要报police？", "missing"),
     ("孩子不见了！", "missing"),
+    ("我爸之前有心脏病，现在胸口痛得喘不上气", "medical"),  # a history told, the danger now
 ])
 def test_danger_now_in_a_residents_words_gets_its_number(text, kind):
     assert in_danger_now(text)
