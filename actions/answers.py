@@ -279,9 +279,9 @@ class ActionAnswerEmergency(Action):
         if kind != "general" and told_as_past(text) and emergency_kind(question)[0] == "general":
             # 上周隔壁楼着火了…社区的避难点在哪儿: the fire is the story, the shelter the question
             text, kind, not_now = question, "general", True
-        elif kind != "general" and emergency_kind(without_worries(text))[0] == "general":
+        elif kind != "general" and emergency_kind(worried := without_worries(text))[0] == "general":
             # 怕我妈摔倒了起不来，有没有一键呼叫的东西: the fall is a worry, the device the question
-            text, kind, not_now = without_worries(text), "general", True
+            text, kind, not_now = worried, "general", True
         reply = emergency_answer(text, rt.settings.community_phone)
         service = resolve_service(rt.catalogue, entity_values(tracker).get("service"), text, "emergency")
         if service is not None and service.domain != "emergency":

@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import channel_of, send
 from actions.review_signals import record_review_signals
+from actions.what_i_do import answer_what_i_do
 from community.answers import Reply, service_answer
 from community.catalogue import named_in_full
 from community.db import utcnow
@@ -56,14 +57,12 @@ class ActionHumanHandoff(Action):
         if text and not text.startswith("/") and not _PERSON_WORDS.search(text):
             # 我要办个委托公正 人在外地回不来: a service named, no person asked for
             named = named_in_full(rt.catalogue.asked(text))
-            everything = not named and offers_everything(rt.catalogue, text)  # 你们社区有哪些服务
             if named:
                 send(dispatcher, service_answer(named[0]))
-            elif everything:
-                dispatcher.utter_message(response="utter_what_i_do")
-            if named or everything:
                 await record_review_signals(tracker, answered=True)
                 return [SlotSet("unclear_count", 0.0)]
+            if offers_everything(rt.catalogue, text):  # 你们社区有哪些服务，给我列一下
+                return await answer_what_i_do(dispatcher, tracker)
         await hand_over(tracker, reason="asked", text=tracker.latest_message.get("text") or "")
         await record_review_signals(tracker, answered=False)  # a person asked for right after an answer
         later = after_hours_notice(rt.settings.staff_hours, utcnow())

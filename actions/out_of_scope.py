@@ -14,7 +14,8 @@ from actions import runtime
 from actions.answers import ActionAnswerEmergency, answer_interface_question
 from actions.common import intent_ranking
 from actions.review_signals import _scores, record_question, record_review_signals
-from community.answers import asks_for_large_text, asks_for_voice_input
+from actions.what_i_do import answer_what_i_do
+from community.answers import asks_about_the_interface
 from community.danger import in_danger_now
 from community.offer_questions import offers_everything
 from community.textnorm import clean_text
@@ -31,11 +32,10 @@ class ActionAnswerOutOfScope(Action):
         if in_danger_now(text):  # 胸口闷得慌…是不是天太热: a heart attack, not the weather
             return await ActionAnswerEmergency().run(dispatcher, tracker, domain)
         plain = clean_text(text)
-        if asks_for_voice_input(plain) or asks_for_large_text(plain):  # 这玩意儿咋跟它唠嗑 按哪个键说话
+        if asks_about_the_interface(plain):  # 这玩意儿咋跟它唠嗑 按哪个键说话
             return answer_interface_question(dispatcher, tracker)
         if offers_everything(runtime.get().catalogue, plain):  # 恁能干啥？都能帮俺办啥事
-            dispatcher.utter_message(response="utter_what_i_do")
-            await record_review_signals(tracker, answered=True)
+            await answer_what_i_do(dispatcher, tracker)
             return []
         dispatcher.utter_message(response="utter_out_of_scope")
         await record_review_signals(tracker, answered=False)

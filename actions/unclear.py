@@ -18,11 +18,11 @@ from actions.answers import ActionAnswerEmergency, answer_interface_question
 from actions.common import channel_of, entity_values, in_store, intent_ranking, likeliest_intents, send
 from actions.handoff import hand_over
 from actions.review_signals import record_review_signals
+from actions.what_i_do import answer_what_i_do
 from community.answers import (
     Button,
     Reply,
-    asks_for_large_text,
-    asks_for_voice_input,
+    asks_about_the_interface,
     clarification,
     domain_fallback,
     domain_menu,
@@ -199,17 +199,16 @@ class ActionHandleUnclear(Action):
         problem = input_problem(text)
         readable = problem is None and not text.startswith("/")
         catalogue = runtime.get().catalogue
-        offered = offer_domain(catalogue, clean_text(text)) if readable else None
+        plain = clean_text(text)
+        offered = offer_domain(catalogue, plain) if readable else None
         if offered:  # 社区能给我们老年人干点啥: the domain's menu
             await record_review_signals(tracker, answered=True)
             send(dispatcher, domain_menu(catalogue, "", offered))
             return [SlotSet("unclear_count", 0.0)]
-        if readable and (asks_for_large_text(text) or asks_for_voice_input(text)):  # 字跟蚂蚁似的
+        if readable and asks_about_the_interface(text):  # 字跟蚂蚁似的
             return answer_interface_question(dispatcher, tracker)
-        if readable and offers_everything(catalogue, clean_text(text)):  # 恁能干啥？都能帮俺办啥事
-            await record_review_signals(tracker, answered=True)
-            dispatcher.utter_message(response="utter_what_i_do")
-            return [SlotSet("unclear_count", 0.0)]
+        if readable and offers_everything(catalogue, plain):  # 恁能干啥？都能帮俺办啥事
+            return await answer_what_i_do(dispatcher, tracker)
         helping = clear_in_domain(catalogue, text, "volunteer") if readable and offers_to_help(text) else None
         if helping is not None:  # 想隔三岔五去陪那些一个人住的老人: to volunteer
             await record_review_signals(tracker, answered=True)

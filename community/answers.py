@@ -263,6 +263,12 @@ def asks_for_large_text(text: str) -> bool:
     return bool(_LARGE_TEXT.search(text or ""))
 
 
+def asks_about_the_interface(text: str) -> bool:
+    """Whether a message asks about voice input or too-small text in words that say nothing
+    else, whatever the classifier thought it was."""
+    return asks_for_voice_input(text) or asks_for_large_text(text)
+
+
 def interface_kind(text: str) -> str:
     """What a question about the assistant itself asks for: bigger text, slower speech, voice."""
     for kind, pattern in _INTERFACE_WORDS:
