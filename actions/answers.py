@@ -41,7 +41,7 @@ from community.danger import in_danger_now, told_as_past, without_worries
 from community.intents import domain_of
 from community.offer_questions import offer_domain
 from community.offers_to_help import offers_to_help
-from community.service_similarity import clear_in_domain, closest_service, is_place, more_specific
+from community.service_similarity import clear_in_domain, closest_service, closest_to_question, is_place, more_specific
 from community.textnorm import clean_text
 from community.two_questions import two_services
 
@@ -97,11 +97,9 @@ def resolve_services(
     question = question_of(text)
     if service is not None and not entity:
         service = _sibling_asked(catalogue, service, text, question)
-    service = service or closest_service(catalogue, question, intent)
-    if service is None and question != text:
-        # A story whose question says only what kind of help ("社区能帮着调解吗"): the story says
-        # which service of that kind (兄妹 and their parents' house: a family matter).
-        service = closest_service(catalogue, text, intent)
+    # A story whose question says only what kind of help ("社区能帮着调解吗"): the story says
+    # which service of that kind (兄妹 and their parents' house: a family matter).
+    service = service or closest_to_question(catalogue, text, question, intent)
     return [service] if service else []
 
 

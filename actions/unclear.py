@@ -40,7 +40,7 @@ from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
 from community.offer_questions import offer_domain, offers_everything
 from community.offers_to_help import offers_to_help
 from community.records.review_queue import IntentScore
-from community.service_similarity import clear_in_domain, closest_service
+from community.service_similarity import clear_in_domain, closest_service, closest_to_question
 from community.staff_hours import after_hours_notice
 from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, clean_text, input_problem
 from community.two_questions import two_services
@@ -127,7 +127,7 @@ def closest_in_clear_domain(catalogue: Catalogue, text: str, ranking: List[Dict]
     if domain is None:
         return None
     intent = next(str(r["name"]) for r in ranking if domain_of(r.get("name")) == domain)
-    return closest_service(catalogue, question_of(text), intent)
+    return closest_to_question(catalogue, text, question_of(text), intent)
 
 
 def closest_of_pair(catalogue: Catalogue, text: str, pair: tuple) -> Service | None:

@@ -250,6 +250,25 @@ def closest_service(catalogue: Catalogue, text: str, intent: str) -> Service | N
     return None
 
 
+# The whole message's clear winner outweighs the question's, in the whole message, by this
+# much: the story says which of the kind the question asks for.
+STORY_LEAD = 4.0
+
+
+def closest_to_question(catalogue: Catalogue, text: str, question: str, intent: str) -> Service | None:
+    """The service the question is clearly closest to, unless the whole message is clearly closer
+    to another by far (去年发大水…庄稼也没了。现在生活困难，有什么救助: 受灾救助, not the 救助 the
+    question alone reads as; 孩子满一岁了，体检在哪里做: 儿童体检)."""
+    asked = closest_service(catalogue, question, intent)
+    if question == text:
+        return asked
+    told = closest_service(catalogue, text, intent)
+    if asked is None or told is None or told is asked:
+        return asked or (told if asked is None else None)
+    ranked = {s.id: score for score, s in scores(catalogue, text, intent, whole_domain=True)}
+    return told if ranked.get(told.id, 0.0) - ranked.get(asked.id, 0.0) >= STORY_LEAD else asked
+
+
 def clear_in_domain(catalogue: Catalogue, text: str, domain: str) -> Service | None:
     """The service of ``domain`` that ``text`` is clearly closest to, or ``None``."""
     services = catalogue.for_domain(domain)

@@ -175,3 +175,26 @@ def test_nothing_clear_in_the_classified_domain_a_runner_up_kinds_service_is_ans
     assert reply(ActionAnswerEmployment(), text, "employment_jobs").startswith("关于")  # its menu
     answer = reply(ActionAnswerEmployment(), text, "employment_jobs", ["elderly_homecare"])
     assert answer.startswith("【防走失服务（定位手环）】")
+
+
+@pytest.mark.parametrize(
+    "story, intent, service",
+    [
+        ("去年发大水，家里一楼全淹了，地里的庄稼也没了。现在生活挺困难的，有什么救助吗？",
+         "community_assistance", "【受灾人员救助】"),
+        ("孩子满一岁了，体检在哪里做，免费吗", "health_checkup", "【儿童健康体检】"),
+        ("无儿无女的孤寡老人，没收入也干不了活，社区有什么救助", "community_assistance", "【特困人员救助供养】"),
+    ],
+)
+def test_a_question_of_one_kind_is_answered_by_what_the_story_says_by_far(rt, story, intent, service):
+    """The question alone (有什么救助, 体检在哪里做) reads as another service of its kind; the story
+    says which one, by far."""
+    from actions.answers import ActionAnswerCommunity, ActionAnswerHealth
+
+    action = ActionAnswerHealth() if intent.startswith("health") else ActionAnswerCommunity()
+    assert reply(action, story, intent).startswith(service)
+
+
+def test_a_service_named_only_in_the_story_still_yields_to_the_question(rt):
+    story = "我妈在老年餐桌吃了好几年饭了，今年八十了，听说有高龄津贴，怎么申请"
+    assert reply(ActionAnswerElderly(), story, "elderly_allowance").startswith("【高龄津贴】")
