@@ -329,10 +329,12 @@ class ActionInterfaceHelp(Action):
         return answer_interface_question(dispatcher, tracker)
 
 
-def answer_interface_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    """How to get bigger text, slower speech or voice input, as the latest message asks, in
-    the words of the resident's channel."""
-    text = tracker.latest_message.get("text") or ""
+def answer_interface_question(
+    dispatcher: CollectingDispatcher, tracker: Tracker, asked: str | None = None
+) -> List[EventType]:
+    """How to get bigger text, slower speech or voice input, as the latest message asks (or
+    ``asked``, its Chinese when it was said in English), in the words of the resident's channel."""
+    text = asked or tracker.latest_message.get("text") or ""
     kind, reply = interface_answer(clean_text(text), channel_of(tracker))
     custom: Dict[str, Any] = {"interface": kind}
     if kind == "slow":

@@ -45,6 +45,10 @@ _PERSON_WORDS = re.compile(
 )
 
 
+# How the reply to a resident who asked for a person begins, whichever path handed over.
+HANDED_OVER = "好的，已为您转接社区工作人员"
+
+
 class ActionHumanHandoff(Action):
     def name(self) -> str:
         return "action_human_handoff"
@@ -69,7 +73,7 @@ class ActionHumanHandoff(Action):
         if later:
             reply = Reply(
                 (
-                    "好的，已为您转接社区工作人员。",
+                    f"{HANDED_OVER}。",
                     later,
                     "紧急情况请直接拨打 110/120/119；"
                     f"其他事也可以在工作时间打 {rt.settings.community_phone}。",
@@ -78,7 +82,7 @@ class ActionHumanHandoff(Action):
         else:
             reply = Reply(
                 (
-                    "好的，已为您转接社区工作人员，他们会在这里回复您，请稍等。",
+                    f"{HANDED_OVER}，他们会在这里回复您，请稍等。",
                     f"也可以直接打 {rt.settings.community_phone}（{rt.settings.staff_hours}）。",
                 )
             )

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.answers import ActionAnswerEmergency, answer_interface_question
 from actions.common import channel_of, entity_values, in_store, intent_ranking, likeliest_intents, send
-from actions.handoff import hand_over
+from actions.handoff import ActionHumanHandoff, hand_over
 from actions.review_signals import record_review_signals
 from actions.what_i_do import answer_what_i_do
 from community.answers import (
@@ -35,6 +35,7 @@ from community.answers import (
 from community.catalogue import Catalogue, Service, named_in_full, question_of, without_held
 from community.config import PROJECT_ROOT
 from community.danger import in_danger_now
+from community.english_reading import ENGLISH_LINES, INTERFACE_WORDS, EnglishAsk, english_ask
 from community.db import utcnow
 from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
 from community.offer_questions import offer_domain, offers_everything
@@ -188,6 +189,30 @@ def danger_now(text: str, named: List[Service], pair: tuple | None) -> bool:
     return pair is not None and "emergency_help" in pair and physical
 
 
+async def answer_in_english(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any], text: str
+) -> List[EventType] | None:
+    """An English-only message that says what it asks for (:func:`english_ask`) or names a
+    service by its English name: answered as its Chinese would be, with one line in English;
+    ``None`` when it says nothing the assistant can read."""
+    ask = english_ask(text)
+    named = named_in_full(runtime.get().catalogue.asked(text)) if ask is None else []
+    if ask is EnglishAsk.DANGER:
+        events = await ActionAnswerEmergency().run(dispatcher, tracker, domain)
+    elif ask is EnglishAsk.PERSON:
+        events = await ActionHumanHandoff().run(dispatcher, tracker, domain)
+    elif ask is not None:
+        events = answer_interface_question(dispatcher, tracker, INTERFACE_WORDS[ask])
+    elif named:
+        await record_review_signals(tracker, answered=True)
+        send(dispatcher, service_answer(named[0]))
+        events = [SlotSet("unclear_count", 0.0)]
+    else:
+        return None
+    dispatcher.utter_message(text=ENGLISH_LINES[ask])
+    return events
+
+
 class ActionHandleUnclear(Action):
     def name(self) -> str:
         return "action_handle_unclear"
@@ -199,6 +224,10 @@ class ActionHandleUnclear(Action):
         problem = input_problem(text)
         readable = problem is None and not text.startswith("/")
         catalogue = runtime.get().catalogue
+        if problem is InputProblem.NO_CHINESE:  # Help! My husband hit me: not "only Chinese"
+            english = await answer_in_english(dispatcher, tracker, domain, text)
+            if english is not None:
+                return english
         plain = clean_text(text)
         offered = offer_domain(catalogue, plain) if readable else None
         if offered:  # 社区能给我们老年人干点啥: the domain's menu

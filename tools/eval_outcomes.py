@@ -226,6 +226,16 @@ def report_taken(outcome: Outcome) -> bool:
     return outcome.form_kind == "report" and ASKS_CATEGORY not in outcome.text
 
 
+def handed_over(outcome: Outcome) -> bool:
+    """The resident who asked for a person was handed over: by the handoff action, or by the
+    unclear action reading a request in English (Can I talk to a real person please)."""
+    from actions.handoff import HANDED_OVER
+
+    return outcome.action == "action_human_handoff" or (
+        bool(outcome.texts) and outcome.texts[0].startswith(HANDED_OVER)
+    )
+
+
 def judge(expect: str, outcome: Outcome, catalogue) -> bool:
     services = answered_services(outcome, catalogue)
     emergency = bool(outcome.texts) and EMERGENCY_MARK in outcome.texts[0].splitlines()[0]
@@ -249,7 +259,7 @@ def judge(expect: str, outcome: Outcome, catalogue) -> bool:
             return True
         if kind == "emergency" and emergency:
             return True
-        if kind == "handoff" and outcome.action == "action_human_handoff":
+        if kind == "handoff" and handed_over(outcome):
             return True
         if kind == "fallback" and is_fallback(outcome) and menu_domain(outcome, catalogue) is None:
             return True
