@@ -41,7 +41,13 @@ from community.danger import in_danger_now, told_as_past, without_worries
 from community.intents import domain_of
 from community.offer_questions import offer_domain
 from community.offers_to_help import offers_to_help
-from community.service_similarity import clear_in_domain, closest_service, closest_to_question, is_place, more_specific
+from community.service_similarity import (
+    clear_in_domain,
+    closest_service,
+    closest_to_question,
+    is_place,
+    more_specific,
+)
 from community.textnorm import clean_text
 from community.two_questions import two_services
 

@@ -35,8 +35,8 @@ from community.answers import (
 from community.catalogue import Catalogue, Service, named_in_full, question_of, without_held
 from community.config import PROJECT_ROOT
 from community.danger import in_danger_now
-from community.english_reading import ENGLISH_LINES, INTERFACE_WORDS, EnglishAsk, english_ask
 from community.db import utcnow
+from community.english_reading import ENGLISH_LINES, INTERFACE_WORDS, EnglishAsk, english_ask
 from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
 from community.offer_questions import offer_domain, offers_everything
 from community.offers_to_help import offers_to_help

@@ -27,8 +27,8 @@ _DANGER = re.compile(
 )
 # A person asked for (Can I talk to a real person please).
 _PERSON = re.compile(
-    r"\b(?:real person|human being|(?:talk|speak|chat) (?:to|with) (?:a |some)?(?:one|body|person|staff|human)|"
-    r"staff member|customer service|operator)\b",
+    r"\b(?:real person|human being|staff member|customer service|operator|"
+    r"(?:talk|speak|chat) (?:to|with) (?:a |some)?(?:one|body|person|staff|human))\b",
     re.I,
 )
 # The assistant itself: voice input, text too small, speech too fast.

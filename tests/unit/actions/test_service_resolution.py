@@ -183,7 +183,8 @@ def test_nothing_clear_in_the_classified_domain_a_runner_up_kinds_service_is_ans
         ("去年发大水，家里一楼全淹了，地里的庄稼也没了。现在生活挺困难的，有什么救助吗？",
          "community_assistance", "【受灾人员救助】"),
         ("孩子满一岁了，体检在哪里做，免费吗", "health_checkup", "【儿童健康体检】"),
-        ("无儿无女的孤寡老人，没收入也干不了活，社区有什么救助", "community_assistance", "【特困人员救助供养】"),
+        ("无儿无女的孤寡老人，没收入也干不了活，社区有什么救助", "community_assistance",
+         "【特困人员救助供养】"),
     ],
 )
 def test_a_question_of_one_kind_is_answered_by_what_the_story_says_by_far(rt, story, intent, service):
