@@ -85,13 +85,14 @@ def resolve_services(
     mine = [s for s in asked if s.domain == domain]
     if mine:
         others = [s for s in asked if s is not mine[0]]
-        if not others:  # one service named: or the sibling the rest of the question points to
-            match = next(m for m in matches if m.service is mine[0])
-            if match.by_sound:  # read the question with the name as it sounds (灵活就叶: 灵活就业)
-                text = text[: match.start] + match.alias + text[match.end :]
-                match = Match(match.service, match.start, match.start + len(match.alias), match.alias)
-            return [more_specific(catalogue, match, question_of(text), text)]
-        return [mine[0], *others[:1]]
+        # the one named, or the sibling the rest of the question points to (在助餐点吃饭有补贴吗:
+        # 助餐点补贴, also when 低保 is named beside it)
+        match = next(m for m in matches if m.service is mine[0])
+        if match.by_sound:  # read the question with the name as it sounds (灵活就叶: 灵活就业)
+            text = text[: match.start] + match.alias + text[match.end :]
+            match = Match(match.service, match.start, match.start + len(match.alias), match.alias)
+        first = more_specific(catalogue, match, question_of(text), text)
+        return [first, *[s for s in others if s is not first][:1]]
     named = named_in_full(matches)
     if named:  # another domain's service named in full (老年活动室)
         # ... unless this domain has a service of that name too (残疾人托养和日间照料 when a

@@ -199,3 +199,10 @@ def test_a_question_of_one_kind_is_answered_by_what_the_story_says_by_far(rt, st
 def test_a_service_named_only_in_the_story_still_yields_to_the_question(rt):
     story = "我妈在老年餐桌吃了好几年饭了，今年八十了，听说有高龄津贴，怎么申请"
     assert reply(ActionAnswerElderly(), story, "elderly_allowance").startswith("【高龄津贴】")
+
+
+def test_the_sibling_asked_for_is_found_also_when_another_service_is_named(rt):
+    """在助餐点吃饭 names the canteen, 有补贴吗 asks for its subsidy (助餐点补贴); 低保 named beside
+    it changes nothing."""
+    text = reply(ActionAnswerElderly(), "在助餐点吃饭老人有补贴吗，低保老人是不是更多", "elderly_meal")
+    assert text.startswith("【老年助餐补贴】")
