@@ -41,7 +41,13 @@ from community.intents import META_INTENTS, SERVICE_INTENTS, domain_of
 from community.offer_questions import offer_domain, offers_everything
 from community.offers_to_help import offers_to_help
 from community.records.review_queue import IntentScore
-from community.service_similarity import clear_in_domain, closest_service, closest_to_question
+from community.service_similarity import (
+    MIN_LEAD,
+    clear_in_domain,
+    closest_service,
+    closest_to_question,
+    scores,
+)
 from community.staff_hours import after_hours_notice
 from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, clean_text, input_problem
 from community.two_questions import two_services
@@ -142,10 +148,21 @@ def closest_of_pair(catalogue: Catalogue, text: str, pair: tuple) -> Service | N
 
 
 def _one_closest(catalogue: Catalogue, question: str, intents: Sequence[str]) -> Service | None:
-    """The one service ``question`` is clearly closest to for any of ``intents`` (each that
-    points anywhere points to it), or ``None``."""
+    """The one service ``question`` is clearly closest to for any of ``intents``: the one each
+    intent that points anywhere points to, or, when they point to different services, the one
+    whose words weigh clearly most (:data:`MIN_LEAD` ahead, as within a domain: 社区是不是有个老年学校
+    read against volunteering, the community's affairs and training is the 老年学校); or ``None``."""
     found = {s.id: s for s in (closest_service(catalogue, question, i) for i in intents) if s is not None}
-    return next(iter(found.values())) if len(found) == 1 else None
+    if len(found) <= 1:
+        return next(iter(found.values()), None)
+    weighed = sorted(((_weight(catalogue, question, s), s) for s in found.values()), key=lambda p: -p[0])
+    return weighed[0][1] if weighed[0][0] - weighed[1][0] >= MIN_LEAD else None
+
+
+def _weight(catalogue: Catalogue, question: str, service: Service) -> float:
+    """How much the words of ``question`` weigh for ``service`` within its domain."""
+    ranked = scores(catalogue, question, service.intent, whole_domain=True)
+    return next(score for score, s in ranked if s is service)
 
 
 # How many of the classifier's likeliest kinds of question an unclear message is read against.

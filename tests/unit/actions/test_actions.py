@@ -393,6 +393,17 @@ def test_an_unclear_question_whose_words_point_to_one_service_of_its_likeliest_k
     assert "暂时答不上来" in messages[0]["text"]
 
 
+def test_an_unclear_question_whose_likeliest_kinds_point_apart_gets_the_one_its_words_weigh_most(rt):
+    """Volunteering, the community's affairs and training are all likely; 老年学校 and 毛笔字
+    weigh far more for the 老年学校 than anything does for the others."""
+    ranking = [{"name": "nlu_fallback", "confidence": 0.25}, {"name": "volunteer_signup", "confidence": 0.20},
+               {"name": "community_affairs", "confidence": 0.19},
+               {"name": "employment_training", "confidence": 0.13}]
+    text = "我这把年纪了还想学点东西，社区是不是有个老年学校，教写毛笔字、唱粤曲那种"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
+    assert messages[0]["text"].startswith("【社区课程和老年学校】")
+
+
 def test_an_emergency_question_whose_words_point_to_an_information_service_gets_it_after_the_numbers(rt):
     text = "昨晚下大暴雨，我们楼地下室全淹了，水到现在也没下去，车库门口积水到膝盖。找谁来抽水？"
     messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
