@@ -202,9 +202,14 @@ def interface_kind(outcome: Outcome) -> str | None:
     return None
 
 
+# The honest "can't help" of the unclear action: a question it can't answer, or English it
+# can't read (What's the best bubble tea shop around here?).
+CANT_HELP = ("答不上来", "只能看懂中文")
+
+
 def is_fallback(outcome: Outcome) -> bool:
     return outcome.action in ("utter_out_of_scope", "action_answer_out_of_scope") or (
-        outcome.action == "action_handle_unclear" and "答不上来" in outcome.text
+        outcome.action == "action_handle_unclear" and any(w in outcome.text for w in CANT_HELP)
     )
 
 
