@@ -43,6 +43,7 @@ from community.offers_to_help import offers_to_help
 from community.records.review_queue import IntentScore
 from community.service_similarity import (
     MIN_LEAD,
+    STORY_LEAD,
     clear_in_domain,
     closest_service,
     closest_to_question,
@@ -147,16 +148,28 @@ def closest_of_pair(catalogue: Catalogue, text: str, pair: tuple) -> Service | N
     return _one_closest(catalogue, question_of(text), pair)
 
 
-def _one_closest(catalogue: Catalogue, question: str, intents: Sequence[str]) -> Service | None:
+def _one_closest(
+    catalogue: Catalogue, question: str, intents: Sequence[str], lead: float = MIN_LEAD
+) -> Service | None:
     """The one service ``question`` is clearly closest to for any of ``intents``: the one each
     intent that points anywhere points to, or, when they point to different services, the one
     whose words weigh clearly most (:data:`MIN_LEAD` ahead, as within a domain: 社区是不是有个老年学校
-    read against volunteering, the community's affairs and training is the 老年学校); or ``None``."""
-    found = {s.id: s for s in (closest_service(catalogue, question, i) for i in intents) if s is not None}
+    read against volunteering, the community's affairs and training is the 老年学校); or ``None``.
+    A story is read with a larger ``lead`` over its domain's next service (:data:`STORY_LEAD`):
+    a story has many words that point a little everywhere."""
+    closest = (closest_service(catalogue, question, i) for i in intents)
+    found = {s.id: s for s in closest if s is not None and _lead(catalogue, question, s) >= lead}
     if len(found) <= 1:
         return next(iter(found.values()), None)
     weighed = sorted(((_weight(catalogue, question, s), s) for s in found.values()), key=lambda p: -p[0])
     return weighed[0][1] if weighed[0][0] - weighed[1][0] >= MIN_LEAD else None
+
+
+def _lead(catalogue: Catalogue, question: str, service: Service) -> float:
+    """How far ``service`` is ahead of its domain's next service for ``question``."""
+    ranked = scores(catalogue, question, service.intent, whole_domain=True)
+    others = [score for score, s in ranked if s is not service]
+    return _weight(catalogue, question, service) - max(others, default=0.0)
 
 
 def _weight(catalogue: Catalogue, question: str, service: Service) -> float:
@@ -181,7 +194,10 @@ def closest_of_likeliest(catalogue: Catalogue, text: str, ranking: List[Dict]) -
             break  # likelier not ours at all (电视剧几点播 is not the office's hours)
         if r.get("name") in SERVICE_INTENTS:
             intents.append(str(r["name"]))
-    service = _one_closest(catalogue, question_of(text), intents[:LIKELIEST])
+    question = question_of(text)
+    service = _one_closest(catalogue, question, intents[:LIKELIEST])
+    if service is None and question != text:  # 这可咋办: the story says what, by far
+        service = _one_closest(catalogue, text, intents[:LIKELIEST], lead=STORY_LEAD)
     return None if service is None or service.emergency_line else service
 
 

@@ -404,6 +404,22 @@ def test_an_unclear_question_whose_likeliest_kinds_point_apart_gets_the_one_its_
     assert messages[0]["text"].startswith("【社区课程和老年学校】")
 
 
+def test_an_unclear_story_whose_question_says_nothing_is_answered_by_what_the_story_says_by_far(rt):
+    """找谁 says nothing; 党员…回社区报到 is the 在职党员社区报到 by far. A story that points only a
+    little (回老家过年, 坐大巴) is still not answered."""
+    ranking = [{"name": "nlu_fallback", "confidence": 0.25}, {"name": "cert_apply", "confidence": 0.18},
+               {"name": "volunteer_signup", "confidence": 0.15}, {"name": "legal_aid", "confidence": 0.10}]
+    text = "俺儿子在单位是党员，他说要回社区报到，俺也不懂是个啥，让俺先来问问找谁"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
+    assert messages[0]["text"].startswith("【在职党员社区报到】")
+    ranking = [{"name": "nlu_fallback", "confidence": 0.25},
+               {"name": "childcare_afterschool", "confidence": 0.10},
+               {"name": "elderly_allowance", "confidence": 0.10}, {"name": "childcare_nursery", "confidence": 0.09}]
+    text = "我下个月想回老家过年，带着两个孩子。坐大巴便宜但要十几个钟，高铁贵一倍。你说哪个划算？"
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
+    assert "暂时答不上来" in messages[0]["text"]
+
+
 def test_an_emergency_question_whose_words_point_to_an_information_service_gets_it_after_the_numbers(rt):
     text = "昨晚下大暴雨，我们楼地下室全淹了，水到现在也没下去，车库门口积水到膝盖。找谁来抽水？"
     messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
