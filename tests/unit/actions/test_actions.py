@@ -414,7 +414,8 @@ def test_an_unclear_story_whose_question_says_nothing_is_answered_by_what_the_st
     assert messages[0]["text"].startswith("【在职党员社区报到】")
     ranking = [{"name": "nlu_fallback", "confidence": 0.25},
                {"name": "childcare_afterschool", "confidence": 0.10},
-               {"name": "elderly_allowance", "confidence": 0.10}, {"name": "childcare_nursery", "confidence": 0.09}]
+               {"name": "elderly_allowance", "confidence": 0.10},
+               {"name": "childcare_nursery", "confidence": 0.09}]
     text = "我下个月想回老家过年，带着两个孩子。坐大巴便宜但要十几个钟，高铁贵一倍。你说哪个划算？"
     messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
     assert "暂时答不上来" in messages[0]["text"]
