@@ -45,6 +45,7 @@ from community.service_similarity import (
     clear_in_domain,
     closest_service,
     closest_to_question,
+    held_elsewhere,
     is_place,
     more_specific,
 )
@@ -88,10 +89,13 @@ def resolve_services(
         # the one named, or the sibling the rest of the question points to (在助餐点吃饭有补贴吗:
         # 助餐点补贴, also when 低保 is named beside it)
         match = next(m for m in matches if m.service is mine[0])
+        # ... or another domain's service whose name holds the name said (优待证 of a veteran)
+        first = held_elsewhere(catalogue, match, text)
         if match.by_sound:  # read the question with the name as it sounds (灵活就叶: 灵活就业)
             text = text[: match.start] + match.alias + text[match.end :]
             match = Match(match.service, match.start, match.start + len(match.alias), match.alias)
-        first = more_specific(catalogue, match, question_of(text), text)
+        if first is match.service:
+            first = more_specific(catalogue, match, question_of(text), text)
         return [first, *[s for s in others if s is not first][:1]]
     named = named_in_full(matches)
     if named:  # another domain's service named in full (老年活动室)

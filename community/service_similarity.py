@@ -182,7 +182,7 @@ def _domain_index(catalogue: Catalogue, domain: str) -> _DomainIndex:
             _INDEXES.clear()
         kept = _INDEXES[id(catalogue)] = (catalogue, {})
     if domain not in kept[1]:
-        services = catalogue.for_domain(domain)
+        services = catalogue.for_domain(domain) if domain else list(catalogue.services)
         found = {s.id: frozenset().union(*(pairs(a) for a in (s.name, *s.aliases))) for s in services}
         words = {s.id: frozenset().union(*(pairs(w) for w in s.words)) - found[s.id] for s in services}
         seen: dict[str, int] = {}
@@ -320,6 +320,36 @@ def more_specific(catalogue: Catalogue, match: Match, text: str, whole: str = ""
     if short and whole and re.search(re.escape(alias) + _DOES_IT, clean_text(whole).lower()):
         return _leading(scores(catalogue, whole, named.intent), named, MIN_LEAD) or named
     return named
+
+
+def held_elsewhere(catalogue: Catalogue, match: Match, text: str) -> Service:
+    """The service ``match`` names, or another domain's whose name holds the name said
+    (优待证: 老年人优待证, and 退役军人优待证 too) when the rest of ``text`` points to that one
+    clearly more (退伍, 老兵: the veterans'), each weighed within its own domain without the
+    name's own pairs."""
+    named = match.service
+    alias = clean_text(match.alias).lower()
+    holders = [s for s in holding_name(alias, catalogue.services) if s.domain != named.domain]
+    if match.by_sound or not holders:
+        return named
+    rest = pairs(clean_text(text).lower().replace(alias, " "))
+    own = _catalogue_weight(catalogue, rest, named)
+    best, holder = max(((_catalogue_weight(catalogue, rest, h), h) for h in holders), key=lambda p: p[0])
+    return holder if best >= MIN_SCORE and best - own >= MIN_LEAD else named
+
+
+def _catalogue_weight(catalogue: Catalogue, asked: set[str], service: Service) -> float:
+    """How much the pairs ``asked`` share with the names of ``service``, weighed across the
+    whole catalogue (services of different domains are compared: 志愿 is rare among
+    certificates, not in the catalogue). Residents' words are left out: loose evidence that
+    would let a story's 户口 or 租房 move a question away from the name said."""
+    index = _catalogue_index(catalogue)
+    return sum(math.log(index.size / index.seen[p]) for p in asked & index.pairs[service.id])
+
+
+def _catalogue_index(catalogue: Catalogue) -> _DomainIndex:
+    """The whole catalogue as one domain (its pairs and how many services have each)."""
+    return _domain_index(catalogue, "")
 
 
 def is_place(catalogue: Catalogue, alias: str, domain: str) -> bool:

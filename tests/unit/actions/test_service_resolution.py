@@ -206,3 +206,12 @@ def test_the_sibling_asked_for_is_found_also_when_another_service_is_named(rt):
     it changes nothing."""
     text = reply(ActionAnswerElderly(), "在助餐点吃饭老人有补贴吗，低保老人是不是更多", "elderly_meal")
     assert text.startswith("【老年助餐补贴】")
+
+
+def test_a_name_another_domains_service_holds_goes_to_the_one_the_rest_points_to(rt):
+    """优待证 is the elderly's 老年人优待证, and 退役军人优待证 holds it: a veteran asking gets the
+    veterans' card; anyone else the elderly's."""
+    text = reply(ActionAnswerElderly(), "我是退伍軍人，優待證在哪裡辦？", "elderly_allowance")
+    assert text.startswith("【退役军人优待证】")
+    text = reply(ActionAnswerElderly(), "我妈七十了，优待证在哪办", "elderly_allowance")
+    assert text.startswith("【老年人优待证】")
