@@ -107,3 +107,10 @@ def test_a_second_sentence_wanting_another_thing_too_is_an_ask(catalogue):
     assert ids(two_services(catalogue, text, None, domain="elderly")) == [
         "elderly_allowance_age", "elderly_allowance_card"
     ]
+
+
+def test_a_second_sentence_wanting_a_change_too_is_an_ask(catalogue):
+    text = "残疾证办好了能申请轮椅吗？家里门槛也想改一下"
+    assert ids(two_services(catalogue, text, None, domain="disability")) == [
+        "disability_support_assistive", "disability_support_barrier_free"
+    ]
