@@ -192,6 +192,7 @@ def test_a_certificate_not_yet_held_in_dialect_is_still_asked_for():
     "想申请个轮椅，我有残疾正，能给适配吗",  # 正 heard for 证
     "我妈残疾证已经有了，想申请一个论椅，社区有发吗",
     "残疾证办下来以后，能不能申请生活补贴",
+    "我儿子残疾证刚办下来，想问能领什么补贴",
 ])
 def test_a_certificate_told_as_held_in_other_words_is_left_out(text):
     from community.catalogue import without_held
