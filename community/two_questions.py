@@ -39,7 +39,9 @@ _JOINER = re.compile(
 
 
 # A sentence after a question that wants another thing too, with no question word of its own.
-_ALSO_WANTS = re.compile(r"也(?:想|要|得)(?:一起|顺便|一块儿?|一道)?(?:办|申请|报名|报|领|弄|开|问问|改|装|换|查|配)")
+_ALSO_WANTS = re.compile(
+    r"也(?:想|要|得)(?:一起|顺便|一块儿?|一道)?(?:办|申请|报名|报|领|弄|开|问问|改|装|换|查|配)"
+)
 
 
 def asks(text: str) -> list[str]:

@@ -28,6 +28,7 @@ def test_danger_now_in_a_residents_words_gets_its_number(text, kind):
     "经常胸口闷气短想去体检",
     "上次我妈走丢了，后来派出所找回来的，社区有防走失的服务吗",  # past
     "我妈喘不上气的老毛病了，慢性病门诊能报销吗",  # an illness she lives with
+    "俺跟老伴是八几年结的婚，结婚证早寻不着了，现在银行让证明俺俩是两口子",  # a paper lost
 ])
 def test_a_worry_a_habit_or_a_past_event_is_not_danger_now(text):
     assert not in_danger_now(text)
@@ -42,6 +43,8 @@ def test_a_walking_stick_is_not_violence():
     ("孩子放学没回家，找了一个多小时了，学校说早就走了", "missing"),
     ("她躺在床上迷迷糊糊的，说头疼想吐，屋里闷得很。这是不是煤气中毒？", "poisoned"),
     ("刚才从凳子上跌下来了，腿动不了，痛得很，爬不起来", "medical"),
+    ("我孙子放学该五点到家，现在七点了还没见人。学校说早走了，同学家也问遍了。他才八岁，咋办？", "missing"),
+    ("俺孙女在集上跟俺走散了，转了两圈也寻不见，才五岁", "missing"),
 ])
 def test_more_ways_of_telling_danger_now(text, kind):
     assert in_danger_now(text) and emergency_kind(text)[0] == kind
