@@ -393,32 +393,33 @@ def test_an_unclear_question_whose_words_point_to_one_service_of_its_likeliest_k
     assert "暂时答不上来" in messages[0]["text"]
 
 
+def unclear_reply(text: str, *likeliest: tuple[str, float]) -> str:
+    """What the unclear action answers when the classifier falls back with these runners-up."""
+    ranking = [{"name": "nlu_fallback", "confidence": 0.25}]
+    ranking += [{"name": name, "confidence": confidence} for name, confidence in likeliest]
+    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
+    return messages[0]["text"]
+
+
 def test_an_unclear_question_whose_likeliest_kinds_point_apart_gets_the_one_its_words_weigh_most(rt):
     """Volunteering, the community's affairs and training are all likely; 老年学校 and 毛笔字
     weigh far more for the 老年学校 than anything does for the others."""
-    ranking = [{"name": "nlu_fallback", "confidence": 0.25}, {"name": "volunteer_signup", "confidence": 0.20},
-               {"name": "community_affairs", "confidence": 0.19},
-               {"name": "employment_training", "confidence": 0.13}]
     text = "我这把年纪了还想学点东西，社区是不是有个老年学校，教写毛笔字、唱粤曲那种"
-    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
-    assert messages[0]["text"].startswith("【社区课程和老年学校】")
+    answer = unclear_reply(text, ("volunteer_signup", 0.20), ("community_affairs", 0.19),
+                           ("employment_training", 0.13))
+    assert answer.startswith("【社区课程和老年学校】")
 
 
 def test_an_unclear_story_whose_question_says_nothing_is_answered_by_what_the_story_says_by_far(rt):
     """找谁 says nothing; 党员…回社区报到 is the 在职党员社区报到 by far. A story that points only a
     little (回老家过年, 坐大巴) is still not answered."""
-    ranking = [{"name": "nlu_fallback", "confidence": 0.25}, {"name": "cert_apply", "confidence": 0.18},
-               {"name": "volunteer_signup", "confidence": 0.15}, {"name": "legal_aid", "confidence": 0.10}]
     text = "俺儿子在单位是党员，他说要回社区报到，俺也不懂是个啥，让俺先来问问找谁"
-    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
-    assert messages[0]["text"].startswith("【在职党员社区报到】")
-    ranking = [{"name": "nlu_fallback", "confidence": 0.25},
-               {"name": "childcare_afterschool", "confidence": 0.10},
-               {"name": "elderly_allowance", "confidence": 0.10},
-               {"name": "childcare_nursery", "confidence": 0.09}]
+    answer = unclear_reply(text, ("cert_apply", 0.18), ("volunteer_signup", 0.15), ("legal_aid", 0.10))
+    assert answer.startswith("【在职党员社区报到】")
     text = "我下个月想回老家过年，带着两个孩子。坐大巴便宜但要十几个钟，高铁贵一倍。你说哪个划算？"
-    messages, _ = run(ActionHandleUnclear(), tracker(text, "nlu_fallback", 0.25, ranking))
-    assert "暂时答不上来" in messages[0]["text"]
+    answer = unclear_reply(text, ("childcare_afterschool", 0.10), ("elderly_allowance", 0.10),
+                           ("childcare_nursery", 0.09))
+    assert "暂时答不上来" in answer
 
 
 def test_an_emergency_question_whose_words_point_to_an_information_service_gets_it_after_the_numbers(rt):
