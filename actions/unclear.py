@@ -168,8 +168,8 @@ def _one_closest(
 def _lead(catalogue: Catalogue, question: str, service: Service) -> float:
     """How far ``service`` is ahead of its domain's next service for ``question``."""
     ranked = scores(catalogue, question, service.intent, whole_domain=True)
-    others = [score for score, s in ranked if s is not service]
-    return _weight(catalogue, question, service) - max(others, default=0.0)
+    mine = next(score for score, s in ranked if s is service)
+    return mine - max((score for score, s in ranked if s is not service), default=0.0)
 
 
 def _weight(catalogue: Catalogue, question: str, service: Service) -> float:

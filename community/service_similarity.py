@@ -264,7 +264,7 @@ def closest_to_question(catalogue: Catalogue, text: str, question: str, intent: 
         return asked
     told = closest_service(catalogue, text, intent)
     if asked is None or told is None or told is asked:
-        return asked or (told if asked is None else None)
+        return asked or told
     ranked = {s.id: score for score, s in scores(catalogue, text, intent, whole_domain=True)}
     return told if ranked.get(told.id, 0.0) - ranked.get(asked.id, 0.0) >= STORY_LEAD else asked
 
