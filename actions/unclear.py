@@ -47,7 +47,7 @@ from community.service_similarity import (
     clear_in_domain,
     closest_service,
     closest_to_question,
-    scores,
+    weight_and_lead,
 )
 from community.staff_hours import after_hours_notice
 from community.textnorm import MAX_MESSAGE_CHARS, InputProblem, clean_text, input_problem
@@ -157,25 +157,12 @@ def _one_closest(
     read against volunteering, the community's affairs and training is the 老年学校); or ``None``.
     A story is read with a larger ``lead`` over its domain's next service (:data:`STORY_LEAD`):
     a story has many words that point a little everywhere."""
-    closest = (closest_service(catalogue, question, i) for i in intents)
-    found = {s.id: s for s in closest if s is not None and _lead(catalogue, question, s) >= lead}
-    if len(found) <= 1:
-        return next(iter(found.values()), None)
-    weighed = sorted(((_weight(catalogue, question, s), s) for s in found.values()), key=lambda p: -p[0])
-    return weighed[0][1] if weighed[0][0] - weighed[1][0] >= MIN_LEAD else None
-
-
-def _lead(catalogue: Catalogue, question: str, service: Service) -> float:
-    """How far ``service`` is ahead of its domain's next service for ``question``."""
-    ranked = scores(catalogue, question, service.intent, whole_domain=True)
-    mine = next(score for score, s in ranked if s is service)
-    return mine - max((score for score, s in ranked if s is not service), default=0.0)
-
-
-def _weight(catalogue: Catalogue, question: str, service: Service) -> float:
-    """How much the words of ``question`` weigh for ``service`` within its domain."""
-    ranked = scores(catalogue, question, service.intent, whole_domain=True)
-    return next(score for score, s in ranked if s is service)
+    closest = {s.id: s for s in (closest_service(catalogue, question, i) for i in intents) if s is not None}
+    weighed = [(weight_and_lead(catalogue, question, s), s) for s in closest.values()]
+    found = sorted(((weight, s) for (weight, ahead), s in weighed if ahead >= lead), key=lambda p: -p[0])
+    if len(found) > 1 and found[0][0] - found[1][0] < MIN_LEAD:
+        return None
+    return found[0][1] if found else None
 
 
 # How many of the classifier's likeliest kinds of question an unclear message is read against.

@@ -176,6 +176,7 @@ _INDEXES: dict[int, tuple[Catalogue, dict[str, _DomainIndex]]] = {}
 
 
 def _domain_index(catalogue: Catalogue, domain: str) -> _DomainIndex:
+    """The index of ``domain``'s services; of the whole catalogue for ``""``."""
     kept = _INDEXES.get(id(catalogue))
     if kept is None or kept[0] is not catalogue:
         if len(_INDEXES) >= 8:  # catalogues reloaded (or built by tests): keep the index small
@@ -265,8 +266,16 @@ def closest_to_question(catalogue: Catalogue, text: str, question: str, intent: 
     told = closest_service(catalogue, text, intent)
     if asked is None or told is None or told is asked:
         return asked or told
-    ranked = {s.id: score for score, s in scores(catalogue, text, intent, whole_domain=True)}
-    return told if ranked.get(told.id, 0.0) - ranked.get(asked.id, 0.0) >= STORY_LEAD else asked
+    ranked = scores(catalogue, text, intent, whole_domain=True)
+    return told if _score_of(ranked, told) - _score_of(ranked, asked) >= STORY_LEAD else asked
+
+
+def weight_and_lead(catalogue: Catalogue, text: str, service: Service) -> tuple[float, float]:
+    """How much the words of ``text`` weigh for ``service`` within its domain, and how far that
+    is ahead of the domain's next service."""
+    ranked = scores(catalogue, text, service.intent, whole_domain=True)
+    mine = _score_of(ranked, service)
+    return mine, mine - max((score for score, s in ranked if s is not service), default=0.0)
 
 
 def clear_in_domain(catalogue: Catalogue, text: str, domain: str) -> Service | None:
@@ -324,9 +333,9 @@ def more_specific(catalogue: Catalogue, match: Match, text: str, whole: str = ""
 
 def held_elsewhere(catalogue: Catalogue, match: Match, text: str) -> Service:
     """The service ``match`` names, or another domain's whose name holds the name said
-    (优待证: 老年人优待证, and 退役军人优待证 too) when the rest of ``text`` points to that one
-    clearly more (退伍, 老兵: the veterans'), each weighed within its own domain without the
-    name's own pairs."""
+    (优待证: 老年人优待证, and 退役军人优待证 too) when the rest of ``text``, without the name said,
+    points to that one clearly more (退伍军人: the veterans'), weighed across the whole catalogue
+    (:func:`_catalogue_weight`)."""
     named = match.service
     alias = clean_text(match.alias).lower()
     holders = [s for s in holding_name(alias, catalogue.services) if s.domain != named.domain]
