@@ -19,9 +19,13 @@ PERSON = (
     r"(?:孩子|儿子|女儿|小孩|娃|孙子|孙女|仔|囡|老人|老伴|老头|老太|老爷子|老太太|我妈|我爸|阿妈|阿爸"
     r"|阿公|阿婆|阿嬷|奶奶|爷爷|外婆|外公|婆婆|公公|母亲|父亲)"
 )
+# Someone shut in a lift now (电梯卡在七楼了 里面关着人): not a lift that only stopped.
+SHUT_IN = r"(?:关着|困着|关住了|困住了|被困|困在|关在)"
 _SIGNS = (
     # chest pain with a second sign of a heart attack
     r"胸(?:口|坎|前)?.{0,8}(?:痛|疼|闷).{0,14}(?:喘|透不过气|气短|发麻|麻了|出冷汗|大汗|欲死|要死|受不了)",
+    # shut in a lift
+    r"电梯.{0,16}" + SHUT_IN,
     # breath that won't come
     r"(?:喘|透|吸)(?:不上|不过|袂过|唔过|唔到|不到)(?:来)?气",
     # someone who doesn't answer

@@ -14,6 +14,8 @@ from community.danger import in_danger_now
     ("我阿妈有认知障碍，今朝出咗门到而家都未返，要唔要报police？", "missing"),
     ("孩子不见了！", "missing"),
     ("我爸之前有心脏病，现在胸口痛得喘不上气", "medical"),  # a history told, the danger now
+    ("电梯卡在七楼了 里面关着人 按紧急按钮没反映", "trapped"),  # 119, not the 一键呼叫 device
+    ("俺们楼电梯里困着个小孩，在里头哇哇哭", "trapped"),
 ])
 def test_danger_now_in_a_residents_words_gets_its_number(text, kind):
     assert in_danger_now(text)
@@ -28,6 +30,8 @@ def test_danger_now_in_a_residents_words_gets_its_number(text, kind):
     "经常胸口闷气短想去体检",
     "上次我妈走丢了，后来派出所找回来的，社区有防走失的服务吗",  # past
     "我妈喘不上气的老毛病了，慢性病门诊能报销吗",  # an illness she lives with
+    "电梯卡在七楼不动了，好几天没人修",  # a lift that stopped, nobody inside
+    "咱楼电梯老是困人，能不能换个新的",  # a habit: a complaint, not danger now
     "俺跟老伴是八几年结的婚，结婚证早寻不着了，现在银行让证明俺俩是两口子",  # a paper lost
 ])
 def test_a_worry_a_habit_or_a_past_event_is_not_danger_now(text):
