@@ -34,7 +34,8 @@ _SENTENCE_END = re.compile(r"(?<=[？?！!。；;])")
 # 一个健康证明"), but not 还有没有 / 还有吗 (still there?) nor 还要带什么 (about the same ask).
 _JOINER = re.compile(
     r"(?:^|(?<=[，,\s]))(?:还有(?!没有|吗|没)|还要(?=一个|一份|个|开|办|问)|还得(?=开|办)|另外|顺便问问|顺便问下"
-    r"|顺便问一下|顺便|再问一下|再问问|再问下|再就是|还想问|也想问|仲有(?!冇|没))"
+    r"|顺便问一下|顺便|再问一下|再问问|再问下|再就是|还想问|也想问|仲有(?!冇|没)"
+    r"|然后(?=也想|还想|再|也要|还要))"
 )
 
 
@@ -44,13 +45,23 @@ _ALSO_WANTS = re.compile(
 )
 
 
+# A sentence that wants something (想约一次上门助浴) is an ask when 另外 / 还有 follows it; one that
+# only tells (孩子刚满月) is the story.
+_WANTS = re.compile(r"想|要|约|申请|报名|预约|帮我")
+
+
 def asks(text: str) -> list[str]:
     """The parts of ``text`` that ask something, in order: sentences with a question word;
-    both sides of a joining word (还有, 另外, 顺便问下), which ask even without one ("我想注册成志愿者，
-    顺便问问献血在哪献", "另外放学以后的四点半课堂也想报"); and clauses parted by a space when each
-    asks ("家庭医生怎么签 老人体检什么时候")."""
+    both sides of a joining word (还有, 另外, 顺便问下, 然后也想), which ask even without one
+    ("我想注册成志愿者，顺便问问献血在哪献", "另外放学以后的四点半课堂也想报"); a sentence wanting
+    something before one that opens with a joining word ("想约一次上门助浴。另外…"); and clauses
+    parted by a space when each asks ("家庭医生怎么签 老人体检什么时候")."""
     found: list[str] = []
+    left = ""  # the sentence before, when it asked nothing by itself
     for sentence in _SENTENCE_END.split(clean_text(text)):
+        if left and not found and _JOINER.match(sentence.strip()) and _WANTS.search(left):
+            found.append(left.strip(" ,?!.;。"))  # 想约一次上门助浴。另外…: the first ask, told as a wish
+        left = sentence
         starts = [0, *(m.start() for m in _JOINER.finditer(sentence) if m.start() > 0)]
         pieces = [sentence[b:e] for b, e in zip(starts, [*starts[1:], len(sentence)], strict=True)]
         if len(pieces) == 1 and not _JOINER.match(sentence):
@@ -73,7 +84,8 @@ def joined(catalogue: Catalogue, text: str) -> list[str]:
     if found is None or not catalogue.asked(text[: found.start()]):
         return []
     second = text[found.end() :]
-    return [text[: found.start()], second] if len(second) >= _PART_CHARS else []
+    named = bool(catalogue.asked(second))  # 护理补贴和轮椅吗: a name is an ask however short
+    return [text[: found.start()], second] if len(second) >= _PART_CHARS or named else []
 
 
 def service_of(catalogue: Catalogue, ask: str, domain: str = "") -> Service | None:

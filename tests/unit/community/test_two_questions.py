@@ -114,3 +114,25 @@ def test_a_second_sentence_wanting_a_change_too_is_an_ask(catalogue):
     assert ids(two_services(catalogue, text, None, domain="disability")) == [
         "disability_support_assistive", "disability_support_barrier_free"
     ]
+
+
+@pytest.mark.parametrize("text, both", [
+    ("我想报名当志愿者，然后也想问问社区有没有献血车",
+     ["volunteer_signup_register", "volunteer_signup_blood"]),
+    ("我闺女失业了，先去做个失业登记，然后再报个技能培训，都在社区吗",
+     ["employment_unemployment_registration", "employment_training_skills"]),
+])
+def test_a_second_ask_opened_by_then_is_answered_too(catalogue, text, both):
+    assert ids(two_services(catalogue, text, None)) == both
+
+
+def test_a_wish_before_another_ask_is_the_first_ask(catalogue):
+    text = "想给我妈约个上门助浴。另外我爸满九十了，高龄津贴多少钱？"
+    assert asks(text) == ["想给我妈约个上门助浴", "另外我爸满九十了,高龄津贴多少钱"]
+    assert ids(two_services(catalogue, text, None, domain="elderly")) == [
+        "elderly_homecare_bath", "elderly_allowance_age"
+    ]
+
+
+def test_a_story_before_another_ask_is_still_one_ask(catalogue):
+    assert two_services(catalogue, "孩子刚满月。另外想问问疫苗在哪打", None, domain="health") == []
