@@ -430,6 +430,16 @@ def test_an_emergency_question_whose_words_point_to_an_information_service_gets_
     assert lines[1].startswith("【暴雨内涝和积水】")
 
 
+def test_an_emergency_question_that_says_only_who_gets_the_service_the_story_points_to(rt):
+    """找谁 / 找谁来处理 says nothing of what: the flooded street before it does."""
+    text = "一下大雨楼下那条路就淹到小腿肚，骑车都过不去，这种事找谁"
+    messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
+    lines = messages[0]["text"].splitlines()
+    assert lines[0].startswith("如有危险，请马上拨打")
+    assert lines[1].startswith("【暴雨内涝和积水】")
+    assert rt.store.handoffs.list() == []  # no danger told: staff are not alerted
+
+
 def test_two_emergency_questions_and_no_danger_get_both_after_the_numbers(rt):
     text = "避难场所在哪个位置？另外灾害信息员怎么报名"
     messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
