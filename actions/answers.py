@@ -134,11 +134,12 @@ def own_of(catalogue: Catalogue, matches: list[Match], domain: str) -> Service |
 def runner_up_service(catalogue: Catalogue, text: str, intent: str, likeliest: List[str]) -> List[Service]:
     """The service of another domain the question is clearly closest to, for one of the
     classifier's runner-up intents (精神分裂的哥哥白天没人管, classed as the elderly's day care:
-    the disabled's 托养), when the classified intent's domain has none."""
+    the disabled's 托养), when the classified intent's domain has none; as in the domain's own
+    answers, a question that says only "help" is read with its story (爹妈离了…能帮一把不)."""
     domain = domain_of(intent)
     for other in likeliest:
         if other != intent and domain_of(other) not in (None, domain):
-            service = closest_service(catalogue, question_of(text), other)
+            service = closest_to_question(catalogue, text, question_of(text), other)
             if service is not None and not service.emergency_line:
                 return [service]
     return []

@@ -177,6 +177,13 @@ def test_nothing_clear_in_the_classified_domain_a_runner_up_kinds_service_is_ans
     assert answer.startswith("【防走失服务（定位手环）】")
 
 
+def test_a_runner_up_kinds_service_may_be_the_one_the_story_points_to(rt):
+    # 能有人帮一把不 says no more than "help"; the story (爹妈离了, 跟着爷爷奶奶) says which
+    text = "外孙女她爹妈都出去打工了，一年回不来一趟，就跟着俺和老伴过，这孩子社区能帮一把不"
+    answer = reply(ActionAnswerCommunity(), text, "community_assistance", ["childcare_afterschool"])
+    assert answer.startswith("【困境儿童和留守儿童关爱】")
+
+
 @pytest.mark.parametrize(
     "story, intent, service",
     [
