@@ -296,7 +296,9 @@ class ActionAnswerEmergency(Action):
         service = resolve_service(rt.catalogue, entity_values(tracker).get("service"), text, "emergency")
         if service is not None and service.domain != "emergency":
             service = None  # 老人走丢 names the elderly 防走失 service, but here someone is missing now
-        if service is None and kind == "general":  # 积水…找谁来抽水: the story says which, 找谁 not
+        if service is None and kind == "general" and not_now:  # 怕摔倒…有没有一键呼叫的东西
+            service = closest_service(rt.catalogue, question, "emergency_help")
+        elif service is None and kind == "general":  # 积水…找谁来抽水: the story says which, 找谁 not
             service = closest_to_question(rt.catalogue, text, question, "emergency_help")
         both = []
         if kind == "general":  # 应急包要准备啥？另外我想报名当灾害信息员: two questions, no danger

@@ -422,20 +422,15 @@ def test_an_unclear_story_whose_question_says_nothing_is_answered_by_what_the_st
     assert "暂时答不上来" in answer
 
 
-def test_an_emergency_question_whose_words_point_to_an_information_service_gets_it_after_the_numbers(rt):
-    text = "昨晚下大暴雨，我们楼地下室全淹了，水到现在也没下去，车库门口积水到膝盖。找谁来抽水？"
+@pytest.mark.parametrize("text", [
+    "昨晚下大暴雨，我们楼地下室全淹了，水到现在也没下去，车库门口积水到膝盖。找谁来抽水？",
+    # 找谁 says nothing of what: the flooded street before it does
+    "一下大雨楼下那条路就淹到小腿肚，骑车都过不去，这种事找谁",
+])
+def test_an_emergency_question_pointing_to_an_information_service_gets_it_after_the_numbers(rt, text):
     messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
     lines = messages[0]["text"].splitlines()
     assert lines[0].startswith("如有危险，请马上拨打")  # the numbers first, always
-    assert lines[1].startswith("【暴雨内涝和积水】")
-
-
-def test_an_emergency_question_that_says_only_who_gets_the_service_the_story_points_to(rt):
-    """找谁 / 找谁来处理 says nothing of what: the flooded street before it does."""
-    text = "一下大雨楼下那条路就淹到小腿肚，骑车都过不去，这种事找谁"
-    messages, _ = run(ActionAnswerEmergency(), tracker(text, "emergency_help"))
-    lines = messages[0]["text"].splitlines()
-    assert lines[0].startswith("如有危险，请马上拨打")
     assert lines[1].startswith("【暴雨内涝和积水】")
     assert rt.store.handoffs.list() == []  # no danger told: staff are not alerted
 

@@ -89,6 +89,10 @@ def test_another_domains_short_name_in_an_ask_is_where_not_what(catalogue):
      ["employment_unemployment_registration", "employment_training_skills"]),
     ("我阿妈要办高龄津贴，仲有我个仔要打疫苗，喺边度办？",
      ["elderly_allowance_age", "health_checkup_vaccine"]),
+    ("我想报名当志愿者，然后也想问问社区有没有献血车",  # 然后也想 opens it
+     ["volunteer_signup_register", "volunteer_signup_blood"]),
+    ("我闺女失业了，先去做个失业登记，然后再报个技能培训，都在社区吗",
+     ["employment_unemployment_registration", "employment_training_skills"]),
 ])
 def test_a_second_ask_opened_in_other_words_is_answered_too(catalogue, text, both):
     assert ids(two_services(catalogue, text, None)) == both
@@ -114,16 +118,6 @@ def test_a_second_sentence_wanting_a_change_too_is_an_ask(catalogue):
     assert ids(two_services(catalogue, text, None, domain="disability")) == [
         "disability_support_assistive", "disability_support_barrier_free"
     ]
-
-
-@pytest.mark.parametrize("text, both", [
-    ("我想报名当志愿者，然后也想问问社区有没有献血车",
-     ["volunteer_signup_register", "volunteer_signup_blood"]),
-    ("我闺女失业了，先去做个失业登记，然后再报个技能培训，都在社区吗",
-     ["employment_unemployment_registration", "employment_training_skills"]),
-])
-def test_a_second_ask_opened_by_then_is_answered_too(catalogue, text, both):
-    assert ids(two_services(catalogue, text, None)) == both
 
 
 def test_a_wish_before_another_ask_is_the_first_ask(catalogue):
