@@ -43,7 +43,6 @@ from community.offer_questions import offer_domain
 from community.offers_to_help import offers_to_help
 from community.service_similarity import (
     clear_in_domain,
-    closest_service,
     closest_to_question,
     held_elsewhere,
     is_place,
@@ -296,10 +295,11 @@ class ActionAnswerEmergency(Action):
         service = resolve_service(rt.catalogue, entity_values(tracker).get("service"), text, "emergency")
         if service is not None and service.domain != "emergency":
             service = None  # 老人走丢 names the elderly 防走失 service, but here someone is missing now
-        if service is None and kind == "general" and not_now:  # 怕摔倒…有没有一键呼叫的东西
-            service = closest_service(rt.catalogue, question, "emergency_help")
-        elif service is None and kind == "general":  # 积水…找谁来抽水: the story says which, 找谁 not
-            service = closest_to_question(rt.catalogue, text, question, "emergency_help")
+        if service is None and kind == "general":
+            # 积水…找谁来抽水: the story says which, 找谁 doesn't; a danger told as a worry or the
+            # past is no story to read (怕摔倒…有没有一键呼叫的东西: the question alone)
+            story = question if not_now else text
+            service = closest_to_question(rt.catalogue, story, question, "emergency_help")
         both = []
         if kind == "general":  # 应急包要准备啥？另外我想报名当灾害信息员: two questions, no danger
             both = two_services(rt.catalogue, text, service, likeliest_intents(tracker), "emergency")

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from community.catalogue import Catalogue, Service
-from community.danger import PERSON, SHUT_IN
+from community.danger import PERSON, SHUT_IN_A_LIFT
 from community.intents import label
 
 MAX_LINES = 3
@@ -324,7 +324,7 @@ _EMERGENCY_KINDS = (
      r"晕|昏|摔倒|滑倒|跌倒|跌下来|摔下来|爬不起来|倒地|不省人事|心脏|胸(?:口|坎|前)?.{0,3}(?:痛|疼|闷)|抽搐|出血|流血"
      r"|喘不上|喘不过|喘袂|透不过气|中风|呼吸|不醒"),
     ("water", "110", r"落水|溺水|掉河|掉水"),
-    ("trapped", "119", r"被困|困在|关在电梯|困电梯|电梯.{0,16}" + SHUT_IN),
+    ("trapped", "119", r"被困|困在|关在电梯|困电梯|" + SHUT_IN_A_LIFT),
 )
 _FIRST_LINES = {
     "poisoned": "请马上拨打 120！先打开门窗通风，把人移到空气好的地方，不要开关电器。",

@@ -20,12 +20,11 @@ PERSON = (
     r"|阿公|阿婆|阿嬷|奶奶|爷爷|外婆|外公|婆婆|公公|母亲|父亲)"
 )
 # Someone shut in a lift now (电梯卡在七楼了 里面关着人): not a lift that only stopped.
-SHUT_IN = r"(?:关着|困着|关住了|困住了|被困|困在|关在)"
+SHUT_IN_A_LIFT = r"电梯.{0,16}(?:关着|困着|关住了|困住了|被困|困在|关在)"
 _SIGNS = (
     # chest pain with a second sign of a heart attack
     r"胸(?:口|坎|前)?.{0,8}(?:痛|疼|闷).{0,14}(?:喘|透不过气|气短|发麻|麻了|出冷汗|大汗|欲死|要死|受不了)",
-    # shut in a lift
-    r"电梯.{0,16}" + SHUT_IN,
+    SHUT_IN_A_LIFT,
     # breath that won't come
     r"(?:喘|透|吸)(?:不上|不过|袂过|唔过|唔到|不到)(?:来)?气",
     # someone who doesn't answer

@@ -57,7 +57,7 @@ def asks(text: str) -> list[str]:
     something before one that opens with a joining word ("想约一次上门助浴。另外…"); and clauses
     parted by a space when each asks ("家庭医生怎么签 老人体检什么时候")."""
     found: list[str] = []
-    left = ""  # the sentence before, when it asked nothing by itself
+    left = ""  # the sentence before: the first ask when it wants something and none asked yet
     for sentence in _SENTENCE_END.split(clean_text(text)):
         if left and not found and _JOINER.match(sentence.strip()) and _WANTS.search(left):
             found.append(left.strip(" ,?!.;。"))  # 想约一次上门助浴。另外…: the first ask, told as a wish

@@ -105,27 +105,23 @@ def test_the_age_a_resident_tells_is_who_they_are_not_what_they_ask(catalogue):
     ]
 
 
-def test_a_second_sentence_wanting_another_thing_too_is_an_ask(catalogue):
-    text = "我爸85岁了，高龄津贴怎么领？老年优待证也想一起办"
-    assert asks(text) == ["我爸85岁了,高龄津贴怎么领", "老年优待证也想一起办"]
-    assert ids(two_services(catalogue, text, None, domain="elderly")) == [
-        "elderly_allowance_age", "elderly_allowance_card"
-    ]
-
-
-def test_a_second_sentence_wanting_a_change_too_is_an_ask(catalogue):
-    text = "残疾证办好了能申请轮椅吗？家里门槛也想改一下"
-    assert ids(two_services(catalogue, text, None, domain="disability")) == [
-        "disability_support_assistive", "disability_support_barrier_free"
-    ]
-
-
-def test_a_wish_before_another_ask_is_the_first_ask(catalogue):
-    text = "想给我妈约个上门助浴。另外我爸满九十了，高龄津贴多少钱？"
-    assert asks(text) == ["想给我妈约个上门助浴", "另外我爸满九十了,高龄津贴多少钱"]
-    assert ids(two_services(catalogue, text, None, domain="elderly")) == [
-        "elderly_homecare_bath", "elderly_allowance_age"
-    ]
+@pytest.mark.parametrize("text, parts, domain, both", [
+    # a second sentence that wants another thing too
+    ("我爸85岁了，高龄津贴怎么领？老年优待证也想一起办",
+     ["我爸85岁了,高龄津贴怎么领", "老年优待证也想一起办"], "elderly",
+     ["elderly_allowance_age", "elderly_allowance_card"]),
+    # ... or a change too
+    ("残疾证办好了能申请轮椅吗？家里门槛也想改一下",
+     ["残疾证办好了能申请轮椅吗", "家里门槛也想改一下"], "disability",
+     ["disability_support_assistive", "disability_support_barrier_free"]),
+    # a wish before another ask is the first ask
+    ("想给我妈约个上门助浴。另外我爸满九十了，高龄津贴多少钱？",
+     ["想给我妈约个上门助浴", "另外我爸满九十了,高龄津贴多少钱"], "elderly",
+     ["elderly_homecare_bath", "elderly_allowance_age"]),
+])
+def test_a_sentence_with_no_question_word_can_be_an_ask_of_its_own(catalogue, text, parts, domain, both):
+    assert asks(text) == parts
+    assert ids(two_services(catalogue, text, None, domain=domain)) == both
 
 
 def test_a_story_before_another_ask_is_still_one_ask(catalogue):
