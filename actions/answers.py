@@ -38,6 +38,7 @@ from community.catalogue import (
     without_held,
 )
 from community.danger import in_danger_now, told_as_past, without_worries
+from community.disabled import with_their_own
 from community.intents import domain_of
 from community.offer_questions import offer_domain
 from community.offers_to_help import offers_to_help
@@ -178,6 +179,8 @@ class CatalogueAnswerAction(Action):
             services = runner_up_service(catalogue, asked, intent, likeliest)
         if not services:
             return self.menu(catalogue, intent, text)
+        if not text.startswith("/") and not entities.get("aspect"):
+            services = with_their_own(catalogue, text, services)
         service = services[0]
         if entities.get("aspect"):
             return aspect_answer(service, str(entities["aspect"]))

@@ -103,6 +103,9 @@ class Service:
     # health certificate): found like the aliases, on word boundaries; kept apart from the
     # aliases because service_similarity compares Chinese character pairs, which letters lack.
     english: tuple[str, ...] = ()
+    # The services of other domains this one is the disabled residents' own of (残疾人就业帮扶
+    # for 岗位推荐和招聘会): a resident who says they are disabled hears both.
+    for_the_disabled_of: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -342,6 +345,10 @@ class Catalogue:
     def get(self, service_id: str) -> Service | None:
         return self._by_id.get(service_id)
 
+    def own_for_the_disabled(self, service: Service) -> Service | None:
+        """The disabled residents' own service of ``service`` (岗位推荐: 残疾人就业帮扶), if any."""
+        return next((s for s in self.services if service.id in s.for_the_disabled_of), None)
+
     def for_intent(self, intent: str) -> list[Service]:
         return [s for s in self.services if s.intent == intent]
 
@@ -439,6 +446,8 @@ _HELD = re.compile(
     r"(?=[，,。；;！!\s]|$)"
     r"|(?:残疾证|残疾正|证)(?:已经|早就|早|刚|也|都)?(?:有了|办下来了|办好了|办下来以后|办下来后|办好以后"
     r"|(?:办下来|办好|拿到)(?=[，,。；;！!\s]))"
+    # ... and one told with its grade (残疾证二级, 有残疾证一级的): held, it has been graded
+    r"|(?:有|办了|拿着)?(?:残疾人证|残疾证|残疾正)\s*(?:是)?[一二三四1-4]级的?"
 )
 
 
@@ -573,6 +582,9 @@ def _parse_service(data: object, index: int, domain: str, file: str) -> Service:
         if not isinstance(committee_issues, bool):
             raise CatalogueError(file, entry, "committee_issues", "certificates need true or false")
         go_instead = _require_text(data, "go_instead", file, entry, allow_empty=committee_issues)
+    own_of = ()
+    if "for_the_disabled_of" in data:
+        own_of = _require_list(data, "for_the_disabled_of", file, entry, 0)
     return Service(
         id=service_id,
         domain=domain,
@@ -581,6 +593,7 @@ def _parse_service(data: object, index: int, domain: str, file: str) -> Service:
         materials=_require_list(data, "materials", file, entry, 0),
         committee_issues=committee_issues,
         go_instead=go_instead,
+        for_the_disabled_of=own_of,
         source=file,
         **texts,
     )
@@ -637,8 +650,25 @@ def load_catalogue(directory: str | Path) -> Catalogue:
                         path.name, service.id, "aliases", f"'{alias}' is already used by {owner}"
                     )
         services.extend(loaded)
+    _check_for_the_disabled(services)
     services = with_english(services, directory / ENGLISH_FILE, seen_aliases)
     return Catalogue(with_words(services, directory / WORDS_DIR), titles)
+
+
+def _check_for_the_disabled(services: list[Service]) -> None:
+    """Each ``for_the_disabled_of`` names another domain's service, owned by one service only."""
+    by_id = {s.id: s for s in services}
+    owners: dict[str, str] = {}
+    for service in services:
+        for other in service.for_the_disabled_of:
+            found = by_id.get(other)
+            if found is None or found.domain == service.domain:
+                raise CatalogueError(service.source, service.id, "for_the_disabled_of",
+                                     f"'{other}' is not a service of another domain")
+            owner = owners.setdefault(other, service.id)
+            if owner != service.id:
+                raise CatalogueError(service.source, service.id, "for_the_disabled_of",
+                                     f"'{other}' is already the disabled's own of {owner}")
 
 
 ENGLISH_FILE = "english.yml"

@@ -222,3 +222,25 @@ def test_a_name_another_domains_service_holds_goes_to_the_one_the_rest_points_to
     assert text.startswith("【退役军人优待证】")
     text = reply(ActionAnswerElderly(), "我妈七十了，优待证在哪办", "elderly_allowance")
     assert text.startswith("【老年人优待证】")
+
+
+@pytest.mark.parametrize(
+    "action, text, intent, own, general",
+    [
+        (ActionAnswerEmployment(), "我 聋 想 找 工作 会 电脑 有 帮助 吗", "employment_jobs",
+         "残疾人就业帮扶", "职业技能培训"),
+        (ActionAnswerElderly(), "俺那个儿子四十了，脑子不灵光，俺老了看不住他了，"
+         "有没有白天能送去照看的地方", "elderly_daycare", "残疾人托养和日间照料", "老年人日间照料"),
+    ],
+)
+def test_a_disabled_resident_hears_their_own_service_beside_the_general_one(
+    rt, action, text, intent, own, general
+):
+    answer = reply(action, text, intent)
+    assert answer.startswith(f"【{own}】") and f"【{general}】" in answer
+
+
+def test_without_a_disability_told_the_general_service_alone_is_answered(rt):
+    text = "我妈七十多了白天一个人在家，有没有白天能送去照看的地方"
+    answer = reply(ActionAnswerElderly(), text, "elderly_daycare")
+    assert answer.startswith("【老年人日间照料】") and "残疾" not in answer

@@ -83,6 +83,30 @@ def test_certificate_without_where_to_go_is_rejected(broken_copy):
         load_catalogue(broken_copy)
 
 
+@pytest.mark.parametrize("other, problem", [
+    ("no_such_service", "not a service of another domain"),
+    ("disability_support_rehab", "not a service of another domain"),  # its own domain
+    # already daycare's own
+    ("elderly_daycare_center", "already the disabled's own of"),
+])
+def test_the_disableds_own_service_must_stand_for_one_other_domains_service(
+    broken_copy, other, problem
+):
+    def point(data):
+        entry = next(s for s in data["services"] if s["id"] == "disability_support_rehab")
+        entry["for_the_disabled_of"] = [other]
+
+    _edit(broken_copy / "disability.yml", point)
+    with pytest.raises(CatalogueError, match=problem):
+        load_catalogue(broken_copy)
+
+
+def test_the_disableds_own_service_is_found_for_the_general_one(catalogue):
+    own = catalogue.own_for_the_disabled(catalogue.get("employment_jobs_recommend"))
+    assert own.id == "disability_support_employment"
+    assert catalogue.own_for_the_disabled(catalogue.get("health_checkup_vaccine")) is None
+
+
 def test_duplicate_alias_across_files_is_rejected(broken_copy):
     _edit(broken_copy / "health.yml", lambda d: d["services"][0]["aliases"].append("高龄津贴"))
     with pytest.raises(CatalogueError, match="高龄津贴"):
@@ -193,6 +217,7 @@ def test_a_certificate_not_yet_held_in_dialect_is_still_asked_for():
     "我妈残疾证已经有了，想申请一个论椅，社区有发吗",
     "残疾证办下来以后，能不能申请生活补贴",
     "我儿子残疾证刚办下来，想问能领什么补贴",
+    "偏瘫 残疾证 二级 护理补贴 能领吗",  # told with its grade: already graded, so held
 ])
 def test_a_certificate_told_as_held_in_other_words_is_left_out(text):
     from community.catalogue import without_held
