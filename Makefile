@@ -5,7 +5,7 @@ RASA := $(PY) -m rasa
 TRAIN_INPUTS := config.yml community/textnorm.py community/dialect.py $(shell find domain nlu_data nlu_components -type f -name "*.y*ml" -o -type f -name "*.py" -o -type f -name "*.txt" 2>/dev/null | sort)
 MODEL := models/community.tar.gz
 # The residents' outcome sets `make eval` reads besides nlu_data_holdout/residents.yml, oldest first.
-OUTCOME_SETS := fresh gaps fresh2 dev3 fresh3 fresh4 dev5 fresh5 fresh6 fresh7 fresh8 fresh9 fresh10 fresh11 fresh12 fresh13 fresh14 fresh15 fresh16 fresh17 fresh18 fresh19 fresh20 fresh21 fresh22 fresh23 fresh24
+OUTCOME_SETS := fresh gaps fresh2 dev3 fresh3 fresh4 dev5 fresh5 fresh6 fresh7 fresh8 fresh9 fresh10 fresh11 fresh12 fresh13 fresh14 fresh15 fresh16 fresh17 fresh18 fresh19 fresh20 fresh21 fresh22 fresh23 fresh24 fresh25 fresh26 fresh27 fresh28
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
 # pytest-xdist workers for `make test`: one test file per worker at a time (the end-to-end files
