@@ -416,9 +416,13 @@ def _same_char(a: str, b: str) -> bool:
     return a == b or a + b in _CONFUSED
 
 
-def holding_name(name: str, services: list[Service]) -> list[Service]:
-    """Those of ``services`` whose name or an alias holds ``name`` (normalised, lower case)."""
-    return [s for s in services if any(name in clean_text(a).lower() for a in (s.name, *s.aliases))]
+def holding_name(name: str, services: list[Service], english: bool = False) -> list[Service]:
+    """Those of ``services`` whose name or an alias holds ``name`` (normalised, lower case); or
+    one of their English names too (volunteer activity holds volunteer)."""
+    return [
+        s for s in services
+        if any(name in clean_text(a).lower() for a in (s.names if english else (s.name, *s.aliases)))
+    ]
 
 
 def asks_something(clause: str) -> bool:

@@ -306,7 +306,8 @@ def more_specific(catalogue: Catalogue, match: Match, text: str, whole: str = ""
     index = _domain_index(catalogue, named.domain)
     own = {p for p in pairs(alias) if index.seen.get(p, 0) <= SHARED_BY}
     siblings = [s for s in catalogue.for_intent(named.intent) if s is not named]
-    holding = {s.id for s in holding_name(alias, siblings)} | {
+    # (an English name said: the siblings whose English names hold it, volunteer activity)
+    holding = {s.id for s in holding_name(alias, siblings, english=True)} | {
         s.id for s in siblings if own & index.pairs[s.id]
     }
     if is_place(catalogue, alias, named.domain):  # 温馨家园有没有康复训练: what is asked there

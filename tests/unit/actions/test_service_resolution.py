@@ -244,3 +244,14 @@ def test_without_a_disability_told_the_general_service_alone_is_answered(rt):
     text = "我妈七十多了白天一个人在家，有没有白天能送去照看的地方"
     answer = reply(ActionAnswerElderly(), text, "elderly_daycare")
     assert answer.startswith("【老年人日间照料】") and "残疾" not in answer
+
+
+@pytest.mark.parametrize("text, name", [
+    ("社区这周末有什么 volunteer 活动可以报名吗？", "志愿活动报名"),
+    ("公司今年搞CSR，想组织员工来社区做volunteer，对接谁", "志愿服务队组建"),
+    ("想当volunteer 找谁", "志愿者注册"),
+])
+def test_an_english_name_said_with_a_siblings_chinese_words_reaches_the_sibling(rt, text, name):
+    """volunteer names 志愿者注册, but volunteer 活动 is 志愿活动报名 (whose English name, volunteer
+    activity, holds it), as 志愿者 + 活动 would be."""
+    assert reply(ActionAnswerVolunteer(), text, "volunteer_signup").startswith(f"【{name}】")

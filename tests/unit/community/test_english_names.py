@@ -149,3 +149,4 @@ def test_an_everyday_english_word_beside_a_chinese_name_does_not_change_the_serv
     assert ids(catalogue, "退役军人优待证怎么申请，需要带 ID card 吗") == ["community_affairs_veteran_card"]
     assert ids(catalogue, "低保怎么apply how much") == ["community_assistance_dibao"]
     assert ids(catalogue, "老人的free体检 where") == []  # free, where: no service's name
+
