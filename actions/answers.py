@@ -38,7 +38,7 @@ from community.catalogue import (
     without_held,
 )
 from community.danger import in_danger_now, told_as_past, without_worries
-from community.disabled import with_their_own
+from community.disabled import own_of_named, with_their_own
 from community.intents import domain_of
 from community.offer_questions import offer_domain
 from community.offers_to_help import offers_to_help
@@ -175,6 +175,8 @@ class CatalogueAnswerAction(Action):
         if not text.startswith("/"):  # two asks, each read on its own
             first = services[0] if services else None
             services = two_services(catalogue, text, first, likeliest, self.domain) or services
+        if not services:  # a general service named: the disabled's own of it (找个活: 残疾人就业)
+            services = own_of_named(catalogue, asked, self.domain)
         if not services:  # nothing clear here: a runner-up kind of question's service may be
             services = runner_up_service(catalogue, asked, intent, likeliest)
         if not services:

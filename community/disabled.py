@@ -28,3 +28,14 @@ def with_their_own(catalogue: Catalogue, text: str, services: list[Service]) -> 
     own = catalogue.own_for_the_disabled(services[0])
     return [own, services[0]] if own is not None else services
 
+
+
+def own_of_named(catalogue: Catalogue, text: str, domain: str) -> list[Service]:
+    """The disabled's own service in ``domain`` of a general service ``text`` names by one of its
+    names (聋哑人能不能在社区找个活干: 找个活 of 岗位推荐, so 残疾人就业帮扶), for a question
+    classed as the disabled's that names none of their services."""
+    for match in catalogue.asked(text):
+        own = catalogue.own_for_the_disabled(match.service)
+        if own is not None and own.domain == domain:
+            return [own]
+    return []

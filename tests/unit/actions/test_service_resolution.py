@@ -255,3 +255,8 @@ def test_an_english_name_said_with_a_siblings_chinese_words_reaches_the_sibling(
     """volunteer names 志愿者注册, but volunteer 活动 is 志愿活动报名 (whose English name, volunteer
     activity, holds it), as 志愿者 + 活动 would be."""
     assert reply(ActionAnswerVolunteer(), text, "volunteer_signup").startswith(f"【{name}】")
+
+
+def test_a_disability_question_naming_a_general_service_gets_the_disableds_own(rt):
+    text = reply(ActionAnswerDisability(), "聋哑人能不能在社区找个活干", "disability_support")
+    assert text.startswith("【残疾人就业帮扶】")
