@@ -230,3 +230,16 @@ def test_a_document_to_bring_is_not_the_service_asked_about():
 
     assert without_held("我们要去办结婚证 在哪个地方办 要带户口本吗") == "我们要去办结婚证 在哪个地方办 "
     assert "户口本" in without_held("户口本丢了怎么补办")
+
+
+@pytest.mark.parametrize("text, held", [
+    ("孩子上高中，家里吃低保，学费有没有减免的", True),
+    ("我孙女读高中，我们家是低保户，学费有没有啥子救助嘛", True),
+    ("吃低保要什么条件", False),
+    ("家里困难，怎么申请低保", False),
+    ("我家能不能吃低保", False),
+])
+def test_dibao_the_family_already_gets_is_who_it_is_not_what_is_asked(text, held):
+    from community.catalogue import without_held
+
+    assert ("低保" not in without_held(text)) is held
