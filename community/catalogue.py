@@ -445,6 +445,7 @@ def question_of(text: str) -> str:
 # A certificate the resident holds, told as who they are ("有残疾证，想找份工作", "我是拿了残疾证
 # 的", "办过残疾证"), not as what they ask for; not one still to get (没办过残疾证, 都要有证) nor
 # one held for a purpose (有证好找工作).
+# 低保 the family gets is told the same way (家里吃低保, 我们家是低保户).
 _HELD = re.compile(
     r"(?<![没未要木冇莫])(?:有|办过|办了|拿了|拿到|持有|领了|领过|办好了)(?:个|张|本)?(?:残疾证|残疾正|证)的?"
     r"(?=[，,。；;！!\s]|$)"

@@ -10,7 +10,7 @@ from community.catalogue import Catalogue, Service
 # Words that tell someone is disabled: the certificate, the kind of disability, or how
 # residents say it (脑子不灵光, 坐轮椅, 腿瘸了). 盲道 and 盲区 are places, not people.
 TOLD_DISABLED = re.compile(
-    r"残疾|残废|残障|伤残|残联|残了|聋|哑巴|盲(?![道区目盒])|失明|瞎|眼睛看不见|听不见|听障|视障"
+    r"残疾|残废|残障|伤残|残联|残了|聋|哑巴|盲(?![道区目盒])|失明|瞎子|眼瞎|瞎了|眼睛看不见|听不见|听障|视障"
     r"|截肢|截瘫|瘫|轮椅|脑瘫|智力|智障|脑子不灵|不灵光|脑子(?:上)?有(?:问题|毛病)|自闭|孤独症"
     r"|精神分裂|精神病|精神残疾|精神上的毛病|唐氏|瘸|假肢|义肢|肢残|肢体.级",
 )
@@ -27,7 +27,6 @@ def with_their_own(catalogue: Catalogue, text: str, services: list[Service]) -> 
         return services
     own = catalogue.own_for_the_disabled(services[0])
     return [own, services[0]] if own is not None else services
-
 
 
 def own_of_named(catalogue: Catalogue, text: str, domain: str) -> list[Service]:
