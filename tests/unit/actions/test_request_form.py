@@ -227,6 +227,16 @@ def test_a_request_with_a_second_other_ask_answers_both_each_with_its_button(rt)
     assert sim.slots.get("request_kind") is None and rt.store.requests.list() == []
 
 
+def test_someone_in_danger_now_told_as_a_report_gets_the_number_and_no_ticket(rt):
+    sim = FormSim()
+    sim.say("今天风大，小区门口的广告牌被吹倒砸到一个路过的人，那人躺地上不动。", "complaint_report")
+    assert sim.last_text.startswith("如有危险，请马上拨打") and "120" in sim.last_text
+    assert sim.slots.get("request_kind") is None and sim.requested is None
+    assert rt.store.requests.list() == []
+    [alert] = rt.store.handoffs.list()
+    assert alert["emergency"] and alert["reason"] == "emergency"
+
+
 def test_a_report_whose_words_name_another_domains_service_is_still_a_report(rt):
     sim = FormSim()
     psych = [{"entity": "service", "value": "health_family_doctor_psych"}]  # 睡不着, as NLU tags it

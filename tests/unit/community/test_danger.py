@@ -16,6 +16,7 @@ from community.danger import in_danger_now
     ("我爸之前有心脏病，现在胸口痛得喘不上气", "medical"),  # a history told, the danger now
     ("电梯卡在七楼了 里面关着人 按紧急按钮没反映", "trapped"),  # 119, not the 一键呼叫 device
     ("俺们楼电梯里困着个小孩，在里头哇哇哭", "trapped"),
+    ("今天风大，小区门口的广告牌被吹倒砸到一个路过的人，那人躺地上不动", "general"),  # 110/119/120
 ])
 def test_danger_now_in_a_residents_words_gets_its_number(text, kind):
     assert in_danger_now(text)
@@ -32,6 +33,9 @@ def test_danger_now_in_a_residents_words_gets_its_number(text, kind):
     "我妈喘不上气的老毛病了，慢性病门诊能报销吗",  # an illness she lives with
     "电梯卡在七楼不动了，好几天没人修",  # a lift that stopped, nobody inside
     "咱楼电梯老是困人，能不能换个新的",  # a habit: a complaint, not danger now
+    "俺们单元那电梯又不动了，里头没关着人，就是坏了",  # no one inside, said outright
+    "电梯又坏了，我们住九楼，没人被关在里面，就是用不了",
+    "小区门口的广告牌歪了，怕砸到人，找谁修",  # a worry
     "俺跟老伴是八几年结的婚，结婚证早寻不着了，现在银行让证明俺俩是两口子",  # a paper lost
 ])
 def test_a_worry_a_habit_or_a_past_event_is_not_danger_now(text):
