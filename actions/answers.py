@@ -203,9 +203,9 @@ class CatalogueAnswerAction(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        text = tracker.latest_message.get("text") or ""
-        if in_danger_now(text) and not text.startswith("/"):  # 喊他也不大应声: 120 first, not 上门养老
-            return await ActionAnswerEmergency().run(dispatcher, tracker, domain)
+        danger = await answer_if_in_danger(dispatcher, tracker, domain)
+        if danger is not None:  # 喊他也不大应声: 120 first, not 上门养老
+            return danger
         rt = runtime.get()
         reply = self.compose(tracker, rt.catalogue)
         send(dispatcher, with_apply_button(reply, tracker, rt))
@@ -332,6 +332,18 @@ class ActionAnswerEmergency(Action):
         send(dispatcher, reply)  # the 119/110/120 line goes out whatever the store does
         await hand_over(tracker, reason="emergency", text=text, emergency=True)
         return [SlotSet("unclear_count", 0.0)]
+
+
+async def answer_if_in_danger(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+) -> List[EventType] | None:
+    """The emergency answer (the number first, staff told) when the resident's own words, not a
+    button, tell of someone in danger now, whatever the classifier made of them (喊他也不大应声,
+    广告牌砸到一个路过的人…躺地上不动); ``None`` otherwise."""
+    text = tracker.latest_message.get("text") or ""
+    if in_danger_now(text) and not text.startswith("/"):
+        return await ActionAnswerEmergency().run(dispatcher, tracker, domain)
+    return None
 
 
 class ActionInterfaceHelp(Action):

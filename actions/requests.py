@@ -21,12 +21,11 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.answers import ActionAnswerEmergency
+from actions.answers import answer_if_in_danger
 from actions.common import channel_of, likeliest_intents, send
 from actions.limits import AttemptLimiter
 from community.answers import Button, Reply, not_issued_answer, service_answer, services_answer
 from community.catalogue import Service
-from community.danger import in_danger_now
 from community.db import LOCAL_TZ
 from community.form_filling import (
     FillResult,
@@ -237,11 +236,8 @@ class ValidateRequestForm(Action):
             return reset_events()  # the form ends; action_submit_request finds nothing confirmed
         elif turn.intent in INTERRUPTS and turn.confidence >= 0.5:
             return []  # rules take over: handoff, emergency, repeat, progress check
-        if activating and in_danger_now(turn.text) and not turn.text.startswith("/"):
-            # 广告牌砸到一个人，躺地上不动: someone in danger now, told as a report: the number
-            # to call first and staff told, not a ticket's questions
-            await ActionAnswerEmergency().run(dispatcher, tracker, domain)
-            return reset_events()
+        if activating and await answer_if_in_danger(dispatcher, tracker, domain) is not None:
+            return reset_events()  # danger now told as a report: the number, not a ticket's questions
         if spec is None:
             if activating:
                 both = two_asks_instead(rt, turn, likeliest_intents(tracker))

@@ -174,6 +174,7 @@ class Catalogue:
     _sounds: dict[str, list[tuple[str, tuple[frozenset[str], ...], Service]]] | None = field(
         default=None, repr=False
     )
+    _disabled_own: dict[str, Service] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._by_id = {s.id: s for s in self.services}
@@ -181,6 +182,7 @@ class Catalogue:
         # Longest names first, so "无犯罪记录证明" wins over "证明".
         self._aliases = sorted((p for p in pairs if p[0]), key=lambda p: -len(p[0]))
         self._words = {a: _word_pattern(a) for a, _ in self._aliases if _LETTER.search(a)}
+        self._disabled_own = {g: s for s in self.services for g in s.for_the_disabled_of}
 
     def _spans(self, alias: str, haystack: str) -> list[tuple[int, int]]:
         """Where ``alias`` is in ``haystack``: as it is written, or, for a name with letters,
@@ -347,7 +349,7 @@ class Catalogue:
 
     def own_for_the_disabled(self, service: Service) -> Service | None:
         """The disabled residents' own service of ``service`` (岗位推荐: 残疾人就业帮扶), if any."""
-        return next((s for s in self.services if service.id in s.for_the_disabled_of), None)
+        return self._disabled_own.get(service.id)
 
     def for_intent(self, intent: str) -> list[Service]:
         return [s for s in self.services if s.intent == intent]
@@ -485,7 +487,7 @@ _TO_BRING = re.compile(
 
 
 def without_held(text: str) -> str:
-    """``text`` without the certificates it says the resident holds (:data:`_HELD`), the status
+    """``text`` without the certificates (and the 低保) it says the resident holds (:data:`_HELD`), the status
     it already has (:data:`_DONE`), the documents it asks whether to bring (:data:`_TO_BRING`)
     and the age it tells (:data:`_AGE_TOLD`): who the resident is, not what is asked."""
     text = _TO_BRING.sub("", _DONE.sub("", _HELD.sub("", text)))
